@@ -1,0 +1,52 @@
+"""Registry tables: sites, devices and the external refs that name a device per source."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from devices.db import Base
+
+__all__ = ["DeviceRefRow", "DeviceRow", "SiteRow"]
+
+
+class SiteRow(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300), default=None)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
+
+
+class DeviceRow(Base):
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"), default=None)
+    place: Mapped[str | None] = mapped_column(String(200), default=None)
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    expected_interval_s: Mapped[int | None] = mapped_column(default=None)
+    installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    installed_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    notes: Mapped[str | None] = mapped_column(Text, default=None)
+    refs: Mapped[list[DeviceRefRow]] = relationship(
+        back_populates="device", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class DeviceRefRow(Base):
+    """How a source names the device: a DevEUI, a z2m friendly name, a native id, ..."""
+
+    __tablename__ = "device_refs"
+    __table_args__ = (UniqueConstraint("ref", name="uq_device_refs_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(200))
+    device: Mapped[DeviceRow] = relationship(back_populates="refs")

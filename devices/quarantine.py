@@ -1,0 +1,152 @@
+"""Devices the gateway heard but does not know: their last payload and recent readings.
+
+A technician claims such a device (registry issue); until then its readings wait here for
+``retention`` (24 h by default) so that claiming ingests them instead of losing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import orjson
+from sqlalchemy import DateTime, Integer, LargeBinary, String, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from devices.db import Base
+
+__all__ = ["QuarantineStore", "QuarantinedReading", "UnknownDevice"]
+
+MAX_KEPT_PAYLOAD = 4096
+
+
+class UnknownDeviceRow(Base):
+    __tablename__ = "unknown_devices"
+
+    ref: Mapped[str] = mapped_column(String(200), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32))
+    topic: Mapped[str] = mapped_column(String(500))
+    last_payload: Mapped[bytes] = mapped_column(LargeBinary)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QuarantinedReadingRow(Base):
+    __tablename__ = "quarantined_readings"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(String(200), index=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(200))  # JSON
+    unit: Mapped[str | None] = mapped_column(String(16), default=None)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownDevice:
+    ref: str
+    family: str
+    topic: str
+    last_payload: str
+    first_seen: datetime
+    last_seen: datetime
+    messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedReading:
+    ref: str
+    time: datetime
+    metric: str
+    value: float | bool | str
+    unit: str | None
+
+
+class QuarantineStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def record(
+        self,
+        ref: str,
+        family: str,
+        topic: str,
+        payload: bytes,
+        readings: Sequence[QuarantinedReading],
+        received_at: datetime,
+    ) -> None:
+        with self._sessions() as s:
+            row = s.get(UnknownDeviceRow, ref)
+            kept = payload[:MAX_KEPT_PAYLOAD]
+            if row is None:
+                row = UnknownDeviceRow(
+                    ref=ref,
+                    family=family,
+                    topic=topic[:500],
+                    last_payload=kept,
+                    first_seen=received_at,
+                    last_seen=received_at,
+                    messages=1,
+                )
+                s.add(row)
+            else:
+                row.family, row.topic, row.last_payload = family, topic[:500], kept
+                row.last_seen, row.messages = received_at, row.messages + 1
+            s.add_all(
+                QuarantinedReadingRow(
+                    ref=ref,
+                    time=r.time,
+                    metric=r.metric,
+                    value=orjson.dumps(r.value).decode(),
+                    unit=r.unit,
+                    received_at=received_at,
+                )
+                for r in readings
+            )
+            s.commit()
+
+    def list_unknown(self) -> list[UnknownDevice]:
+        with self._sessions() as s:
+            rows = s.scalars(select(UnknownDeviceRow).order_by(UnknownDeviceRow.last_seen.desc()))
+            return [
+                UnknownDevice(
+                    r.ref,
+                    r.family,
+                    r.topic,
+                    r.last_payload.decode("utf-8", "replace"),
+                    r.first_seen,
+                    r.last_seen,
+                    r.messages,
+                )
+                for r in rows
+            ]
+
+    def take(self, ref: str, since: datetime) -> list[QuarantinedReading]:
+        """Remove the device from quarantine, returning its readings received since ``since``."""
+        with self._sessions() as s:
+            rows = s.scalars(
+                select(QuarantinedReadingRow)
+                .where(QuarantinedReadingRow.ref == ref, QuarantinedReadingRow.received_at >= since)
+                .order_by(QuarantinedReadingRow.time)
+            ).all()
+            out = [
+                QuarantinedReading(r.ref, r.time, r.metric, orjson.loads(r.value), r.unit)
+                for r in rows
+            ]
+            s.execute(delete(QuarantinedReadingRow).where(QuarantinedReadingRow.ref == ref))
+            s.execute(delete(UnknownDeviceRow).where(UnknownDeviceRow.ref == ref))
+            s.commit()
+        return out
+
+    def prune(self, older_than: timedelta, now: datetime) -> int:
+        with self._sessions() as s:
+            result = s.execute(
+                delete(QuarantinedReadingRow).where(
+                    QuarantinedReadingRow.received_at < now - older_than
+                )
+            )
+            s.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,91 @@
+"""The FastAPI application: ``create_app()`` builds it; importing this module does nothing.
+
+Without a platform, ``create_app()`` builds one from the settings and starts it with the app
+(``uvicorn --factory gateway.app:create_app``); ``kommunvakt run`` passes its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from access.auth import admin_token_verifier
+from alerts.api import router as alerts_router
+from alerts.store import AlertNotFound, AlertStateError
+from dashboards.web import router as web_router
+from devices.api import router as devices_router
+from devices.errors import Conflict, Invalid, NotFound
+from gateway.metrics import render_metrics
+from gateway.platform import Platform
+from gateway.settings import Settings, load_settings
+from ingest.api import router as ingest_router
+
+__all__ = ["create_app"]
+
+
+def _error(status: int) -> object:
+    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    return handler
+
+
+def create_app(platform: Platform | None = None, settings: Settings | None = None) -> FastAPI:
+    owned = platform is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owned:
+            app.state.platform.start()
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.platform.stop()
+
+    if platform is None:
+        platform = Platform(settings or load_settings())
+    app = FastAPI(
+        title="kommunvakt",
+        version="0.1.0",
+        summary="IoT monitoring for Swedish municipalities",
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    app.state.settings = platform.settings
+    app.state.registry = platform.registry
+    app.state.quarantine = platform.quarantine
+    app.state.store = platform.store
+    app.state.alert_store = platform.alerts
+    app.state.dead_letters = platform.dead_letters
+    app.state.token_verifier = admin_token_verifier(platform.admin_token)
+    app.state.web_sessions = {}
+
+    app.add_exception_handler(NotFound, _error(404))  # type: ignore[arg-type]
+    app.add_exception_handler(AlertNotFound, _error(404))  # type: ignore[arg-type]
+    app.add_exception_handler(Conflict, _error(409))  # type: ignore[arg-type]
+    app.add_exception_handler(AlertStateError, _error(409))  # type: ignore[arg-type]
+    app.add_exception_handler(Invalid, _error(422))  # type: ignore[arg-type]
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> JSONResponse:
+        mqtt_ok = platform.mqtt is None or platform.mqtt.connected.is_set()
+        body = {
+            "status": "ok" if mqtt_ok else "degraded",
+            "mqtt_connected": mqtt_ok,
+            "queue_depth": platform.pipeline.depth,
+        }
+        return JSONResponse(body, status_code=200 if mqtt_ok else 503)
+
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(render_metrics(platform), media_type="text/plain; version=0.0.4")
+
+    app.include_router(devices_router)
+    app.include_router(alerts_router)
+    app.include_router(ingest_router)
+    app.include_router(web_router)
+    return app

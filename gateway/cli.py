@@ -1,0 +1,131 @@
+"""The ``kommunvakt`` command."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from gateway.errors import GatewayError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="kommunvakt: IoT monitoring for Swedish municipalities.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"kommunvakt: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _check_port(host: str, port: int, what: str, env: str) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise _fail(
+                f"{what} port {host}:{port} is not free ({exc.strerror}); set {env}"
+            ) from exc
+
+
+@app.command()
+def run(
+    simulate: Annotated[bool, typer.Option("--simulate", help="start the demo simulators")] = False,
+    config: Annotated[Path | None, typer.Option(help="TOML settings file")] = None,
+) -> None:
+    """Run the whole platform: broker (embedded unless KOMMUNVAKT_MQTT_URL), gateway, API, pages."""
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.demo import seed_demo
+    from gateway.platform import Platform
+    from gateway.settings import load_settings
+
+    try:
+        settings = load_settings(config, **({"demo": True} if simulate else {}))
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(f"bad settings: {exc}".replace("\n", " ")) from exc
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("amqtt").setLevel(logging.WARNING)
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    _check_port(settings.api_host, settings.api_port, "API", "KOMMUNVAKT_API_PORT")
+    platform = Platform(settings)
+    try:
+        platform.start()
+    except GatewayError as exc:
+        platform.stop()
+        raise _fail(str(exc)) from exc
+    if simulate:
+        from simulators import DemoSimulator
+
+        seed_demo(platform)
+        target = settings.mqtt_target
+        sim = DemoSimulator(target.host, target.port)
+        sim.start()
+        platform.on_stop(sim.stop)
+    url = settings.public_url
+    typer.echo(f"kommunvakt is running: {url}/  (API docs: {url}/docs)")
+    if platform.admin_token_generated:
+        typer.echo(
+            f"admin token (shown once, kept in {settings.data_dir / 'admin_token'}): "
+            f"{platform.admin_token}"
+        )
+    elif settings.admin_token is None:
+        typer.echo(f"admin token: in {settings.data_dir / 'admin_token'}")
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(platform),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
+        )
+    )
+    try:
+        server.run()
+    finally:
+        platform.stop()
+
+
+@app.command()
+def decode(
+    source: Annotated[str, typer.Argument(help="payload file, or - for standard input")],
+    topic: Annotated[str, typer.Option("--topic", help="the MQTT topic it came on")],
+    format: Annotated[str | None, typer.Option("--format", help="payload family")] = None,
+) -> None:
+    """Print the readings a payload yields, one JSON object per line."""
+    from ingest.errors import DecodeError
+    from ingest.formats import DECODERS, FormatRouter
+
+    if format is not None and format not in DECODERS:
+        raise _fail(f"unknown format {format!r}; known: {', '.join(sorted(DECODERS))}", 2)
+    try:
+        payload = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {source}: {exc.strerror}", 2) from exc
+    try:
+        decoded = FormatRouter().decode(topic, payload, datetime.now(UTC), family=format)
+    except DecodeError as exc:
+        raise _fail(f"rejected: {exc}", 2) from exc
+    for reading in decoded.readings:
+        sys.stdout.write(orjson.dumps(reading.as_json()).decode() + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""``/metrics`` in the Prometheus text format (0.0.4), from counters the parts already keep."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.platform import Platform
+
+__all__ = ["render_metrics"]
+
+
+def _line(
+    name: str,
+    value: float,
+    help_text: str,
+    kind: str = "counter",
+    labels: dict[str, str] | None = None,
+) -> list[str]:
+    label = ""
+    if labels:
+        label = "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name}{label} {value}"]
+
+
+def render_metrics(platform: Platform) -> str:
+    st = platform.pipeline.stats
+    out: list[str] = []
+    out += _line("kommunvakt_messages_received_total", st.received, "MQTT messages taken in")
+    out += _line("kommunvakt_readings_stored_total", st.readings_stored, "readings stored")
+    out += _line("kommunvakt_dead_letters_total", st.dead_letters, "messages rejected")
+    out += _line(
+        "kommunvakt_quarantined_total", st.quarantined, "messages from devices nobody registered"
+    )
+    out += _line("kommunvakt_duplicates_total", st.duplicates, "duplicate uplinks dropped")
+    out += _line("kommunvakt_store_errors_total", st.store_errors, "failed store batches")
+    out += _line("kommunvakt_queue_depth", platform.pipeline.depth, "messages waiting", "gauge")
+    out.append("# HELP kommunvakt_messages_by_family_total decoded messages per payload family")
+    out.append("# TYPE kommunvakt_messages_by_family_total counter")
+    for family, n in sorted(st.by_family.items()):
+        out.append(f'kommunvakt_messages_by_family_total{{family="{family}"}} {n}')
+    out.append("# HELP kommunvakt_alerts alerts by state")
+    out.append("# TYPE kommunvakt_alerts gauge")
+    for state, n in sorted(platform.alerts.counts_by_state().items()):
+        out.append(f'kommunvakt_alerts{{state="{state}"}} {n}')
+    out += _line(
+        "kommunvakt_notifications_sent_total", platform.notifier.sent_ok, "notifications delivered"
+    )
+    out += _line(
+        "kommunvakt_notifications_failed_total",
+        platform.notifier.sent_failed,
+        "notification deliveries that failed",
+    )
+    return "\n".join(out) + "\n"

@@ -1,0 +1,242 @@
+"""The pipeline: decode → registry → rules → store, then acknowledge, in batches.
+
+``submit`` runs on paho's network thread and only queues; the queue is bounded, so a slow
+store pushes back on the broker instead of filling memory. One worker thread takes a batch,
+decodes every message, looks its device up, runs the rules, writes the batch in one
+transaction and only then acknowledges the batch to the broker in arrival order (MQTT 3.1.1
+§4.6 wants QoS 1 acknowledgements in the order the messages arrived). A rejected message gets
+a reason in the dead-letter store and is acknowledged too: it is kept, just not as a reading.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from alerts.engine import AlertEngine
+from devices.quarantine import QuarantinedReading, QuarantineStore
+from devices.registry import DeviceInfo, DeviceRegistry
+from ingest.deadletters import DeadLetterStore
+from ingest.errors import DecodeError, StoreError
+from ingest.formats import FormatRouter
+from ingest.reading import Reading
+from ingest.store import ReadingStore, StoredReading
+
+__all__ = ["Inbound", "Pipeline", "PipelineStats"]
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class Inbound:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    received_at: datetime
+
+
+@dataclass(slots=True)
+class PipelineStats:
+    received: int = 0
+    readings_stored: int = 0
+    dead_letters: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    batches: int = 0
+    store_errors: int = 0
+    ignored: int = 0
+    by_family: dict[str, int] = field(default_factory=dict)
+
+
+class _RecentKeys:
+    """A bounded set of recently seen dedup keys (LoRaWAN device + frame counter)."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def seen(self, key: str) -> bool:
+        if key in self._keys:
+            self._keys.move_to_end(key)
+            return True
+        self._keys[key] = None
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+        return False
+
+
+class Pipeline:
+    def __init__(
+        self,
+        router: FormatRouter,
+        registry: DeviceRegistry,
+        store: ReadingStore,
+        engine: AlertEngine,
+        quarantine: QuarantineStore,
+        dead_letters: DeadLetterStore,
+        *,
+        queue_size: int = 20_000,
+        batch_size: int = 1000,
+        batch_wait: float = 0.02,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.router = router
+        self.registry = registry
+        self.store = store
+        self.engine = engine
+        self.quarantine = quarantine
+        self.dead_letters = dead_letters
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self.clock = clock
+        self.stats = PipelineStats()
+        self._queue: queue.Queue[Inbound] = queue.Queue(maxsize=queue_size)
+        self._recent = _RecentKeys()
+        self._ack: Ack = lambda _mid, _qos: None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    def set_ack(self, ack: Ack) -> None:
+        self._ack = ack
+
+    def submit(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        """Called on the MQTT network thread: queue and return (blocks when the queue is full)."""
+        self._queue.put(Inbound(topic, payload, mid, qos, datetime.now(UTC)))
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="pipeline", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _take_batch(self) -> list[Inbound]:
+        try:
+            first = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.batch_wait
+        while len(batch) < self.batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(self._queue.get(timeout=remaining))
+                except queue.Empty:
+                    break
+        return batch
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            batch = self._take_batch()
+            if not batch:
+                continue
+            delay = 0.5
+            while not self._stop.is_set():
+                try:
+                    self.process(batch)
+                    break
+                except StoreError as exc:
+                    # Nothing of this batch is acknowledged: the broker keeps it for us.
+                    self.stats.store_errors += 1
+                    log.error(
+                        "store failed (%s); retrying the batch of %d in %.1f s",
+                        exc,
+                        len(batch),
+                        delay,
+                    )
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, 30.0)
+                except Exception:
+                    # A bug must not lose a batch nor stop the gateway; the broker will
+                    # redeliver what was not acknowledged.
+                    log.exception("pipeline failed on a batch of %d; retrying", len(batch))
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, 30.0)
+
+    def process(self, batch: list[Inbound]) -> None:
+        """Handle one batch end to end; acknowledge only after everything is stored."""
+        stored: list[StoredReading] = []
+        matched: list[tuple[DeviceInfo, Reading]] = []
+        letters: list[tuple[datetime, str, bytes, str]] = []
+        stats = self.stats
+        for msg in batch:
+            stats.received += 1
+            try:
+                decoded = self.router.decode(msg.topic, msg.payload, msg.received_at)
+            except DecodeError as exc:
+                letters.append((msg.received_at, msg.topic, msg.payload, str(exc)))
+                continue
+            family = decoded.family
+            stats.by_family[family] = stats.by_family.get(family, 0) + 1
+            if decoded.dedup_key is not None and self._recent.seen(decoded.dedup_key):
+                stats.duplicates += 1
+                continue
+            if not decoded.readings:
+                stats.ignored += 1
+                continue
+            for ref in {r.device_ref for r in decoded.readings}:
+                readings = [r for r in decoded.readings if r.device_ref == ref]
+                device = self.registry.lookup(ref)
+                if device is None:
+                    stats.quarantined += 1
+                    self.quarantine.record(
+                        ref,
+                        family,
+                        msg.topic,
+                        msg.payload,
+                        [
+                            QuarantinedReading(ref, r.time, r.metric, r.value, r.unit)
+                            for r in readings
+                        ],
+                        msg.received_at,
+                    )
+                    continue
+                if device.state == "retired":
+                    letters.append(
+                        (
+                            msg.received_at,
+                            msg.topic,
+                            msg.payload,
+                            f"device {device.id!r} is retired; its messages are refused",
+                        )
+                    )
+                    continue
+                for r in readings:
+                    stored.append(StoredReading(device.id, r.time, r.metric, r.value, r.unit))
+                    matched.append((device, r))
+        self.engine.on_readings(matched)
+        self.store.write(stored)
+        if letters:
+            for _at, topic, _payload, reason in letters:
+                log.warning("dead letter on %s: %s", topic[:80], reason)
+            self.dead_letters.add_many(letters)
+            stats.dead_letters += len(letters)
+        stats.readings_stored += len(stored)
+        stats.batches += 1
+        for msg in batch:
+            self._ack(msg.mid, msg.qos)
+
+    def prune(self, dead_letter_age: timedelta, quarantine_age: timedelta) -> None:
+        now = self.clock()
+        self.dead_letters.prune(dead_letter_age, now)
+        self.quarantine.prune(quarantine_age, now)

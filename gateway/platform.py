@@ -1,0 +1,160 @@
+"""The composition root: builds every part from the settings, starts and stops them in order."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from alerts.engine import AlertEngine
+from alerts.notify import Notifier
+from alerts.store import AlertStore
+from devices.db import Base, make_engine, make_sessionmaker
+from devices.quarantine import QuarantineStore
+from devices.registry import DeviceRegistry
+from gateway.broker import EmbeddedBroker
+from gateway.mqtt import MqttSource
+from gateway.pipeline import Pipeline
+from gateway.settings import Settings
+from ingest.deadletters import DeadLetterStore
+from ingest.formats import FormatRouter
+from ingest.sqlite_store import SqliteReadingStore
+from ingest.store import ReadingStore
+
+__all__ = ["Platform", "resolve_admin_token"]
+
+log = logging.getLogger(__name__)
+
+
+def resolve_admin_token(settings: Settings) -> tuple[str, bool]:
+    """The admin token from settings, or the one generated on first start (kept in data_dir).
+
+    Returns the token and whether it was generated just now (so the CLI prints it once).
+    """
+    if settings.admin_token is not None:
+        return settings.admin_token.get_secret_value(), False
+    path = settings.data_dir / "admin_token"
+    if path.exists():
+        return path.read_text().strip(), False
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    return token, True
+
+
+class Platform:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        store: ReadingStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.admin_token, self.admin_token_generated = resolve_admin_token(settings)
+        self.db = make_engine(settings.db_url)
+        Base.metadata.create_all(self.db)
+        self.sessions = make_sessionmaker(self.db)
+        self.registry = DeviceRegistry(self.sessions)
+        self.quarantine = QuarantineStore(self.sessions)
+        self.dead_letters = DeadLetterStore(self.sessions)
+        self.store: ReadingStore = store or SqliteReadingStore(settings.data_dir / "readings.db")
+        self.alerts = AlertStore(self.sessions)
+        self.notifier = Notifier(
+            [u.get_secret_value() for u in settings.notify_urls], self.alerts.record_delivery, clock
+        )
+        self.engine = AlertEngine(
+            self.alerts,
+            self.notifier,
+            self.registry,
+            rule_overrides=settings.rule_overrides,
+            base_url=settings.public_url,
+        )
+        self.router = FormatRouter(settings.formats)
+        self.pipeline = Pipeline(
+            self.router,
+            self.registry,
+            self.store,
+            self.engine,
+            self.quarantine,
+            self.dead_letters,
+            queue_size=settings.queue_size,
+            batch_size=settings.batch_size,
+            batch_wait=settings.batch_wait_ms / 1000,
+            clock=clock,
+        )
+        self.broker: EmbeddedBroker | None = None
+        self.mqtt: MqttSource | None = None
+        self.started_at = clock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._extra_stops: list[Callable[[], None]] = []
+
+    def start(self, *, mqtt: bool = True) -> None:
+        s = self.settings
+        log.info("settings: %s", s.masked())
+        if mqtt and s.embedded_broker:
+            self.broker = EmbeddedBroker(s.mqtt_bind, s.mqtt_port)
+            self.broker.start()
+        self.notifier.start()
+        restored = self.engine.restore()
+        if restored:
+            log.info("resumed %d open alert(s) from the store", restored)
+        self.pipeline.start()
+        if mqtt:
+            self.mqtt = MqttSource(
+                s.mqtt_target,
+                s.mqtt_client_id,
+                self.router.subscriptions,
+                self.pipeline.submit,
+                ca_file=s.mqtt_ca_file,
+                cert_file=s.mqtt_cert_file,
+                key_file=s.mqtt_key_file,
+            )
+            self.pipeline.set_ack(self.mqtt.ack)
+            self.mqtt.start()
+        self._ticker = threading.Thread(target=self._tick_loop, name="clock", daemon=True)
+        self._ticker.start()
+
+    def on_stop(self, fn: Callable[[], None]) -> None:
+        self._extra_stops.append(fn)
+
+    def _tick_loop(self) -> None:
+        last_prune = 0.0
+        while not self._stop.wait(1.0):
+            now = self.clock()
+            try:
+                self.engine.tick(now)
+                if now.timestamp() - last_prune > 3600:
+                    last_prune = now.timestamp()
+                    self.pipeline.prune(
+                        timedelta(days=self.settings.dead_letter_retention_days),
+                        timedelta(hours=self.settings.quarantine_retention_hours),
+                    )
+            except Exception:
+                log.exception("clock tick failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        for fn in reversed(self._extra_stops):
+            fn()
+        if self.mqtt is not None:
+            self.mqtt.stop()
+        self.pipeline.stop()
+        self.notifier.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        self.store.close()
+        self.db.dispose()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir

@@ -1,0 +1,152 @@
+"""Settings: built once at start from ``KOMMUNVAKT_*`` env and an optional TOML file.
+
+Nothing here runs at import. ``load_settings()`` is the only way in; the TOML file is named by
+``--config`` or ``KOMMUNVAKT_CONFIG``. Env wins over the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["MqttTarget", "Settings", "load_settings"]
+
+
+class MqttTarget:
+    """Where the gateway connects: parsed from ``mqtt[s]://[user[:pass]@]host[:port]``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        tls: bool = False,
+    ) -> None:
+        self.host, self.port, self.username, self.password, self.tls = (
+            host,
+            port,
+            username,
+            password,
+            tls,
+        )
+
+    @classmethod
+    def parse(cls, url: str) -> MqttTarget:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ValueError(f"MQTT URL scheme must be mqtt:// or mqtts://, not {parts.scheme!r}")
+        if not parts.hostname:
+            raise ValueError("MQTT URL has no host")
+        tls = parts.scheme in ("mqtts", "ssl")
+        return cls(
+            parts.hostname,
+            parts.port or (8883 if tls else 1883),
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None,
+            tls,
+        )
+
+    def __repr__(self) -> str:
+        auth = f"{self.username}:***@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{auth}{self.host}:{self.port}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KOMMUNVAKT_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=0, le=65535)
+    base_url: str | None = None
+    mqtt_bind: str = "127.0.0.1"
+    mqtt_port: int = Field(1883, ge=0, le=65535)
+    mqtt_url: SecretStr | None = None
+    mqtt_client_id: str = "kommunvakt-gateway"
+    mqtt_ca_file: Path | None = None
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
+    admin_token: SecretStr | None = None
+    database_url: SecretStr | None = None
+    notify_urls: list[SecretStr] = Field(default_factory=list)
+    rule_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    formats: dict[str, list[str]] | None = None
+    queue_size: int = Field(20_000, gt=0)
+    batch_size: int = Field(1000, gt=0)
+    batch_wait_ms: int = Field(20, ge=0)
+    dead_letter_retention_days: int = Field(30, gt=0)
+    quarantine_retention_hours: int = Field(24, gt=0)
+    demo: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("admin_token")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            secret = value.get_secret_value()
+            if len(secret) < 16 or secret.lower() in {"changeme", "change-me", "changethis"}:
+                raise ValueError("admin token must be at least 16 characters and not a placeholder")
+        return value
+
+    @property
+    def sqlite_url(self) -> str:
+        return f"sqlite:///{(self.data_dir / 'kommunvakt.db').resolve()}"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url.get_secret_value() if self.database_url else self.sqlite_url
+
+    @property
+    def mqtt_target(self) -> MqttTarget:
+        if self.mqtt_url is not None:
+            return MqttTarget.parse(self.mqtt_url.get_secret_value())
+        return MqttTarget(self.mqtt_bind, self.mqtt_port)
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.mqtt_url is None
+
+    @property
+    def public_url(self) -> str:
+        return self.base_url or f"http://{self.api_host}:{self.api_port}"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings with every secret masked, for the start-up log."""
+        out = self.model_dump(mode="json")
+        out["mqtt_url"] = repr(self.mqtt_target) if self.mqtt_url else None
+        out["notify_urls"] = [f"<{len(self.notify_urls)} URL(s)>"] if self.notify_urls else []
+        return out
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    path = config_file or os.environ.get("KOMMUNVAKT_CONFIG")
+    if path is not None and not Path(path).is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+
+    class _Settings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if path is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+            return tuple(sources)
+
+    loaded = _Settings(**overrides)
+    return Settings.model_construct(**dict(loaded))

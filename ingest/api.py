@@ -1,0 +1,35 @@
+"""REST routes of ingest: dead letters and payload decoding for technicians."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from access.auth import RequireUser
+from ingest.deadletters import DeadLetterStore
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+
+
+@router.get("/dead-letters")
+def dead_letters(
+    request: Request,
+    _user: RequireUser,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    store: DeadLetterStore = request.app.state.dead_letters
+    return [
+        {
+            "id": d.id,
+            "received_at": d.received_at,
+            "topic": d.topic,
+            "payload": d.payload,
+            "payload_bytes": d.payload_bytes,
+            "reason": d.reason,
+        }
+        for d in store.list(limit, offset)
+    ]
