@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import DateTime, Float, ForeignKey, String, Text, func, select
+from sqlalchemy import Float, ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from devices.db import Base
+from devices.db import Base, UTCDateTime
 
 __all__ = ["Alert", "AlertNotFound", "AlertStateError", "AlertStore", "DeliveryRecord"]
 
@@ -27,11 +27,11 @@ class AlertRow(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)
     value: Mapped[float] = mapped_column(Float)
     threshold: Mapped[float] = mapped_column(Float)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     acknowledged_by: Mapped[str | None] = mapped_column(String(100), default=None)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     resolved_while_unacknowledged: Mapped[bool] = mapped_column(default=False)
 
 
@@ -40,7 +40,7 @@ class AlertTransitionRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str | None] = mapped_column(String(16), default=None)
     value: Mapped[float | None] = mapped_column(Float, default=None)
@@ -53,7 +53,7 @@ class DeliveryRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(200))
     ok: Mapped[bool]

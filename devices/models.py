@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from devices.db import Base
+from devices.db import Base, UTCDateTime
 
 __all__ = ["DeviceRefRow", "DeviceRow", "SiteRow"]
 
@@ -31,7 +31,7 @@ class DeviceRow(Base):
     place: Mapped[str | None] = mapped_column(String(200), default=None)
     state: Mapped[str] = mapped_column(String(16), default="active")
     expected_interval_s: Mapped[int | None] = mapped_column(default=None)
-    installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     installed_by: Mapped[str | None] = mapped_column(String(100), default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)
     refs: Mapped[list[DeviceRefRow]] = relationship(

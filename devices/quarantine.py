@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import DateTime, Integer, LargeBinary, String, delete, select
+from sqlalchemy import Integer, LargeBinary, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from devices.db import Base
+from devices.db import Base, UTCDateTime
 
 __all__ = ["QuarantineStore", "QuarantinedReading", "UnknownDevice"]
 
@@ -28,8 +28,8 @@ class UnknownDeviceRow(Base):
     family: Mapped[str] = mapped_column(String(32))
     topic: Mapped[str] = mapped_column(String(500))
     last_payload: Mapped[bytes] = mapped_column(LargeBinary)
-    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     messages: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -38,11 +38,11 @@ class QuarantinedReadingRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     ref: Mapped[str] = mapped_column(String(200), index=True)
-    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
     metric: Mapped[str] = mapped_column(String(64))
     value: Mapped[str] = mapped_column(String(200))  # JSON
     unit: Mapped[str | None] = mapped_column(String(16), default=None)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from access.audit import AuditLog
 from alerts.engine import AlertEngine
 from alerts.notify import Notifier
 from alerts.store import AlertStore
@@ -63,6 +64,8 @@ class Platform:
         self.db = make_engine(settings.db_url)
         Base.metadata.create_all(self.db)
         self.sessions = make_sessionmaker(self.db)
+        AuditLog.install_guards(self.db)
+        self.audit = AuditLog(self.sessions)
         self.registry = DeviceRegistry(self.sessions)
         self.quarantine = QuarantineStore(self.sessions)
         self.dead_letters = DeadLetterStore(self.sessions)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, String, Text, delete, func, select
+from sqlalchemy import String, Text, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from devices.db import Base
+from devices.db import Base, UTCDateTime
 
 __all__ = ["DeadLetter", "DeadLetterStore"]
 
@@ -20,7 +20,7 @@ class DeadLetterRow(Base):
     __tablename__ = "dead_letters"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     topic: Mapped[str] = mapped_column(String(500))
     payload: Mapped[str] = mapped_column(Text)
     payload_bytes: Mapped[int]

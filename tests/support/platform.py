@@ -1,0 +1,108 @@
+"""``kommunvakt run`` as a real process, the way an operator starts it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.net import free_port, wait_for
+
+__all__ = ["PlatformProcess"]
+
+KOMMUNVAKT = str(Path(sys.executable).with_name("kommunvakt"))
+TOKEN = "test-admin-token-0123456789abcdef"
+
+
+class PlatformProcess:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        mqtt_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        args: list[str] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.api_port = free_port()
+        self.mqtt_port = free_port()
+        self.token = TOKEN
+        self.base_url = f"http://127.0.0.1:{self.api_port}"
+        self.args = args or []
+        self.env = {
+            **os.environ,
+            "KOMMUNVAKT_DATA_DIR": str(data_dir),
+            "KOMMUNVAKT_API_PORT": str(self.api_port),
+            "KOMMUNVAKT_MQTT_PORT": str(self.mqtt_port),
+            "KOMMUNVAKT_ADMIN_TOKEN": self.token,
+            "KOMMUNVAKT_MQTT_CLIENT_ID": f"kv-test-{self.api_port}",
+            **(env or {}),
+        }
+        if mqtt_url is not None:
+            self.env["KOMMUNVAKT_MQTT_URL"] = mqtt_url
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data_dir / "platform.log"
+
+    def start(self, timeout: float = 30.0) -> PlatformProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [KOMMUNVAKT, "run", *self.args],
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+
+        def healthy() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"platform exited with {self.proc.returncode}: {self.output()}")
+            try:
+                return httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(healthy, timeout, what="platform healthy")
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10
+        )
+
+    def get(self, path: str, **params: Any) -> Any:
+        with self.api() as client:
+            resp = client.get(path, params=params)
+            resp.raise_for_status()
+            return resp.json()
+
+    def post(self, path: str, body: Any = None) -> Any:
+        with self.api() as client:
+            resp = client.post(
+                path,
+                content=json.dumps(body) if body is not None else None,
+                headers={"content-type": "application/json"},
+            )
+            resp.raise_for_status()
+            return resp.json()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
