@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.mosquitto import Mosquitto, mosquitto_binary
-from tests.support.platform import PlatformProcess
+from tests.support.platform import TOKEN, PlatformProcess
 
 
 @pytest.fixture
@@ -32,3 +32,54 @@ def platform_factory(tmp_path: Path) -> Iterator[type[PlatformProcess]]:
     yield _Factory
     for proc in started:
         proc.stop()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's chromium driven by Playwright (no browser download)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        pytest.fail("chromium is not installed; `make test` installs it")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[object]:
+    """An in-process platform without MQTT (API, registry, stores, alerts), stopped after."""
+    from gateway.platform import Platform
+    from gateway.settings import load_settings
+
+    p = Platform(load_settings(data_dir=tmp_path / "data", admin_token=TOKEN))
+    p.start(mqtt=False)
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def client(platform: object) -> Iterator[object]:
+    """A TestClient on ``create_app(platform)`` carrying the admin bearer token."""
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+
+    app = create_app(platform)  # type: ignore[arg-type]
+    with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+        yield c
