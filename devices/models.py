@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from devices.db import Base, UTCDateTime
@@ -19,6 +19,9 @@ class SiteRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(String(300), default=None)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
+    # {"mon": {"open": "07:00", "close": "16:00"}, ...}; a missing day is closed (devices.sites)
+    opening_hours: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=None)
+    holidays: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # "YYYY-MM-DD"
 
 
 class DeviceRow(Base):

@@ -15,6 +15,7 @@ from devices.catalogue import CATALOGUE
 from devices.errors import Conflict, Invalid, NotFound
 from devices.models import DeviceRefRow, DeviceRow, SiteRow
 from devices.schemas import DeviceCreate, DevicePublic, DeviceRef, DeviceUpdate, SiteCreate
+from devices.sites import SiteSchedule
 
 __all__ = ["DeviceInfo", "DeviceRegistry"]
 
@@ -93,6 +94,14 @@ class DeviceRegistry:
             s.add(SiteRow(id=site.id, name=site.name, address=site.address))
             s.commit()
         return site
+
+    def site_schedule(self, site_id: str) -> SiteSchedule | None:
+        """The site's opening hours and holidays (None for an unknown site)."""
+        with self._sessions() as s:
+            row = s.get(SiteRow, site_id)
+            if row is None:
+                return None
+            return SiteSchedule.from_json(row.opening_hours, row.holidays, row.timezone)
 
     def list_sites(self) -> list[SiteCreate]:
         with self._sessions() as s:

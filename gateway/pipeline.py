@@ -33,6 +33,9 @@ __all__ = ["Inbound", "Pipeline", "PipelineStats"]
 log = logging.getLogger(__name__)
 
 Ack = Callable[[int, int], None]
+#: Called with each stored batch's (device, reading) pairs, after the store write and before
+#: the acknowledgement (e-supervision listens for bed sensors here). Must be quick.
+Listener = Callable[[list[tuple[DeviceInfo, Reading]]], None]
 
 
 @dataclass(slots=True)
@@ -102,6 +105,7 @@ class Pipeline:
         self._queue: queue.Queue[Inbound] = queue.Queue(maxsize=queue_size)
         self._recent = _RecentKeys()
         self._ack: Ack = lambda _mid, _qos: None
+        self.listeners: list[Listener] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -226,6 +230,8 @@ class Pipeline:
                     matched.append((device, r))
         self.engine.on_readings(matched)
         self.store.write(stored)
+        for listener in self.listeners:
+            listener(matched)
         if letters:
             for _at, topic, _payload, reason in letters:
                 log.warning("dead letter on %s: %s", topic[:80], reason)

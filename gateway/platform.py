@@ -100,6 +100,8 @@ class Platform:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self._extra_stops: list[Callable[[], None]] = []
+        #: called every second with ``now`` on the clock thread (schedules, escalation, ...)
+        self.tickers: list[Callable[[datetime], None]] = [self.engine.tick]
 
     def start(self, *, mqtt: bool = True) -> None:
         s = self.settings
@@ -134,8 +136,14 @@ class Platform:
         last_prune = 0.0
         while not self._stop.wait(1.0):
             now = self.clock()
+            for ticker in self.tickers:
+                try:
+                    ticker(now)
+                except Exception:
+                    log.exception(
+                        "clock tick of %s failed", getattr(ticker, "__qualname__", ticker)
+                    )
             try:
-                self.engine.tick(now)
                 if now.timestamp() - last_prune > 3600:
                     last_prune = now.timestamp()
                     self.pipeline.prune(

@@ -26,12 +26,14 @@ def test_register_device_and_errors(client: Any) -> None:
         == 409
     )
     bad_type = client.post("/api/v1/devices", json={"id": "x", "type": "toaster"})
-    assert bad_type.status_code == 422 and "toaster" in bad_type.json()["detail"]
+    assert bad_type.status_code == 422
+    assert "toaster" in bad_type.json()["detail"]
     no_site = client.post(
         "/api/v1/devices", json={"id": "y", "type": "water_leak", "site_id": "nowhere"}
     )
     assert no_site.status_code == 404
     listed = client.get("/api/v1/devices").json()
-    assert listed["total"] == 1 and listed["items"][0]["id"] == "shed-1"
+    assert listed["total"] == 1
+    assert listed["items"][0]["id"] == "shed-1"
     assert client.get("/api/v1/devices/shed-1/latest").json() == []
     assert client.get("/api/v1/devices/nope/latest").status_code == 404
