@@ -16,12 +16,12 @@ from typing import Any
 
 from gateway.errors import BrokerStartError
 
-__all__ = ["EmbeddedBroker"]
+__all__ = ["EmbeddedBroker", "ensure_port_free"]
 
 log = logging.getLogger(__name__)
 
 
-def _port_free(host: str, port: int) -> None:
+def ensure_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -43,7 +43,7 @@ class EmbeddedBroker:
         self._broker: Any = None
 
     def start(self, timeout: float = 15.0) -> None:
-        _port_free(self.host, self.port)
+        ensure_port_free(self.host, self.port)
         started: Future[None] = Future()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(

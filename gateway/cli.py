@@ -62,6 +62,13 @@ def run(
     logging.getLogger("amqtt").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)
     _check_port(settings.api_host, settings.api_port, "API", "KOMMUNVAKT_API_PORT")
+    if settings.embedded_broker:
+        from gateway.broker import ensure_port_free
+
+        try:
+            ensure_port_free(settings.mqtt_bind, settings.mqtt_port)
+        except GatewayError as exc:
+            raise _fail(str(exc)) from exc
     platform = Platform(settings)
     try:
         platform.start()
