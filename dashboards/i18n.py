@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LANGS", "texts"]
+__all__ = ["LANGS", "format_value", "metric_name", "texts"]
 
 LANGS = ("sv", "en")
 
@@ -72,3 +72,45 @@ _EN = {
 
 def texts(lang: str) -> dict[str, str]:
     return _EN if lang == "en" else _SV
+
+
+METRIC_NAMES = {
+    "temperature": ("Temperatur", "Temperature"),
+    "humidity": ("Luftfuktighet", "Humidity"),
+    "battery": ("Batteri", "Battery"),
+    "voltage": ("Spänning", "Voltage"),
+    "door_open": ("Dörr öppen", "Door open"),
+    "water_leak": ("Vattenläcka", "Water leak"),
+    "occupancy": ("Närvaro", "Occupancy"),
+    "in_bed": ("I sängen", "In bed"),
+    "fill_level": ("Fyllnadsgrad", "Fill level"),
+    "co2": ("Koldioxid", "CO2"),
+    "illuminance": ("Ljus", "Illuminance"),
+    "rssi": ("Signal", "Signal"),
+    "armed": ("Larmat", "Armed"),
+    "online": ("Ansluten", "Online"),
+    "motion": ("Rörelse", "Motion"),
+}
+UNIT_DISPLAY = {"Cel": "°C", "%RH": "%", "%EL": "%", "%": "%"}
+
+
+def metric_name(metric: str, lang: str) -> str:
+    names = METRIC_NAMES.get(metric)
+    if names is None:
+        return metric
+    return names[1] if lang == "en" else names[0]
+
+
+def format_value(value: object, unit: str | None, lang: str) -> str:
+    """A value as staff read it: 27,5 °C in Swedish, yes/no for states."""
+    if isinstance(value, bool):
+        yes_no = ("yes", "no") if lang == "en" else ("ja", "nej")
+        return yes_no[0] if value else yes_no[1]
+    if isinstance(value, float):
+        text = f"{value:g}"
+        if lang != "en":
+            text = text.replace(".", ",")
+    else:
+        text = str(value)
+    shown = UNIT_DISPLAY.get(unit or "", unit or "")
+    return f"{text} {shown}".strip()

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from access.auth import SESSION_COOKIE, Principal, web_principal
-from dashboards.i18n import LANGS, texts
+from dashboards.i18n import LANGS, format_value, metric_name, texts
 from devices.catalogue import CATALOGUE
 
 __all__ = ["router"]
@@ -21,6 +21,8 @@ __all__ = ["router"]
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 _templates.env.filters["local"] = lambda t: t.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+_templates.env.globals["metric_name"] = metric_name
+_templates.env.globals["format_value"] = format_value
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,0 +1,69 @@
+"""The web shell in headless Chromium: sign in, see devices and active alerts, switch language."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.support.net import wait_for
+
+pytestmark = pytest.mark.browser
+
+
+def publish(port: int, topic: str, body: dict[str, Any]) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"web-test-{port}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        client.publish(topic, json.dumps(body), qos=1).wait_for_publish(10)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def test_start_page_on_a_phone(browser: Any, platform_factory: Any, tmp_path: Path) -> None:
+    proc = platform_factory(
+        tmp_path / "kv",
+        env={"KOMMUNVAKT_RULE_OVERRIDES": json.dumps({"shed_too_hot": {"hold_s": 0}})},
+    ).start()
+    proc.post(
+        "/api/v1/devices",
+        {"id": "teknikbod-9", "type": "technical_shed_temperature", "name": "Teknikbod 9"},
+    )
+    publish(proc.mqtt_port, "kv/teknikbod-9/up", {"values": {"temperature": 27.5}})
+    wait_for(lambda: proc.get("/api/v1/alerts", state="active"), what="warning alert")
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(f"{proc.base_url}/")
+        assert page.url.startswith(f"{proc.base_url}/login")
+        page.fill("#token", "fel nyckel")
+        page.click("button[type=submit]")
+        assert page.locator("[role=alert]").inner_text() == "Fel åtkomstnyckel."
+        page.fill("#token", proc.token)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{proc.base_url}/")
+        assert page.locator("html").get_attribute("lang") == "sv"
+        device_row = page.locator("tr[data-device-id='teknikbod-9']")
+        assert "Teknikbod 9" in device_row.inner_text()
+        assert device_row.locator(".metric").inner_text() == "Temperatur: 27,5 °C"
+        alert_row = page.locator("#active-alerts tr[data-alert-id]")
+        assert alert_row.count() == 1
+        assert "Varning" in alert_row.inner_text()
+        # nothing wider than the phone's screen
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(tmp_path / "start-sv.png"))
+
+        page.click("text=Language: English")
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert "Warning" in page.locator("#active-alerts tr[data-alert-id]").inner_text()
+        assert page.locator("tr[data-device-id='teknikbod-9'] .metric").inner_text() == (
+            "Temperature: 27.5 °C"
+        )
+    finally:
+        page.close()
