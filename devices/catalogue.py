@@ -56,6 +56,14 @@ _TYPES = (
         ("temperature", "door_open", "battery"),
         600,
     ),
+    # Chilled food at most +8 °C (Livsmedelsverket); the kitchen's daily record uses the limit.
+    SensorType(
+        "fridge",
+        "Kyl (dörr + temperatur)",
+        "Fridge (door contact + probe)",
+        ("temperature", "door_open", "battery"),
+        600,
+    ),
     SensorType("water_leak", "Vattenläckage", "Water leak", ("water_leak", "battery"), 3600),
     SensorType(
         "bed_sensor",
