@@ -1,5 +1,5 @@
-"""Who is asking: API bearer tokens and web sessions, roles and (later) the audit log."""
+"""Who is asking and what they may do: users, roles, tokens, web sessions and the audit log."""
 
-from access.auth import Principal, RequireUser, current_principal, web_principal
+from access.auth import AccessDenied, Principal, RequireUser, current_principal, web_principal
 
-__all__ = ["Principal", "RequireUser", "current_principal", "web_principal"]
+__all__ = ["AccessDenied", "Principal", "RequireUser", "current_principal", "web_principal"]

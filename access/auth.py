@@ -17,6 +17,7 @@ from fastapi import Depends, HTTPException, Request, status
 
 __all__ = [
     "SESSION_COOKIE",
+    "AccessDenied",
     "Principal",
     "RequireUser",
     "TokenVerifier",
@@ -35,9 +36,50 @@ class Principal:
     sites: frozenset[str] = field(default_factory=frozenset)
     care_units: frozenset[str] = field(default_factory=frozenset)
 
+    #: how the request was authenticated: "token:<id>", "session" or "" (built in code)
+    via: str = ""
+
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def may(self, action: str) -> bool:
+        """Whether the role grants ``action`` (see ``access.policy.ROLE_ACTIONS``)."""
+        from access.policy import SIGNED_IN, actions_of
+
+        return action == SIGNED_IN or action in actions_of(self.role)
+
+    def may_see_site(self, site_id: str | None) -> bool:
+        """Admin sees every site; others the sites in their scope ("*" means every site).
+
+        An object without a site (``None``) is seen only by admin and all-site scopes.
+        """
+        if self.is_admin or "*" in self.sites:
+            return True
+        return site_id is not None and site_id in self.sites
+
+    def may_see_care_unit(self, unit_id: str | None) -> bool:
+        """Admin sees every care unit; others the units in their scope ("*": every unit)."""
+        if self.is_admin or "*" in self.care_units:
+            return True
+        return unit_id is not None and unit_id in self.care_units
+
+    def require_site(self, site_id: str | None) -> None:
+        """Raise ``AccessDenied`` (HTTP 403) unless ``may_see_site``."""
+        if not self.may_see_site(site_id):
+            raise AccessDenied(f"{self.name} may not see site {site_id!r}")
+
+    def require_care_unit(self, unit_id: str | None) -> None:
+        """Raise ``AccessDenied`` (HTTP 403) unless ``may_see_care_unit``."""
+        if not self.may_see_care_unit(unit_id):
+            raise AccessDenied(f"{self.name} may not see care unit {unit_id!r}")
+
+
+class AccessDenied(HTTPException):
+    """403: the principal is known but its role or scope does not allow this."""
+
+    def __init__(self, detail: str = "forbidden") -> None:
+        super().__init__(status.HTTP_403_FORBIDDEN, detail)
 
 
 TokenVerifier = Callable[[str], Principal | None]
