@@ -86,6 +86,7 @@ class MqttSource:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
 
     # paho callbacks run on the network thread: keep them tiny.
     def _on_connect(
@@ -98,10 +99,20 @@ class MqttSource:
         self.backoff.reset()
         if self.topics:
             client.subscribe([(t, 1) for t in self.topics])
-        self.connected.set()
+        else:
+            self.connected.set()
         log.info(
-            "connected to MQTT broker %r, subscribed to %s", self.target, ", ".join(self.topics)
+            "connected to MQTT broker %r, subscribing to %s", self.target, ", ".join(self.topics)
         )
+
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[object], _p: object
+    ) -> None:
+        # Healthy only once the broker has granted the subscriptions, not at CONNACK.
+        failed = [r for r in reasons if getattr(r, "is_failure", False)]
+        if failed:
+            log.error("MQTT broker refused %d of our subscriptions: %s", len(failed), failed)
+        self.connected.set()
 
     def _on_disconnect(
         self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object
