@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks [--quick]`` prints every figure with its baseline."""
