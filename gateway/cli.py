@@ -85,10 +85,10 @@ def run(
         platform.on_stop(sim.stop)
     url = settings.public_url
     typer.echo(f"kommunvakt is running: {url}/  (API docs: {url}/docs)")
-    if platform.admin_token_generated:
+    if platform.admin_token_generated or (simulate and settings.admin_token is None):
+        # The demo prints its token every time; a real installation only on first start.
         typer.echo(
-            f"admin token (shown once, kept in {settings.data_dir / 'admin_token'}): "
-            f"{platform.admin_token}"
+            f"admin token (kept in {settings.data_dir / 'admin_token'}): {platform.admin_token}"
         )
     elif settings.admin_token is None:
         typer.echo(f"admin token: in {settings.data_dir / 'admin_token'}")
