@@ -7,7 +7,7 @@ batch; the pipeline spools or retries and never acknowledges what was not stored
 
 from __future__ import annotations
 
-__all__ = ["DecodeError", "IngestError", "StoreError"]
+__all__ = ["DecodeError", "IngestError", "StoreError", "StoreRejected"]
 
 
 class IngestError(Exception):
@@ -20,3 +20,8 @@ class DecodeError(IngestError):
 
 class StoreError(IngestError):
     """A reading store failed to write or read."""
+
+
+class StoreRejected(StoreError):
+    """The store refused the data itself (a malformed point, a field type conflict): sending
+    the same batch again cannot succeed, unlike an outage."""

@@ -1,0 +1,391 @@
+"""The durable spool: a local write-ahead queue in front of a remote reading store.
+
+``SpooledStore.write`` commits a batch to a SQLite file (WAL, ``synchronous=FULL``) and returns;
+that commit is what the pipeline waits for before it acknowledges the broker, so a crash, a
+slow InfluxDB or an InfluxDB that is down for a day loses nothing. One sender thread drains the
+spool oldest first, in chunks of ``batch_size`` readings, once a chunk is full or its oldest
+reading has waited ``flush_interval``; a chunk leaves the spool only after the backend has
+taken it. While InfluxDB is healthy the spool holds about one flush interval of readings; when
+it is down the spool grows, and the sender retries with backoff and replays in order.
+
+The spool is bounded (``max_readings``). When it is full, ``write`` raises ``StoreError``: the
+pipeline then stops acknowledging and the broker keeps the messages (Mosquitto's
+``max_queued_messages`` is raised for that), and ``on_full`` is called once so the platform can
+raise an alert. A chunk the backend refuses as malformed (``StoreRejected``) moves to a
+``rejected`` table with the reason instead of blocking the queue forever.
+
+Reads go to the backend and are merged with what still waits in the spool, so a reading the
+API acknowledged is visible at once; when the backend cannot be read, the spool's own rows
+answer ``latest`` (staff pages keep working during an outage).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ingest.errors import StoreError, StoreRejected
+from ingest.line_protocol import EPOCH
+from ingest.reading import Value
+from ingest.store import LatestValue, ReadingStore, StoredReading
+
+__all__ = ["SpoolStats", "SpooledStore"]
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spool (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    enqueued_us INTEGER NOT NULL,
+    device_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    ts_us INTEGER NOT NULL,
+    num REAL,
+    txt TEXT,
+    kind TEXT NOT NULL,
+    unit TEXT
+);
+CREATE INDEX IF NOT EXISTS spool_device ON spool (device_id, metric, ts_us);
+CREATE TABLE IF NOT EXISTS rejected (
+    seq INTEGER PRIMARY KEY,
+    rejected_us INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    ts_us INTEGER NOT NULL,
+    num REAL,
+    txt TEXT,
+    kind TEXT NOT NULL,
+    unit TEXT
+);
+"""
+_US = timedelta(microseconds=1)
+
+_INSERT = """INSERT INTO spool (enqueued_us, device_id, metric, ts_us, num, txt, kind, unit)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
+_OLDEST_CHUNK = """SELECT seq, enqueued_us, device_id, metric, ts_us, num, txt, kind, unit
+FROM spool ORDER BY seq LIMIT ?"""
+_REJECT = """INSERT INTO rejected
+(seq, rejected_us, reason, device_id, metric, ts_us, num, txt, kind, unit)
+SELECT seq, ?, ?, device_id, metric, ts_us, num, txt, kind, unit
+FROM spool WHERE seq BETWEEN ? AND ?"""
+_BY_DEVICE = """SELECT device_id, metric, ts_us, num, txt, kind, unit
+FROM spool WHERE device_id = ? ORDER BY ts_us"""
+_BY_METRIC = """SELECT device_id, metric, ts_us, num, txt, kind, unit
+FROM spool WHERE device_id = ? AND metric = ? ORDER BY ts_us"""
+_REJECTED = """SELECT reason, device_id, metric, ts_us, num, txt, kind, unit
+FROM rejected ORDER BY seq LIMIT ?"""
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolStats:
+    size: int  # readings waiting
+    oldest_age_s: float  # how long the oldest has waited (0 when empty)
+    capacity: int
+    full: bool
+    sent: int  # readings delivered to the backend since start
+    rejected: int  # readings the backend refused as malformed, kept in ``rejected``
+    send_errors: int  # failed send attempts since start
+    last_error: str | None
+
+
+def _us(when: datetime) -> int:
+    # integer arithmetic: a float timestamp can land a microsecond short and move a reading
+    # into the previous millisecond, which is a different point in InfluxDB
+    return (when - EPOCH) // _US
+
+
+def _from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+def _encode(value: Value) -> tuple[float | None, str | None, str]:
+    if isinstance(value, bool):
+        return float(value), None, "b"
+    if isinstance(value, int | float):
+        return float(value), None, "n"
+    return None, str(value), "s"
+
+
+def _reading(row: tuple[str, str, int, float | None, str | None, str, str | None]) -> StoredReading:
+    device_id, metric, ts_us, num, txt, kind, unit = row
+    value: Value
+    if kind == "b":
+        value = bool(num)
+    elif kind == "n":
+        value = float(num or 0.0)
+    else:
+        value = txt or ""
+    return StoredReading(device_id, _from_us(ts_us), metric, value, unit)
+
+
+class SpooledStore:
+    def __init__(
+        self,
+        backend: ReadingStore,
+        path: Path | str,
+        *,
+        batch_size: int = 5000,
+        flush_interval: float = 1.0,
+        max_readings: int = 5_000_000,
+        on_full: Callable[[SpoolStats], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.backend = backend
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.max_readings = max_readings
+        self.on_full = on_full
+        self.clock = clock
+        self.max_backoff = max_backoff
+        self._db_lock = threading.Lock()
+        self._cond = threading.Condition()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL, not NORMAL: once a batch is here the broker has forgotten it, so the
+            # commit must survive a power cut as well as a crash.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            (self._size,) = self._db.execute("SELECT count(*) FROM spool").fetchone()
+            (self._rejected,) = self._db.execute("SELECT count(*) FROM rejected").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open spool {self.path}: {exc}") from exc
+        self._full = False
+        self._sent = 0
+        self._send_errors = 0
+        self._last_error: str | None = None
+        self._closing = False
+        self._drain = False
+        # what's spooled from an earlier run is overdue: replay it at once
+        self._due: float | None = time.time() if self._size else None
+        self._thread = threading.Thread(target=self._run, name="spool-sender", daemon=True)
+        self._thread.start()
+        if self._size:
+            log.info("spool %s holds %d readings from before; replaying", self.path, self._size)
+
+    # -- the pipeline's side --------------------------------------------------------------
+
+    def write(self, readings: Sequence[StoredReading]) -> None:
+        if not readings:
+            return
+        now_us = _us(self.clock())
+        rows = []
+        for r in readings:
+            num, txt, kind = _encode(r.value)
+            rows.append((now_us, r.device_id, r.metric, _us(r.time), num, txt, kind, r.unit))
+        with self._cond:
+            overflow = self._size + len(rows) > self.max_readings
+            became_full = overflow and not self._full
+            if overflow:
+                self._full = True
+        if became_full:
+            log.error("spool %s is full (%d readings); refusing writes", self.path, self._size)
+            if self.on_full is not None:
+                try:
+                    self.on_full(self.stats())
+                except Exception:
+                    log.exception("spool-full callback failed")
+        if overflow:
+            raise StoreError(
+                f"spool full ({self._size} of {self.max_readings} readings); "
+                f"the backend has not taken readings since: {self._last_error}"
+            )
+        with self._db_lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(
+                    _INSERT,
+                    rows,
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise StoreError(f"cannot spool {len(rows)} readings: {exc}") from exc
+        with self._cond:
+            self._size += len(rows)
+            if self._due is None:
+                self._due = time.time() + self.flush_interval
+            if self._size >= self.batch_size:
+                self._cond.notify()
+
+    # -- the sender -----------------------------------------------------------------------
+
+    def _wait_for_work(self) -> bool:
+        """Block until a chunk should go out; False when closing."""
+        with self._cond:
+            while not self._closing:
+                if self._size and (
+                    self._drain
+                    or self._size >= self.batch_size
+                    or (self._due is not None and time.time() >= self._due)
+                ):
+                    return True
+                timeout = None if self._due is None else max(0.0, self._due - time.time())
+                self._cond.wait(timeout if timeout is not None else 1.0)
+            return False
+
+    def _run(self) -> None:
+        delay = 0.25
+        while self._wait_for_work():
+            try:
+                self._send_one_chunk()
+                delay = 0.25
+            except StoreError as exc:
+                with self._cond:
+                    self._send_errors += 1
+                    self._last_error = str(exc)[:500]
+                    log.warning("spool: backend write failed (%s); retry in %.1f s", exc, delay)
+                    self._cond.wait(delay)  # close() notifies, so shutdown does not wait
+                delay = min(delay * 2, self.max_backoff)
+            except Exception:
+                log.exception("spool sender failed; retrying")
+                with self._cond:
+                    self._cond.wait(delay)
+                delay = min(delay * 2, self.max_backoff)
+
+    def _send_one_chunk(self) -> None:
+        with self._db_lock:
+            rows = self._db.execute(
+                _OLDEST_CHUNK,
+                (self.batch_size,),
+            ).fetchall()
+        if not rows:
+            return
+        first, last = rows[0][0], rows[-1][0]
+        readings = [_reading(row[2:]) for row in rows]
+        reason: str | None = None
+        try:
+            self.backend.write(readings)
+        except StoreRejected as exc:
+            reason = str(exc)[:1000]
+            log.error("spool: backend refused %d readings, kept aside: %s", len(rows), reason)
+        with self._db_lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            if reason is not None:
+                self._db.execute(
+                    _REJECT,
+                    (_us(self.clock()), reason, first, last),
+                )
+            self._db.execute("DELETE FROM spool WHERE seq BETWEEN ? AND ?", (first, last))
+            self._db.execute("COMMIT")
+            oldest = self._db.execute("SELECT min(enqueued_us) FROM spool").fetchone()[0]
+        with self._cond:
+            self._size -= len(rows)
+            if reason is None:
+                self._sent += len(rows)
+            else:
+                self._rejected += len(rows)
+            if oldest is None:
+                self._due = None
+            else:
+                self._due = oldest / 1e6 + self.flush_interval
+            if self._full and self._size < self.max_readings * 0.9:
+                self._full = False
+                log.warning("spool %s has room again (%d readings)", self.path, self._size)
+            self._cond.notify_all()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _spooled(self, device_id: str, metric: str | None = None) -> list[StoredReading]:
+        with self._db_lock:
+            if metric is None:
+                rows = self._db.execute(
+                    _BY_DEVICE,
+                    (device_id,),
+                ).fetchall()
+            else:
+                rows = self._db.execute(
+                    _BY_METRIC,
+                    (device_id, metric),
+                ).fetchall()
+        return [_reading(r) for r in rows]
+
+    def latest(self, device_id: str) -> list[LatestValue]:
+        try:
+            newest = {v.metric: v for v in self.backend.latest(device_id)}
+        except StoreError as exc:
+            log.warning("latest values from the spool only: %s", exc)
+            newest = {}
+        for r in self._spooled(device_id):
+            known = newest.get(r.metric)
+            if known is None or r.time >= known.time:
+                newest[r.metric] = LatestValue(r.metric, r.value, r.unit, r.time)
+        return [newest[m] for m in sorted(newest)]
+
+    def history(
+        self, device_id: str, metric: str, start: datetime, end: datetime
+    ) -> list[StoredReading]:
+        by_time = {r.time: r for r in self.backend.history(device_id, metric, start, end)}
+        for r in self._spooled(device_id, metric):
+            if start <= r.time < end:
+                by_time.setdefault(r.time, r)
+        return [by_time[t] for t in sorted(by_time)]
+
+    def count(self) -> int:
+        """Readings in the backend plus those still waiting (an upper bound while a chunk is
+        in flight: it is counted in both for that moment)."""
+        return self.backend.count() + self._size
+
+    def rejected_readings(self, limit: int = 100) -> list[tuple[str, StoredReading]]:
+        with self._db_lock:
+            rows = self._db.execute(
+                _REJECTED,
+                (limit,),
+            ).fetchall()
+        return [(row[0], _reading(row[1:])) for row in rows]
+
+    # -- health ---------------------------------------------------------------------------
+
+    def stats(self) -> SpoolStats:
+        with self._db_lock:
+            oldest = self._db.execute("SELECT min(enqueued_us) FROM spool").fetchone()[0]
+        age = 0.0 if oldest is None else max(0.0, _us(self.clock()) / 1e6 - oldest / 1e6)
+        with self._cond:
+            return SpoolStats(
+                size=self._size,
+                oldest_age_s=age,
+                capacity=self.max_readings,
+                full=self._full,
+                sent=self._sent,
+                rejected=self._rejected,
+                send_errors=self._send_errors,
+                last_error=self._last_error,
+            )
+
+    def flush(self, timeout: float) -> bool:
+        """Send everything now (ignoring the flush interval); True when the spool is empty."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._drain = True
+            self._cond.notify_all()
+            while self._size and not self._closing:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(min(remaining, 0.1))
+            self._drain = False
+            return self._size == 0
+
+    def close(self, drain_timeout: float = 5.0) -> None:
+        """Try to hand what waits to the backend, then stop; whatever is left stays on disk
+        and is replayed at the next start."""
+        if drain_timeout > 0:
+            self.flush(drain_timeout)
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join(timeout=30)
+        with self._db_lock:
+            self._db.close()
+        self.backend.close()
