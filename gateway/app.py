@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from access.auth import admin_token_verifier
 from alerts.api import router as alerts_router
 from alerts.store import AlertNotFound, AlertStateError
+from dashboards.charts_api import router as charts_api_router
+from dashboards.charts_web import router as charts_web_router
 from dashboards.web import router as web_router
 from devices.api import router as devices_router
 from devices.errors import Conflict, Invalid, NotFound
@@ -88,4 +90,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(alerts_router)
     app.include_router(ingest_router)
     app.include_router(web_router)
+    # after the other pages, so a fixed path such as /devices/claim wins over /devices/{id}
+    app.include_router(charts_api_router)
+    app.include_router(charts_web_router)
     return app

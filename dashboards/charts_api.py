@@ -1,0 +1,175 @@
+"""REST routes for history and the daily temperature record, so Grafana-less users can export.
+
+``GET /api/v1/devices/{id}/history?from=&to=&step=&metric=``: raw readings when no step is
+given (at most ``MAX_RAW`` per metric, else 422 asking for a step), min/max/mean buckets
+otherwise. A time without an offset is Europe/Stockholm wall-clock time.
+``GET /api/v1/sites/{id}/daily-record?month=YYYY-MM&format=json|csv|pdf``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+
+from access.auth import Principal, RequireUser
+from dashboards.daily_record import parse_month
+from dashboards.downsample import downsample
+from dashboards.history import load_history, parse_step
+from dashboards.record_export import record_csv, record_pdf
+from dashboards.record_service import build_site_record, record_limits
+from devices.catalogue import CATALOGUE
+from devices.schemas import DevicePublic
+
+__all__ = ["MAX_BUCKETS", "MAX_RANGE", "MAX_RAW", "check_device", "check_site", "router"]
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+MAX_RANGE = timedelta(days=92)
+MAX_RAW = 20_000
+MAX_BUCKETS = 10_000
+
+router = APIRouter(prefix="/api/v1", tags=["history"])
+
+
+def check_site(user: Principal, site_id: str | None) -> None:
+    """A user bound to sites sees only those; an admin, or a user bound to none, sees all."""
+    if user.is_admin or not user.sites or site_id in user.sites:
+        return
+    raise HTTPException(status.HTTP_403_FORBIDDEN, f"no access to site {site_id!r}")
+
+
+def check_device(user: Principal, device: DevicePublic) -> None:
+    sensor = CATALOGUE.get(device.type)
+    # Care sensors (bed, safety alarm) are personal data, kept apart from building telemetry.
+    if sensor is not None and sensor.care and not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "care sensors are not shown here")
+    check_site(user, device.site_id)
+
+
+def _aware(t: datetime) -> datetime:
+    return t.replace(tzinfo=STOCKHOLM) if t.tzinfo is None else t
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+@router.get("/devices/{device_id}/history")
+def device_history(
+    device_id: str,
+    request: Request,
+    user: RequireUser,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+    step: str | None = None,
+    metric: Annotated[list[str] | None, Query()] = None,
+) -> dict[str, Any]:
+    state = request.app.state
+    device = state.registry.get(device_id)
+    check_device(user, device)
+    end = _aware(to) if to is not None else datetime.now(UTC)
+    start = _aware(from_) if from_ is not None else end - timedelta(hours=24)
+    if start >= end:
+        raise HTTPException(422, "from must be before to")
+    if end - start > MAX_RANGE:
+        raise HTTPException(422, f"at most {MAX_RANGE.days} days per request")
+    step_s: float | None = None
+    if step is not None:
+        try:
+            step_s = parse_step(step)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        if step_s <= 0 or (end - start).total_seconds() / step_s > MAX_BUCKETS:
+            raise HTTPException(422, f"step too small: at most {MAX_BUCKETS} buckets")
+    sensor = CATALOGUE.get(device.type)
+    metrics = metric or list(sensor.metrics if sensor else ())
+    if not metric:
+        metrics += [v.metric for v in state.store.latest(device_id) if v.metric not in metrics]
+    hist = load_history(state.store, device_id, metrics, start, end)
+    series: list[dict[str, Any]] = []
+    origin = start.timestamp()
+    for name in metrics:
+        unit = hist.units.get(name)
+        if name in hist.numeric:
+            pts = hist.numeric[name]
+            if step_s is None:
+                if len(pts) > MAX_RAW:
+                    raise HTTPException(
+                        422, f"{len(pts)} readings of {name}: more than {MAX_RAW}; pass step"
+                    )
+                body: dict[str, Any] = {"points": [{"time": _iso(t), "value": v} for t, v in pts]}
+            else:
+                body = {
+                    "buckets": [
+                        {
+                            "start": _iso(b.start),
+                            "count": b.count,
+                            "min": b.min,
+                            "min_time": _iso(b.min_t),
+                            "max": b.max,
+                            "max_time": _iso(b.max_t),
+                            "mean": b.mean,
+                        }
+                        for b in downsample(pts, origin, step_s)
+                    ]
+                }
+        elif name in hist.boolean:
+            flags = hist.boolean[name]
+            if step_s is not None:  # a state is summarised by its changes
+                flags = [p for i, p in enumerate(flags) if i == 0 or p[1] != flags[i - 1][1]]
+            body = {"points": [{"time": _iso(t), "value": v} for t, v in flags[:MAX_RAW]]}
+        else:
+            continue
+        series.append({"metric": name, "unit": unit, **body})
+    return {
+        "device_id": device_id,
+        "from": start.astimezone(UTC),
+        "to": end.astimezone(UTC),
+        "step": step_s,
+        "series": series,
+    }
+
+
+@router.get("/sites/{site_id}/daily-record", response_model=None)
+def daily_record(
+    site_id: str,
+    request: Request,
+    user: RequireUser,
+    month: str | None = None,
+    format: Literal["json", "csv", "pdf"] = "json",
+) -> Response | dict[str, Any]:
+    check_site(user, site_id)
+    now = datetime.now(UTC)
+    local_now = now.astimezone(STOCKHOLM)
+    try:
+        year, mon = parse_month(month) if month else (local_now.year, local_now.month)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    state = request.app.state
+    record = build_site_record(
+        registry=state.registry,
+        store=state.store,
+        alert_store=state.alert_store,
+        site_id=site_id,
+        year=year,
+        month=mon,
+        limits=record_limits(state.settings),
+        now=now,
+    )
+    name = f"temperaturlogg-{site_id}-{record.month}"
+    if format == "csv":
+        return Response(
+            record_csv(record),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if format == "pdf":
+        return Response(
+            record_pdf(record),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+        )
+    return asdict(record)

@@ -1,0 +1,98 @@
+"""The words of the chart and record pages, Swedish by default (``texts`` keeps the shell's)."""
+
+from __future__ import annotations
+
+__all__ = ["words"]
+
+_SV = {
+    "history": "Historik",
+    "site": "Plats",
+    "range": "Period",
+    "legend_threshold": "Larmgräns",
+    "legend_limit": "Gräns (egenkontroll)",
+    "legend_alert": "Larm",
+    "legend_door": "Dörr öppen",
+    "legend_silent": "Inga mätvärden",
+    "alerts_in_range": "Larm under perioden",
+    "no_alerts_in_range": "Inga larm under perioden.",
+    "started": "Började",
+    "resolved_at": "Återställt",
+    "ongoing": "pågår",
+    "not_acked": "ej kvitterat",
+    "from_alert": "Larm",
+    "no_data": "Inga mätvärden under perioden.",
+    "overview": "Alla sensorer",
+    "daily_record": "Temperaturlogg",
+    "record_title": "Temperaturlogg (egenkontroll)",
+    "record_note": (
+        "Dygn enligt svensk tid: vid sommartidens slut har dygnet 25 timmar, vid dess början 23. "
+        "Tid över gräns och dörr öppen räknas från sensorns mätvärden; när sensorn var tyst "
+        "räknas ingenting."
+    ),
+    "no_record_devices": "Inga frysar eller kylar på platsen.",
+    "date": "Datum",
+    "hours": "Tim",
+    "readings": "Antal",
+    "min": "Min",
+    "max": "Max",
+    "mean": "Medel",
+    "above": "Över gräns (min)",
+    "door_min": "Dörr öppen (min)",
+    "limit": "gräns",
+    "prev": "Föregående månad",
+    "next": "Nästa månad",
+    "ok": "OK",
+    "silent": "Tyst",
+    "unknown": "Inga data",
+    "warning": "Varning",
+    "critical": "Kritiskt",
+    "freezer": "Frys",
+    "fridge": "Kyl",
+}
+_EN = {
+    **_SV,
+    "history": "History",
+    "site": "Site",
+    "range": "Range",
+    "legend_threshold": "Alert threshold",
+    "legend_limit": "Limit (self-monitoring)",
+    "legend_alert": "Alert",
+    "legend_door": "Door open",
+    "legend_silent": "No readings",
+    "alerts_in_range": "Alerts in this range",
+    "no_alerts_in_range": "No alerts in this range.",
+    "started": "Started",
+    "resolved_at": "Resolved",
+    "ongoing": "ongoing",
+    "not_acked": "not acknowledged",
+    "from_alert": "Alert",
+    "no_data": "No readings in this range.",
+    "overview": "All sensors",
+    "daily_record": "Temperature record",
+    "record_title": "Daily temperature record (self-monitoring)",
+    "record_note": (
+        "Days in Swedish time: the day summer time ends has 25 hours, the day it starts 23. "
+        "Time above the limit and door-open time come from the sensor's readings; while the "
+        "sensor was silent nothing is counted."
+    ),
+    "no_record_devices": "No freezers or fridges at this site.",
+    "date": "Date",
+    "hours": "Hours",
+    "readings": "Readings",
+    "mean": "Mean",
+    "above": "Above limit (min)",
+    "door_min": "Door open (min)",
+    "limit": "limit",
+    "prev": "Previous month",
+    "next": "Next month",
+    "silent": "Silent",
+    "unknown": "No data",
+    "warning": "Warning",
+    "critical": "Critical",
+    "freezer": "Freezer",
+    "fridge": "Fridge",
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    return _EN if lang == "en" else _SV
