@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 
-from ingest import native
+from ingest import chirpstack, homeassistant, native, senml, tasmota, ttn, zigbee2mqtt
 from ingest.errors import DecodeError
 from ingest.reading import Decoded
 from ingest.topics import TopicFilter
@@ -21,10 +21,27 @@ __all__ = ["DECODERS", "DEFAULT_TOPICS", "Decoder", "FormatRouter"]
 Decoder = Callable[[str, bytes, datetime], Decoded]
 
 #: family name → decode function. Families register here.
-DECODERS: dict[str, Decoder] = {"native": native.decode}
+DECODERS: dict[str, Decoder] = {
+    "native": native.decode,
+    "chirpstack": chirpstack.decode,
+    "ttn": ttn.decode,
+    "tasmota": tasmota.decode,
+    "senml": senml.decode,
+    "homeassistant": homeassistant.decode,
+    "zigbee2mqtt": zigbee2mqtt.decode,
+}
 
-#: family name → default topic filters (subscriptions).
-DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {"native": native.TOPICS}
+#: family name → default topic filters (subscriptions). Order matters: the first match wins,
+#: so the broad ``zigbee2mqtt/#`` comes last.
+DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {
+    "native": native.TOPICS,
+    "chirpstack": chirpstack.TOPICS,
+    "ttn": ttn.TOPICS,
+    "tasmota": tasmota.TOPICS,
+    "senml": senml.TOPICS,
+    "homeassistant": homeassistant.TOPICS,
+    "zigbee2mqtt": zigbee2mqtt.TOPICS,
+}
 
 
 class FormatRouter:
