@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gateway.stores import spool_metrics
+
 if TYPE_CHECKING:
     from gateway.platform import Platform
 
@@ -35,6 +37,7 @@ def render_metrics(platform: Platform) -> str:
     out += _line("kommunvakt_duplicates_total", st.duplicates, "duplicate uplinks dropped")
     out += _line("kommunvakt_store_errors_total", st.store_errors, "failed store batches")
     out += _line("kommunvakt_queue_depth", platform.pipeline.depth, "messages waiting", "gauge")
+    out += spool_metrics(platform.store)
     out.append("# HELP kommunvakt_messages_by_family_total decoded messages per payload family")
     out.append("# TYPE kommunvakt_messages_by_family_total counter")
     for family, n in sorted(st.by_family.items()):

@@ -21,9 +21,9 @@ from gateway.broker import EmbeddedBroker
 from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
 from gateway.settings import Settings
+from gateway.stores import build_reading_store
 from ingest.deadletters import DeadLetterStore
 from ingest.formats import FormatRouter
-from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import ReadingStore
 
 __all__ = ["Platform", "resolve_admin_token"]
@@ -69,7 +69,7 @@ class Platform:
         self.registry = DeviceRegistry(self.sessions)
         self.quarantine = QuarantineStore(self.sessions)
         self.dead_letters = DeadLetterStore(self.sessions)
-        self.store: ReadingStore = store or SqliteReadingStore(settings.data_dir / "readings.db")
+        self.store: ReadingStore = store or build_reading_store(settings, self.registry)
         self.alerts = AlertStore(self.sessions)
         self.notifier = Notifier(
             [u.get_secret_value() for u in settings.notify_urls], self.alerts.record_delivery, clock

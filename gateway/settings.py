@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -88,6 +88,17 @@ class Settings(BaseSettings):
     quarantine_retention_hours: int = Field(24, gt=0)
     demo: bool = False
     log_level: str = "INFO"
+    # issue 8: the production reading store (InfluxDB 2) behind a durable local spool
+    store: Literal["sqlite", "influxdb"] = "sqlite"
+    influx_url: str = "http://localhost:8086"
+    influx_token: SecretStr | None = None
+    influx_org: str = "kommunvakt"
+    influx_bucket: str = "kommunvakt"
+    influx_retention_days: int = Field(400, ge=0)  # 0 keeps readings forever
+    influx_batch_size: int = Field(5000, gt=0)  # InfluxDB's "optimal batch" is 5,000 lines
+    influx_flush_interval_ms: int = Field(1000, ge=0)
+    influx_timeout_ms: int = Field(10_000, gt=0)
+    spool_max_readings: int = Field(5_000_000, gt=0)
 
     @field_validator("admin_token")
     @classmethod
