@@ -24,7 +24,15 @@ from dashboards.record_service import build_site_record, record_limits
 from devices.catalogue import CATALOGUE
 from devices.schemas import DevicePublic
 
-__all__ = ["MAX_BUCKETS", "MAX_RANGE", "MAX_RAW", "check_device", "check_site", "router"]
+__all__ = [
+    "MAX_BUCKETS",
+    "MAX_RANGE",
+    "MAX_RAW",
+    "check_device",
+    "check_site",
+    "now_of",
+    "router",
+]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MAX_RANGE = timedelta(days=92)
@@ -32,6 +40,13 @@ MAX_RAW = 20_000
 MAX_BUCKETS = 10_000
 
 router = APIRouter(prefix="/api/v1", tags=["history"])
+
+
+def now_of(request: Request) -> datetime:
+    """The platform's clock (tests pass a fixed one), else the wall clock."""
+    platform = getattr(request.app.state, "platform", None)
+    clock = getattr(platform, "clock", None)
+    return clock() if clock is not None else datetime.now(UTC)
 
 
 def check_site(user: Principal, site_id: str | None) -> None:
@@ -70,7 +85,7 @@ def device_history(
     state = request.app.state
     device = state.registry.get(device_id)
     check_device(user, device)
-    end = _aware(to) if to is not None else datetime.now(UTC)
+    end = _aware(to) if to is not None else now_of(request)
     start = _aware(from_) if from_ is not None else end - timedelta(hours=24)
     if start >= end:
         raise HTTPException(422, "from must be before to")
@@ -142,7 +157,7 @@ def daily_record(
     format: Literal["json", "csv", "pdf"] = "json",
 ) -> Response | dict[str, Any]:
     check_site(user, site_id)
-    now = datetime.now(UTC)
+    now = now_of(request)
     local_now = now.astimezone(STOCKHOLM)
     try:
         year, mon = parse_month(month) if month else (local_now.year, local_now.month)

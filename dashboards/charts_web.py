@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from access.auth import Principal, web_principal
-from dashboards.charts_api import check_device, check_site
+from dashboards.charts_api import check_device, check_site, now_of
 from dashboards.charts_i18n import words
 from dashboards.daily_record import parse_month
 from dashboards.history import (
@@ -90,7 +90,7 @@ def device_page(
     state = request.app.state
     device = state.registry.get(device_id)
     check_device(user, device)
-    now = datetime.now(UTC)
+    now = now_of(request)
     highlighted = None
     if alert is not None:
         highlighted = state.alert_store.get(alert)
@@ -155,7 +155,7 @@ def site_page(request: Request, site_id: str) -> Response:
     open_by_device: dict[str, list[Any]] = {}
     for a in state.alert_store.open_alerts():
         open_by_device.setdefault(a.device_id, []).append(a)
-    now = datetime.now(UTC)
+    now = now_of(request)
     start = now - timedelta(hours=24)
     engine = state.platform.engine
     tiles = []
@@ -216,7 +216,7 @@ def daily_record_page(request: Request, site_id: str, month: str | None = None) 
         return user
     check_site(user, site_id)
     state = request.app.state
-    now = datetime.now(UTC)
+    now = now_of(request)
     local = now.astimezone(STOCKHOLM)
     try:
         year, mon = parse_month(month) if month else (local.year, local.month)

@@ -1,0 +1,95 @@
+"""The daily temperature record's figures on a synthetic month with a 25-hour DST day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pytest
+
+from dashboards.daily_record import day_records, local_days, parse_month
+from tests.support.record_month import ALERT, DOORS, EXPECTED, NOW, TEMPS
+
+
+@dataclass(frozen=True)
+class _Alert:
+    id: int
+    rule: str
+    severity: str
+    state: str
+    started_at: datetime
+    resolved_at: datetime | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+
+def _rows() -> dict[str, object]:
+    alert = _Alert(
+        7,
+        "freezer_too_warm",
+        "critical",
+        "resolved",
+        ALERT["started"],
+        ALERT["resolved"],
+        ALERT["by"],
+        ALERT["acked"],
+    )
+    rows = day_records(
+        [(t.timestamp(), v) for t, v in TEMPS],
+        [(t.timestamp(), v) for t, v in DOORS],
+        [alert],
+        2026,
+        10,
+        limit=-18.0,
+        max_hold=1500,
+        now=NOW,
+    )
+    return {r.day.isoformat(): r for r in rows}
+
+
+def test_month_has_31_local_days_and_the_dst_day_has_25_hours() -> None:
+    rows = _rows()
+    assert len(rows) == 31
+    assert [d for d, r in rows.items() if r.hours != 24] == ["2026-10-25"]
+
+
+@pytest.mark.parametrize("day", sorted(EXPECTED))
+def test_figures_match_hand_computed_values(day: str) -> None:
+    hours, n, lo, hi, mean, above, door = EXPECTED[day]
+    r = _rows()[day]
+    assert (r.hours, r.readings, r.min, r.max) == (hours, n, lo, hi)
+    assert r.mean == pytest.approx(mean)
+    assert r.above_limit_min == pytest.approx(above)
+    assert r.door_open_min == pytest.approx(door)
+
+
+def test_alert_is_listed_on_its_day_with_who_acknowledged_it() -> None:
+    rows = _rows()
+    with_alerts = {d: r.alerts for d, r in rows.items() if r.alerts}
+    assert list(with_alerts) == ["2026-10-12"]
+    (note,) = with_alerts["2026-10-12"]
+    assert (note.id, note.acknowledged_by) == (7, "Anna i köket")
+
+
+def test_days_after_now_are_left_out_and_a_missing_door_is_none() -> None:
+    rows = day_records(
+        [],
+        None,
+        [],
+        2026,
+        10,
+        limit=-18,
+        max_hold=1500,
+        now=datetime(2026, 10, 3, 12, tzinfo=UTC),
+    )
+    assert [r.day for r in rows] == [date(2026, 10, d) for d in (1, 2, 3)]
+    assert rows[0].door_open_min is None and rows[0].mean is None
+
+
+def test_spring_dst_day_is_23_hours_and_months_parse() -> None:
+    hours = {d.isoformat(): (b - a) / 3600 for d, a, b in local_days(2026, 3)}
+    assert hours["2026-03-29"] == 23
+    assert sum(hours.values()) == 31 * 24 - 1
+    assert parse_month("2026-10") == (2026, 10)
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        parse_month("oktober")
