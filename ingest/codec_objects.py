@@ -34,9 +34,9 @@ __all__ = ["readings_from_object"]
 Convert = Callable[[object, str], Value | None]
 
 
-def _num(scale: float = 1.0) -> Convert:
+def _num(factor: float = 1.0, divisor: float = 1.0) -> Convert:
     def convert(raw: object, key: str) -> Value:
-        return as_number(raw, field=key) * scale
+        return as_number(raw, field=key) * factor / divisor
 
     return convert
 
@@ -86,7 +86,7 @@ _KEYS: dict[str, tuple[str, str | None, Convert]] = {
     "co2": ("co2", "ppm", _num()),
     "light": ("illuminance", "lx", _num()),
     "illuminance": ("illuminance", "lx", _num()),
-    "vdd": ("voltage", "V", _num(0.001)),
+    "vdd": ("voltage", "V", _num(divisor=1000.0)),
     "pressure": ("pressure", "Pa", _num(100.0)),
     "externalTemperature": ("external_temperature", "Cel", _num()),
     "externalTemperature2": ("external_temperature_2", "Cel", _num()),

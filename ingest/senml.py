@@ -13,11 +13,11 @@ Device and metric: with ``bn`` the device is ``bn`` without its trailing separat
 ``urn:dev:ow:1234:temp`` splits at its last ``:`` or ``/`` when the tail is a metric we know,
 otherwise the whole name is the device (RFC 8428 §5.1.1 style
 ``{"n":"urn:dev:ow:…","u":"Cel","v":23.1}``) and the unit names the metric.
-Known names (``temp``, ``humidity``, ``battery``, ``co2``, ``door``, ``leak``,
-...) and units where the meaning is clear (Cel → temperature, %RH → humidity, %EL → battery,
-lx → illuminance, Pa/hPa → pressure, V/mV → voltage) give canonical metrics in canonical units;
-a canonical name with a unit that does not fit (``temp`` in ``%RH``) is rejected. Anything else
-keeps its own name and unit.
+Known names (``temp``, ``humidity``, ``battery``, ``co2``, ``door``, ``leak``, ...) give
+canonical metrics in canonical units; a record without a name gets its metric from a unit whose
+meaning is clear (Cel → temperature, %RH → humidity, %EL → battery, lx → illuminance, Pa/hPa →
+pressure, V/mV → voltage). A canonical name with a unit that does not fit (``temp`` in ``%RH``)
+is rejected. Any other name keeps its own name and unit (``t1`` and ``t2`` stay two series).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ _CONVERT: dict[str, dict[str, tuple[float, float]]] = {
     "temperature": {"Cel": (1.0, 0.0), "K": (1.0, -273.15)},
     "humidity": {"%RH": (1.0, 0.0), "%": (1.0, 0.0)},
     "battery": {"%EL": (1.0, 0.0), "%": (1.0, 0.0)},
-    "voltage": {"V": (1.0, 0.0), "mV": (0.001, 0.0)},
+    "voltage": {"V": (1.0, 0.0), "mV": (1e-3, 0.0)},
     "pressure": {"Pa": (1.0, 0.0), "hPa": (100.0, 0.0), "kPa": (1000.0, 0.0)},
     "illuminance": {"lx": (1.0, 0.0)},
     "co2": {"ppm": (1.0, 0.0)},
@@ -134,13 +134,17 @@ def _device_and_name(bn: str, n: str, i: int) -> tuple[str, str]:
 
 
 def _metric(name: str, unit: str | None, i: int) -> tuple[str, str | None, float, float]:
-    canonical = _NAMES.get(name.lower()) if name else None
-    if canonical is None and unit is not None:
-        canonical = _UNITS.get(unit)
-    if canonical is None:
-        if not name:
+    """(metric, unit, factor, offset). A known name names the metric; without a name the unit
+    does where it is clear. An unknown name keeps its own name: two probes ``t1`` and ``t2`` in
+    Cel must stay two series, not collide as one ``temperature``."""
+    if name:
+        canonical = _NAMES.get(name.lower())
+        if canonical is None:
+            return name, unit, 1.0, 0.0
+    else:
+        canonical = _UNITS.get(unit) if unit is not None else None
+        if canonical is None:
             raise DecodeError(f"record {i}: unit {unit!r} does not say what is measured; give n")
-        return name, unit, 1.0, 0.0
     target = CANONICAL_UNITS.get(canonical)
     if target is None or unit is None:
         return canonical, target, 1.0, 0.0

@@ -37,15 +37,16 @@ __all__ = ["FAMILY", "TOPICS", "decode"]
 FAMILY = "zigbee2mqtt"
 TOPICS = ("zigbee2mqtt/#",)
 
-#: z2m key -> (metric, unit, scale); values are numbers (strings allowed).
-_NUMBERS: dict[str, tuple[str, str | None, float]] = {
-    "temperature": ("temperature", "Cel", 1.0),
-    "humidity": ("humidity", "%RH", 1.0),
-    "battery": ("battery", "%EL", 1.0),
-    "voltage": ("voltage", "V", 0.001),
-    "pressure": ("pressure", "Pa", 100.0),
-    "co2": ("co2", "ppm", 1.0),
-    "linkquality": ("linkquality", None, 1.0),
+#: z2m key -> (metric, unit, factor, divisor); values are numbers (strings allowed). A divisor
+#: rather than a factor of 0.001 keeps 3025 mV at exactly 3.025 V.
+_NUMBERS: dict[str, tuple[str, str | None, float, float]] = {
+    "temperature": ("temperature", "Cel", 1.0, 1.0),
+    "humidity": ("humidity", "%RH", 1.0, 1.0),
+    "battery": ("battery", "%EL", 1.0, 1.0),
+    "voltage": ("voltage", "V", 1.0, 1000.0),
+    "pressure": ("pressure", "Pa", 100.0, 1.0),
+    "co2": ("co2", "ppm", 1.0, 1.0),
+    "linkquality": ("linkquality", None, 1.0, 1.0),
 }
 #: z2m key -> metric; values are booleans.
 _BOOLS: dict[str, str] = {
@@ -120,9 +121,13 @@ def decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
             continue
         spec = _NUMBERS.get(key)
         if spec is not None:
-            metric, unit, scale = spec
+            metric, unit, factor, divisor = spec
             value = as_number(raw, field=key)
-            out.append(Reading(name, when, metric, value * scale if scale != 1.0 else value, unit))
+            if divisor != 1.0:
+                value /= divisor
+            elif factor != 1.0:
+                value *= factor
+            out.append(Reading(name, when, metric, value, unit))
             continue
         metric_b = _BOOLS.get(key)
         if metric_b is not None:
