@@ -1,32 +1,47 @@
-"""REST routes of the registry under ``/api/v1``."""
+"""REST routes of the registry under ``/api/v1``: devices, claiming, credentials, CSV.
+
+Sites, places, care units and the type catalogue live in ``devices.api_sites`` and are
+included here, so ``gateway.app`` includes one router for the whole registry.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
+from fastapi.responses import Response
 from pydantic import BaseModel
 
-from access.auth import RequireUser
-from devices.catalogue import CATALOGUE
+from access.auth import Principal, RequireUser
+from devices.api_sites import router as sites_router
+from devices.bulk import ImportReport, export_csv, import_csv
+from devices.claim import claim_unknown
+from devices.dynsec import DynsecAdmin, DynsecError
+from devices.health import device_health
 from devices.quarantine import QuarantineStore
 from devices.registry import DeviceRegistry
-from devices.schemas import DeviceCreate, DevicePublic, DeviceUpdate, SiteCreate
+from devices.schemas import (
+    ClaimRequest,
+    DeviceCreate,
+    DevicePublic,
+    DeviceUpdate,
+    HealthStatus,
+    MqttCredentials,
+)
 
 __all__ = ["router"]
 
+log = logging.getLogger(__name__)
+
 router = APIRouter(prefix="/api/v1", tags=["devices"])
+router.include_router(sites_router)
 
 
 def _registry(request: Request) -> DeviceRegistry:
     registry: DeviceRegistry = request.app.state.registry
     return registry
-
-
-def _quarantine(request: Request) -> QuarantineStore:
-    store: QuarantineStore = request.app.state.quarantine
-    return store
 
 
 Registry = Annotated[DeviceRegistry, Depends(_registry)]
@@ -46,39 +61,201 @@ class LatestPublic(BaseModel):
     time: datetime
 
 
+class ClaimPublic(BaseModel):
+    device: DevicePublic
+    ingested_readings: int
+
+
+def with_health(request: Request, device: DevicePublic, now: datetime) -> DevicePublic:
+    latest = request.app.state.store.latest(device.id)
+    return device.model_copy(
+        update={"health": device_health(latest, device.expected_interval_s, now)}
+    )
+
+
+def _audit(
+    request: Request, user: Principal, action: str, target: str | None, **details: Any
+) -> None:
+    platform = getattr(request.app.state, "platform", None)
+    if platform is not None:
+        platform.audit.record(
+            datetime.now(UTC),
+            user.name,
+            action,
+            "device",
+            target,
+            source_ip=request.client.host if request.client else None,
+            details=details or None,
+        )
+
+
+def _dynsec(request: Request) -> DynsecAdmin:
+    url = request.app.state.settings.dynsec_url
+    if url is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "per-device MQTT credentials need Mosquitto's dynamic security plugin: "
+            "set KOMMUNVAKT_DYNSEC_URL",
+        )
+    return DynsecAdmin.from_url(url.get_secret_value())
+
+
+def _issue(request: Request, registry: DeviceRegistry, device_id: str) -> MqttCredentials:
+    admin = _dynsec(request)
+    try:
+        creds = admin.issue(device_id)
+    except DynsecError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"broker: {exc}") from exc
+    registry.set_mqtt_username(device_id, creds.username)
+    return creds
+
+
 @router.get("/devices", response_model=DevicePage)
 def list_devices(
+    request: Request,
     registry: Registry,
     _user: RequireUser,
     site_id: str | None = None,
     type: str | None = None,
-    state: str | None = None,
+    state: Literal["active", "maintenance", "retired"] | None = None,
+    health: HealthStatus | None = None,
+    place_id: str | None = None,
+    care_unit_id: str | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="id, name, place or ref")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DevicePage:
+    now = datetime.now(UTC)
+    keep = None
+    if health is not None:
+
+        def keep(d: DevicePublic) -> bool:
+            return with_health(request, d, now).health.status == health  # type: ignore[union-attr]
+
     items, total = registry.list(
-        site_id=site_id, type=type, state=state, offset=offset, limit=limit
+        site_id=site_id,
+        type=type,
+        state=state,
+        place_id=place_id,
+        care_unit_id=care_unit_id,
+        q=q,
+        keep=keep,
+        offset=offset,
+        limit=limit,
     )
+    items = [with_health(request, d, now) for d in items]
     return DevicePage(items=items, total=total, offset=offset, limit=limit)
 
 
 @router.post("/devices", response_model=DevicePublic, status_code=status.HTTP_201_CREATED)
-def create_device(body: DeviceCreate, registry: Registry, user: RequireUser) -> DevicePublic:
+def create_device(
+    request: Request, body: DeviceCreate, registry: Registry, user: RequireUser
+) -> DevicePublic:
     if body.installed_by is None:
         body = body.model_copy(update={"installed_by": user.name})
-    return registry.create(body, now=datetime.now(UTC))
+    if body.issue_mqtt_credentials:
+        _dynsec(request)  # refuse before creating anything when the broker cannot do it
+    device = registry.create(body, now=datetime.now(UTC))
+    _audit(request, user, "device.create", device.id, type=device.type)
+    if body.issue_mqtt_credentials:
+        creds = _issue(request, registry, device.id)
+        device = registry.get(device.id).model_copy(update={"mqtt_credentials": creds})
+    return device
+
+
+@router.get("/devices/export", response_class=Response)
+def export_devices(registry: Registry, _user: RequireUser) -> Response:
+    body = export_csv(registry)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="enheter.csv"'},
+    )
+
+
+@router.post("/devices/import", response_model=ImportReport)
+def import_devices(
+    request: Request,
+    registry: Registry,
+    user: RequireUser,
+    csv_body: Annotated[bytes, Body(media_type="text/csv")],
+    dry_run: bool = True,
+) -> ImportReport:
+    """Check (``dry_run=true``, the default) or import a CSV: every bad row with its line
+    number and reason; a real import writes all rows or none."""
+    report = import_csv(
+        registry, csv_body, installed_by=user.name, now=datetime.now(UTC), dry_run=dry_run
+    )
+    if not dry_run and report.imported:
+        _audit(request, user, "device.import", None, rows=report.imported)
+    if report.errors and not dry_run:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, report.model_dump(mode="json"))
+    return report
 
 
 @router.get("/devices/{device_id}", response_model=DevicePublic)
-def get_device(device_id: str, registry: Registry, _user: RequireUser) -> DevicePublic:
-    return registry.get(device_id)
+def get_device(
+    request: Request, device_id: str, registry: Registry, _user: RequireUser
+) -> DevicePublic:
+    return with_health(request, registry.get(device_id), datetime.now(UTC))
+
+
+@router.get("/devices/{device_id}/health")
+def get_health(
+    request: Request, device_id: str, registry: Registry, _user: RequireUser
+) -> dict[str, Any]:
+    device = with_health(request, registry.get(device_id), datetime.now(UTC))
+    assert device.health is not None
+    return device.health.model_dump(mode="json")
 
 
 @router.patch("/devices/{device_id}", response_model=DevicePublic)
 def update_device(
-    device_id: str, body: DeviceUpdate, registry: Registry, _user: RequireUser
+    request: Request, device_id: str, body: DeviceUpdate, registry: Registry, user: RequireUser
 ) -> DevicePublic:
-    return registry.update(device_id, body)
+    device = registry.update(device_id, body, now=datetime.now(UTC))
+    if body.state == "retired":
+        _after_retire(request, device)
+    _audit(request, user, "device.update", device_id, fields=sorted(body.model_fields_set))
+    return device
+
+
+@router.post("/devices/{device_id}/retire", response_model=DevicePublic)
+def retire_device(
+    request: Request, device_id: str, registry: Registry, user: RequireUser
+) -> DevicePublic:
+    """Decommission: no alerts, refused at the gateway, history kept for its retention."""
+    device = registry.retire(device_id, now=datetime.now(UTC))
+    _after_retire(request, device)
+    _audit(request, user, "device.retire", device_id)
+    return device
+
+
+def _after_retire(request: Request, device: DevicePublic) -> None:
+    url = request.app.state.settings.dynsec_url
+    if device.mqtt_username and url is not None:
+        try:
+            DynsecAdmin.from_url(url.get_secret_value()).disable(device.mqtt_username)
+        except DynsecError as exc:
+            # retiring must not fail on the broker; the gateway refuses its messages anyway
+            log.warning("could not disable MQTT client of %s: %s", device.id, exc)
+
+
+@router.post(
+    "/devices/{device_id}/mqtt-credentials",
+    response_model=MqttCredentials,
+    status_code=status.HTTP_201_CREATED,
+)
+def issue_credentials(
+    request: Request, device_id: str, registry: Registry, user: RequireUser
+) -> MqttCredentials:
+    """A new MQTT username/password for the device (shown once; replaces any earlier one)."""
+    device = registry.get(device_id)
+    if device.state == "retired":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"device {device_id!r} is retired")
+    creds = _issue(request, registry, device_id)
+    _audit(request, user, "device.mqtt_credentials", device_id, username=creds.username)
+    return creds
 
 
 @router.get("/devices/{device_id}/latest", response_model=list[LatestPublic])
@@ -90,32 +267,9 @@ def latest(
     return [LatestPublic(metric=v.metric, value=v.value, unit=v.unit, time=v.time) for v in values]
 
 
-@router.get("/sites", response_model=list[SiteCreate])
-def list_sites(registry: Registry, _user: RequireUser) -> list[SiteCreate]:
-    return registry.list_sites()
-
-
-@router.post("/sites", response_model=SiteCreate, status_code=status.HTTP_201_CREATED)
-def create_site(body: SiteCreate, registry: Registry, _user: RequireUser) -> SiteCreate:
-    return registry.create_site(body)
-
-
-@router.get("/device-types")
-def device_types(_user: RequireUser) -> list[dict[str, Any]]:
-    return [
-        {
-            "key": t.key,
-            "name_sv": t.name_sv,
-            "name_en": t.name_en,
-            "metrics": list(t.metrics),
-            "expected_interval_s": t.expected_interval_s,
-        }
-        for t in CATALOGUE.values()
-    ]
-
-
 @router.get("/unknown-devices")
 def unknown_devices(request: Request, _user: RequireUser) -> list[dict[str, Any]]:
+    quarantine: QuarantineStore = request.app.state.quarantine
     return [
         {
             "ref": u.ref,
@@ -126,5 +280,37 @@ def unknown_devices(request: Request, _user: RequireUser) -> list[dict[str, Any]
             "last_seen": u.last_seen,
             "messages": u.messages,
         }
-        for u in _quarantine(request).list_unknown()
+        for u in quarantine.list_unknown()
     ]
+
+
+@router.post(
+    "/unknown-devices/{ref:path}/claim",
+    response_model=ClaimPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def claim(
+    request: Request, ref: str, body: ClaimRequest, registry: Registry, user: RequireUser
+) -> ClaimPublic:
+    """Register a device the gateway heard under that ref; its last 24 h are ingested."""
+    state = request.app.state
+    if body.issue_mqtt_credentials:
+        _dynsec(request)
+    platform = getattr(state, "platform", None)
+    result = claim_unknown(
+        ref,
+        body,
+        registry=registry,
+        quarantine=state.quarantine,
+        store=state.store,
+        engine=platform.engine,
+        listeners=list(platform.pipeline.listeners),
+        installed_by=user.name,
+        now=datetime.now(UTC),
+    )
+    _audit(request, user, "device.claim", result.device.id, ref=ref, readings=result.ingested)
+    device = result.device
+    if body.issue_mqtt_credentials:
+        creds = _issue(request, registry, device.id)
+        device = registry.get(device.id).model_copy(update={"mqtt_credentials": creds})
+    return ClaimPublic(device=device, ingested_readings=result.ingested)

@@ -12,7 +12,39 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["CATALOGUE", "SensorType", "get_type"]
+__all__ = [
+    "CATALOGUE",
+    "METRIC_UNITS",
+    "SensorType",
+    "get_type",
+    "register_types",
+    "sensor_type_from_dict",
+]
+
+#: metric -> SenML unit (RFC 8428/8798; None for booleans and states): what each type reports in.
+METRIC_UNITS: MappingProxyType[str, str | None] = MappingProxyType(
+    {
+        "temperature": "Cel",
+        "humidity": "%RH",
+        "battery": "%EL",
+        "voltage": "V",
+        "door_open": None,
+        "water_leak": None,
+        "occupancy": None,
+        "motion": None,
+        "in_bed": None,
+        "fill_level": "%",
+        "co2": "ppm",
+        "illuminance": "lx",
+        "rssi": "dBm",
+        "snr": "dB",
+        "armed": None,
+        "alarm_button": None,
+        "fall": None,
+        "online": None,
+        "pressure": "Pa",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +56,22 @@ class SensorType:
     expected_interval_s: int
     rules: tuple[MappingProxyType[str, Any], ...] = field(default=())
     care: bool = False  # bound to a resident, not a place: care data, kept apart
+
+    @property
+    def units(self) -> dict[str, str | None]:
+        return {m: METRIC_UNITS.get(m) for m in self.metrics}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name_sv": self.name_sv,
+            "name_en": self.name_en,
+            "metrics": list(self.metrics),
+            "units": self.units,
+            "expected_interval_s": self.expected_interval_s,
+            "care": self.care,
+            "rules": [dict(r) for r in self.rules],
+        }
 
 
 def _rule(**spec: Any) -> MappingProxyType[str, Any]:
@@ -101,7 +149,43 @@ _TYPES = (
     ),
 )
 
-CATALOGUE: MappingProxyType[str, SensorType] = MappingProxyType({t.key: t for t in _TYPES})
+_BY_KEY: dict[str, SensorType] = {t.key: t for t in _TYPES}
+CATALOGUE: MappingProxyType[str, SensorType] = MappingProxyType(_BY_KEY)
+
+
+def sensor_type_from_dict(spec: dict[str, Any]) -> SensorType:
+    """A type from plain data (the ``[[device_types]]`` tables of the settings TOML)."""
+    unknown = set(spec) - {f for f in SensorType.__dataclass_fields__}
+    if unknown:
+        raise ValueError(f"device type: unknown field(s) {', '.join(sorted(unknown))}")
+    try:
+        metrics = tuple(spec["metrics"])
+        sensor = SensorType(
+            key=str(spec["key"]),
+            name_sv=str(spec.get("name_sv", spec["key"])),
+            name_en=str(spec.get("name_en", spec.get("name_sv", spec["key"]))),
+            metrics=metrics,
+            expected_interval_s=int(spec["expected_interval_s"]),
+            rules=tuple(_rule(**r) for r in spec.get("rules", ())),
+            care=bool(spec.get("care", False)),
+        )
+    except KeyError as exc:
+        raise ValueError(f"device type {spec.get('key', '?')!r}: {exc.args[0]} is missing") from exc
+    bad = [m for m in metrics if m not in METRIC_UNITS]
+    if bad or not metrics or sensor.expected_interval_s <= 0:
+        raise ValueError(
+            f"device type {sensor.key!r}: needs known metrics (unknown: {bad}) "
+            "and a positive expected_interval_s"
+        )
+    return sensor
+
+
+def register_types(specs: list[dict[str, Any]]) -> list[str]:
+    """Add (or redefine) types from data; returns their keys. Built-in rule specs stay."""
+    new = [sensor_type_from_dict(s) for s in specs]  # all or nothing
+    for sensor in new:
+        _BY_KEY[sensor.key] = sensor
+    return [s.key for s in new]
 
 
 def get_type(key: str) -> SensorType | None:

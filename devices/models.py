@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from devices.db import Base, UTCDateTime
 
-__all__ = ["DeviceRefRow", "DeviceRow", "SiteRow"]
+__all__ = ["CareUnitRow", "DeviceRefRow", "DeviceRow", "PlaceRow", "SiteRow"]
 
 
 class SiteRow(Base):
@@ -17,11 +17,33 @@ class SiteRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    municipality: Mapped[str | None] = mapped_column(String(100), default=None)
     address: Mapped[str | None] = mapped_column(String(300), default=None)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
     # {"mon": {"open": "07:00", "close": "16:00"}, ...}; a missing day is closed (devices.sites)
     opening_hours: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=None)
     holidays: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # "YYYY-MM-DD"
+
+
+class PlaceRow(Base):
+    """A room or spot on a site: "Kök, frys 2", "Teknikbod", "Rum 14"."""
+
+    __tablename__ = "places"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class CareUnitRow(Base):
+    """A care unit of elderly care (hemtjänstgrupp, boende); e-supervision refers to its id."""
+
+    __tablename__ = "care_units"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"), default=None)
 
 
 class DeviceRow(Base):
@@ -30,13 +52,17 @@ class DeviceRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     type: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200), default="")
-    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"), default=None)
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"), default=None, index=True)
     place: Mapped[str | None] = mapped_column(String(200), default=None)
+    place_id: Mapped[str | None] = mapped_column(ForeignKey("places.id"), default=None)
+    care_unit_id: Mapped[str | None] = mapped_column(ForeignKey("care_units.id"), default=None)
     state: Mapped[str] = mapped_column(String(16), default="active")
     expected_interval_s: Mapped[int | None] = mapped_column(default=None)
     installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     installed_by: Mapped[str | None] = mapped_column(String(100), default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    mqtt_username: Mapped[str | None] = mapped_column(String(100), default=None)
     refs: Mapped[list[DeviceRefRow]] = relationship(
         back_populates="device", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -49,7 +75,7 @@ class DeviceRefRow(Base):
     __table_args__ = (UniqueConstraint("ref", name="uq_device_refs_ref"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     source: Mapped[str] = mapped_column(String(32))
     ref: Mapped[str] = mapped_column(String(200))
     device: Mapped[DeviceRow] = relationship(back_populates="refs")

@@ -124,6 +124,21 @@ class QuarantineStore:
                 for r in rows
             ]
 
+    def get_unknown(self, ref: str) -> UnknownDevice | None:
+        with self._sessions() as s:
+            r = s.get(UnknownDeviceRow, ref)
+            if r is None:
+                return None
+            return UnknownDevice(
+                r.ref,
+                r.family,
+                r.topic,
+                r.last_payload.decode("utf-8", "replace"),
+                r.first_seen,
+                r.last_seen,
+                r.messages,
+            )
+
     def take(self, ref: str, since: datetime) -> list[QuarantinedReading]:
         """Remove the device from quarantine, returning its readings received since ``since``."""
         with self._sessions() as s:

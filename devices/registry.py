@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from devices.catalogue import CATALOGUE
 from devices.errors import Conflict, Invalid, NotFound
-from devices.models import DeviceRefRow, DeviceRow, SiteRow
-from devices.schemas import DeviceCreate, DevicePublic, DeviceRef, DeviceUpdate, SiteCreate
-from devices.sites import SiteSchedule
+from devices.models import CareUnitRow, DeviceRefRow, DeviceRow, PlaceRow, SiteRow
+from devices.places import SiteDirectory
+from devices.schemas import DeviceCreate, DevicePublic, DeviceRef, DeviceUpdate
 
-__all__ = ["DeviceInfo", "DeviceRegistry"]
+__all__ = ["DeviceInfo", "DeviceRegistry", "unknown_type"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,17 @@ class DeviceInfo:
     place: str | None
     state: str
     expected_interval_s: int
+    care_unit_id: str | None = None
+
+
+def unknown_type(type_key: str) -> Invalid:
+    known = ", ".join(sorted(CATALOGUE))
+    return Invalid(f"unknown device type {type_key!r}; known types: {known}")
+
+
+def _interval(row: DeviceRow) -> int:
+    sensor = CATALOGUE.get(row.type)
+    return row.expected_interval_s or (sensor.expected_interval_s if sensor else 3600)
 
 
 def _public(row: DeviceRow) -> DevicePublic:
@@ -40,27 +52,43 @@ def _public(row: DeviceRow) -> DevicePublic:
         name=row.name,
         site_id=row.site_id,
         place=row.place,
+        place_id=row.place_id,
+        care_unit_id=row.care_unit_id,
         state=row.state,
         refs=[DeviceRef(source=r.source, ref=r.ref) for r in row.refs],  # type: ignore[arg-type]
-        expected_interval_s=row.expected_interval_s or CATALOGUE[row.type].expected_interval_s,
+        expected_interval_s=_interval(row),
         installed_at=row.installed_at,
         installed_by=row.installed_by,
         notes=row.notes,
+        retired_at=row.retired_at,
+        mqtt_username=row.mqtt_username,
     )
 
 
 def _info(row: DeviceRow) -> DeviceInfo:
-    interval = row.expected_interval_s or CATALOGUE[row.type].expected_interval_s
-    return DeviceInfo(row.id, row.type, row.name, row.site_id, row.place, row.state, interval)
+    return DeviceInfo(
+        row.id,
+        row.type,
+        row.name,
+        row.site_id,
+        row.place,
+        row.state,
+        _interval(row),
+        row.care_unit_id,
+    )
 
 
-class DeviceRegistry:
+class DeviceRegistry(SiteDirectory):
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         self._lock = threading.Lock()
         self._by_ref: dict[str, DeviceInfo] = {}
         self._by_id: dict[str, DeviceInfo] = {}
         self.reload()
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self._sessions
 
     # -- the hot path -------------------------------------------------------------------
 
@@ -85,53 +113,30 @@ class DeviceRegistry:
         with self._lock:
             self._by_ref, self._by_id = by_ref, by_id
 
-    # -- sites --------------------------------------------------------------------------
-
-    def create_site(self, site: SiteCreate) -> SiteCreate:
-        with self._sessions() as s:
-            if s.get(SiteRow, site.id) is not None:
-                raise Conflict(f"site {site.id!r} exists already")
-            s.add(SiteRow(id=site.id, name=site.name, address=site.address))
-            s.commit()
-        return site
-
-    def site_schedule(self, site_id: str) -> SiteSchedule | None:
-        """The site's opening hours and holidays (None for an unknown site)."""
-        with self._sessions() as s:
-            row = s.get(SiteRow, site_id)
-            if row is None:
-                return None
-            return SiteSchedule.from_json(row.opening_hours, row.holidays, row.timezone)
-
-    def list_sites(self) -> list[SiteCreate]:
-        with self._sessions() as s:
-            rows = s.scalars(select(SiteRow).order_by(SiteRow.id))
-            return [SiteCreate(id=r.id, name=r.name, address=r.address) for r in rows]
-
     # -- devices ------------------------------------------------------------------------
 
     def create(self, new: DeviceCreate, *, now: datetime) -> DevicePublic:
         if new.type not in CATALOGUE:
-            known = ", ".join(sorted(CATALOGUE))
-            raise Invalid(f"unknown device type {new.type!r}; known types: {known}")
+            raise unknown_type(new.type)
         refs = list(new.refs)
         if not any(r.ref == new.id for r in refs):
             refs.insert(0, DeviceRef(source="native", ref=new.id))
+        if len({r.ref for r in refs}) != len(refs):
+            raise Invalid("the same ref is given twice")
         with self._sessions() as s:
-            self._check_site(s, new.site_id)
+            site_id, place = self._resolve_place(s, new.site_id, new.place_id, new.place)
+            self._require(s, CareUnitRow, new.care_unit_id, "care unit")
             if s.get(DeviceRow, new.id) is not None:
                 raise Conflict(f"device {new.id!r} exists already")
-            taken = s.scalars(
-                select(DeviceRefRow).where(DeviceRefRow.ref.in_([r.ref for r in refs]))
-            ).first()
-            if taken is not None:
-                raise Conflict(f"ref {taken.ref!r} belongs to device {taken.device_id!r}")
+            self._check_refs_free(s, [r.ref for r in refs], None)
             row = DeviceRow(
                 id=new.id,
                 type=new.type,
                 name=new.name,
-                site_id=new.site_id,
-                place=new.place,
+                site_id=site_id,
+                place=place,
+                place_id=new.place_id,
+                care_unit_id=new.care_unit_id,
                 expected_interval_s=new.expected_interval_s,
                 installed_at=now,
                 installed_by=new.installed_by,
@@ -147,27 +152,65 @@ class DeviceRegistry:
         self.reload()
         return public
 
-    def update(self, device_id: str, change: DeviceUpdate) -> DevicePublic:
+    def update(
+        self, device_id: str, change: DeviceUpdate, *, now: datetime | None = None
+    ) -> DevicePublic:
         with self._sessions() as s:
-            row = s.get(DeviceRow, device_id)
-            if row is None:
-                raise NotFound(f"device {device_id!r} does not exist")
+            row = self._row(s, device_id)
             fields: dict[str, Any] = change.model_dump(exclude_unset=True)
-            if "site_id" in fields:
-                self._check_site(s, fields["site_id"])
+            if fields.get("type") is not None and fields["type"] not in CATALOGUE:
+                raise unknown_type(fields["type"])
+            if "site_id" in fields or "place_id" in fields:
+                site_id, place = self._resolve_place(
+                    s,
+                    fields.get("site_id", row.site_id if "place_id" not in fields else None),
+                    fields.get("place_id"),
+                    fields.get("place", row.place),
+                )
+                fields["site_id"], fields["place"] = site_id, place
+            if "care_unit_id" in fields:
+                self._require(s, CareUnitRow, fields["care_unit_id"], "care unit")
+            refs = fields.pop("refs", None)
+            if refs is not None:
+                wanted = [DeviceRef(**r) for r in refs]
+                if not any(r.ref == device_id for r in wanted):
+                    wanted.insert(0, DeviceRef(source="native", ref=device_id))
+                self._check_refs_free(s, [r.ref for r in wanted], device_id)
+                # keep the rows of refs that stay: a delete+insert of the same ref in one flush
+                # would hit the unique constraint (the unit of work inserts before it deletes)
+                current = {r.ref: r for r in row.refs}
+                row.refs = [
+                    current.get(r.ref) or DeviceRefRow(source=r.source, ref=r.ref) for r in wanted
+                ]
+                for ref_row, want in zip(row.refs, wanted, strict=True):
+                    ref_row.source = want.source
+            state = fields.get("state")
+            if state is not None and state != row.state:
+                row.retired_at = now if state == "retired" else None
             for key, value in fields.items():
+                if value is None and key in ("name", "type", "state"):
+                    continue
                 setattr(row, key, value)
-            s.commit()
+            try:
+                s.commit()
+            except IntegrityError as exc:
+                raise Conflict("one of the refs belongs to another device") from exc
             public = _public(row)
         self.reload()
         return public
 
+    def retire(self, device_id: str, *, now: datetime) -> DevicePublic:
+        """Retired: no alerts, refused at the gateway; rows and history are kept."""
+        return self.update(device_id, DeviceUpdate(state="retired"), now=now)
+
+    def set_mqtt_username(self, device_id: str, username: str | None) -> None:
+        with self._sessions() as s:
+            self._row(s, device_id).mqtt_username = username
+            s.commit()
+
     def get(self, device_id: str) -> DevicePublic:
         with self._sessions() as s:
-            row = s.get(DeviceRow, device_id)
-            if row is None:
-                raise NotFound(f"device {device_id!r} does not exist")
-            return _public(row)
+            return _public(self._row(s, device_id))
 
     def list(
         self,
@@ -175,21 +218,77 @@ class DeviceRegistry:
         site_id: str | None = None,
         type: str | None = None,
         state: str | None = None,
+        place_id: str | None = None,
+        care_unit_id: str | None = None,
+        q: str | None = None,
+        keep: Callable[[DevicePublic], bool] | None = None,
         offset: int = 0,
         limit: int = 100,
     ) -> tuple[list[DevicePublic], int]:
+        """A page of devices and the total; ``keep`` filters on what SQL cannot see (health)."""
         query = select(DeviceRow)
-        if site_id is not None:
-            query = query.where(DeviceRow.site_id == site_id)
-        if type is not None:
-            query = query.where(DeviceRow.type == type)
-        if state is not None:
-            query = query.where(DeviceRow.state == state)
+        for column, value in (
+            (DeviceRow.site_id, site_id),
+            (DeviceRow.type, type),
+            (DeviceRow.state, state),
+            (DeviceRow.place_id, place_id),
+            (DeviceRow.care_unit_id, care_unit_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if q:
+            like = f"%{q.lower()}%"
+            query = query.where(
+                or_(
+                    func.lower(DeviceRow.id).like(like),
+                    func.lower(DeviceRow.name).like(like),
+                    func.lower(func.coalesce(DeviceRow.place, "")).like(like),
+                    exists().where(
+                        DeviceRefRow.device_id == DeviceRow.id,
+                        func.lower(DeviceRefRow.ref).like(like),
+                    ),
+                )
+            )
+        query = query.order_by(DeviceRow.id)
         with self._sessions() as s:
-            rows = list(s.scalars(query.order_by(DeviceRow.id)))
-        return [_public(r) for r in rows[offset : offset + limit]], len(rows)
+            if keep is None:
+                total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+                rows = s.scalars(query.offset(offset).limit(limit)).all()
+                return [_public(r) for r in rows], total
+            kept = [p for p in (_public(r) for r in s.scalars(query)) if keep(p)]
+        return kept[offset : offset + limit], len(kept)
+
+    # -- checks -------------------------------------------------------------------------
 
     @staticmethod
-    def _check_site(s: Session, site_id: str | None) -> None:
-        if site_id is not None and s.get(SiteRow, site_id) is None:
-            raise NotFound(f"site {site_id!r} does not exist")
+    def _row(s: Session, device_id: str) -> DeviceRow:
+        row = s.get(DeviceRow, device_id)
+        if row is None:
+            raise NotFound(f"device {device_id!r} does not exist")
+        return row
+
+    @staticmethod
+    def _require(s: Session, table: type[Any], key: str | None, what: str) -> None:
+        if key is not None and s.get(table, key) is None:
+            raise NotFound(f"{what} {key!r} does not exist; create it first")
+
+    def _resolve_place(
+        self, s: Session, site_id: str | None, place_id: str | None, place: str | None
+    ) -> tuple[str | None, str | None]:
+        """A place implies its site and its name; a site given with it must agree."""
+        if place_id is None:
+            self._require(s, SiteRow, site_id, "site")
+            return site_id, place
+        row = s.get(PlaceRow, place_id)
+        if row is None:
+            raise NotFound(f"place {place_id!r} does not exist; create it first")
+        if site_id is not None and site_id != row.site_id:
+            raise Invalid(f"place {place_id!r} is on site {row.site_id!r}, not {site_id!r}")
+        return row.site_id, row.name
+
+    @staticmethod
+    def _check_refs_free(s: Session, refs: list[str], owner: str | None) -> None:
+        taken = s.scalars(select(DeviceRefRow).where(DeviceRefRow.ref.in_(refs))).all()
+        for t in taken:
+            if t.device_id != owner:
+                raise Conflict(f"ref {t.ref!r} belongs to device {t.device_id!r}")

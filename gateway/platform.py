@@ -14,7 +14,8 @@ from access.audit import AuditLog
 from alerts.engine import AlertEngine
 from alerts.notify import Notifier
 from alerts.store import AlertStore
-from devices.db import Base, make_engine, make_sessionmaker
+from devices.db import make_engine, make_sessionmaker
+from devices.migrate import prepare_database
 from devices.quarantine import QuarantineStore
 from devices.registry import DeviceRegistry
 from gateway.broker import EmbeddedBroker
@@ -62,7 +63,7 @@ class Platform:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.admin_token, self.admin_token_generated = resolve_admin_token(settings)
         self.db = make_engine(settings.db_url)
-        Base.metadata.create_all(self.db)
+        prepare_database(self.db)  # create + stamp an empty DB, upgrade an existing one
         self.sessions = make_sessionmaker(self.db)
         AuditLog.install_guards(self.db)
         self.audit = AuditLog(self.sessions)

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     mqtt_key_file: Path | None = None
     admin_token: SecretStr | None = None
     database_url: SecretStr | None = None
+    #: Mosquitto dynamic-security admin (mqtt://admin:pw@host:port): per-device credentials
+    dynsec_url: SecretStr | None = None
     notify_urls: list[SecretStr] = Field(default_factory=list)
     rule_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     formats: dict[str, list[str]] | None = None

@@ -1,0 +1,136 @@
+"""REST routes for sites (opening hours, holidays), places, care units and the type catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+
+from access.auth import RequireUser
+from devices.catalogue import CATALOGUE
+from devices.registry import DeviceRegistry
+from devices.schemas import (
+    CareUnitCreate,
+    CareUnitPublic,
+    CareUnitUpdate,
+    PlaceCreate,
+    PlacePublic,
+    PlaceUpdate,
+    SiteCreate,
+    SitePublic,
+    SiteUpdate,
+)
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+def _registry(request: Request) -> DeviceRegistry:
+    registry: DeviceRegistry = request.app.state.registry
+    return registry
+
+
+Registry = Annotated[DeviceRegistry, Depends(_registry)]
+NO_CONTENT = status.HTTP_204_NO_CONTENT
+
+
+@router.get("/sites", response_model=list[SitePublic], tags=["sites"])
+def list_sites(
+    registry: Registry, _user: RequireUser, municipality: str | None = None
+) -> list[SitePublic]:
+    return registry.list_sites(municipality)
+
+
+@router.post(
+    "/sites", response_model=SitePublic, status_code=status.HTTP_201_CREATED, tags=["sites"]
+)
+def create_site(body: SiteCreate, registry: Registry, _user: RequireUser) -> SitePublic:
+    return registry.create_site(body)
+
+
+@router.get("/sites/{site_id}", response_model=SitePublic, tags=["sites"])
+def get_site(site_id: str, registry: Registry, _user: RequireUser) -> SitePublic:
+    return registry.get_site(site_id)
+
+
+@router.patch("/sites/{site_id}", response_model=SitePublic, tags=["sites"])
+def update_site(
+    site_id: str, body: SiteUpdate, registry: Registry, _user: RequireUser
+) -> SitePublic:
+    return registry.update_site(site_id, body)
+
+
+@router.delete("/sites/{site_id}", status_code=NO_CONTENT, tags=["sites"])
+def delete_site(site_id: str, registry: Registry, _user: RequireUser) -> None:
+    registry.delete_site(site_id)
+
+
+@router.get("/places", response_model=list[PlacePublic], tags=["sites"])
+def list_places(
+    registry: Registry, _user: RequireUser, site_id: str | None = None
+) -> list[PlacePublic]:
+    return registry.list_places(site_id)
+
+
+@router.post(
+    "/places", response_model=PlacePublic, status_code=status.HTTP_201_CREATED, tags=["sites"]
+)
+def create_place(body: PlaceCreate, registry: Registry, _user: RequireUser) -> PlacePublic:
+    return registry.create_place(body)
+
+
+@router.get("/places/{place_id}", response_model=PlacePublic, tags=["sites"])
+def get_place(place_id: str, registry: Registry, _user: RequireUser) -> PlacePublic:
+    return registry.get_place(place_id)
+
+
+@router.patch("/places/{place_id}", response_model=PlacePublic, tags=["sites"])
+def update_place(
+    place_id: str, body: PlaceUpdate, registry: Registry, _user: RequireUser
+) -> PlacePublic:
+    return registry.update_place(place_id, body)
+
+
+@router.delete("/places/{place_id}", status_code=NO_CONTENT, tags=["sites"])
+def delete_place(place_id: str, registry: Registry, _user: RequireUser) -> None:
+    registry.delete_place(place_id)
+
+
+@router.get("/care-units", response_model=list[CareUnitPublic], tags=["sites"])
+def list_care_units(registry: Registry, _user: RequireUser) -> list[CareUnitPublic]:
+    return registry.list_care_units()
+
+
+@router.post(
+    "/care-units",
+    response_model=CareUnitPublic,
+    status_code=status.HTTP_201_CREATED,
+    tags=["sites"],
+)
+def create_care_unit(
+    body: CareUnitCreate, registry: Registry, _user: RequireUser
+) -> CareUnitPublic:
+    return registry.create_care_unit(body)
+
+
+@router.get("/care-units/{unit_id}", response_model=CareUnitPublic, tags=["sites"])
+def get_care_unit(unit_id: str, registry: Registry, _user: RequireUser) -> CareUnitPublic:
+    return registry.get_care_unit(unit_id)
+
+
+@router.patch("/care-units/{unit_id}", response_model=CareUnitPublic, tags=["sites"])
+def update_care_unit(
+    unit_id: str, body: CareUnitUpdate, registry: Registry, _user: RequireUser
+) -> CareUnitPublic:
+    return registry.update_care_unit(unit_id, body)
+
+
+@router.delete("/care-units/{unit_id}", status_code=NO_CONTENT, tags=["sites"])
+def delete_care_unit(unit_id: str, registry: Registry, _user: RequireUser) -> None:
+    registry.delete_care_unit(unit_id)
+
+
+@router.get("/device-types", tags=["devices"])
+def device_types(_user: RequireUser) -> list[dict[str, Any]]:
+    return [t.as_json() for t in CATALOGUE.values()]
