@@ -1,0 +1,243 @@
+"""The status machine of one night check: pure functions of a state, an event and a time.
+
+::
+
+    scheduled ──ok──────────────────────────────► ok
+        │ ──not_seen──► not_seen ──► recheck_pending ──ok──► resolved
+        │                                  │ ──not_seen / nothing by re-check + grace──► escalated
+        │ ──abnormal (skips the re-check)─────────────────────────────────────────────► escalated
+        │ ──nothing by due + grace──► missed ──visit──► resolved
+        │ ──device offline / camera unreachable──► technical_failure ──visit──► resolved
+        │ ──resident away (hospital, travel)──► suspended
+        │ ──resident's own choice──► skipped_by_resident
+        ├──consent withdrawn / schedule ended──► cancelled
+    suspended ──absence ended early──► scheduled
+    escalated ──next rung after step minutes──► escalated (rung + 1) ──visit / ok──► resolved
+
+``not_seen`` is stored as its own transition and passes on at once to ``recheck_pending``:
+the finding and the plan to look again are two facts with two times. ``cancelled`` is ours
+(not in DOMAIN §7): a withdrawn consent must stop checks without calling them missed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+__all__ = [
+    "ALERTING",
+    "CLOSED",
+    "OPEN",
+    "CheckState",
+    "Outcome",
+    "Policy",
+    "Step",
+    "apply",
+    "refusal",
+    "sensor_finding",
+    "tick",
+]
+
+Status = Literal[
+    "scheduled",
+    "ok",
+    "not_seen",
+    "recheck_pending",
+    "escalated",
+    "resolved",
+    "missed",
+    "technical_failure",
+    "suspended",
+    "skipped_by_resident",
+    "cancelled",
+]
+OutcomeKind = Literal[
+    "ok",
+    "not_seen",
+    "abnormal",
+    "technical_failure",
+    "visit",
+    "skipped",
+    "suspended",
+    "resume",
+    "cancel",
+]
+Source = Literal["sensor", "camera", "manual", "system"]
+
+#: statuses that still wait for something (the clock looks at these)
+OPEN: frozenset[str] = frozenset({"scheduled", "recheck_pending", "escalated"})
+#: statuses that need a person (raise an alert; a visit resolves them)
+ALERTING: frozenset[str] = frozenset(
+    {"recheck_pending", "escalated", "missed", "technical_failure"}
+)
+#: nothing more happens to these
+CLOSED: frozenset[str] = frozenset(
+    {"ok", "resolved", "suspended", "skipped_by_resident", "cancelled"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    grace: timedelta = timedelta(minutes=15)
+    recheck: timedelta = timedelta(minutes=15)
+    ladder: tuple[str, ...] = ("phone", "visit")
+    step: timedelta = timedelta(minutes=10)
+    early: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckState:
+    status: Status
+    due_at: datetime
+    recheck_at: datetime | None = None
+    escalated_at: datetime | None = None
+    rung: int = 0  # index into the ladder while escalated
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: OutcomeKind
+    at: datetime
+    actor: str
+    source: Source
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One stored transition."""
+
+    from_status: str
+    to_status: str
+    at: datetime
+    actor: str
+    source: Source
+    note: str | None = None
+    rung: str | None = None  # the escalation rung taken ("phone", "visit")
+
+
+def _go(
+    state: CheckState, to: Status, at: datetime, actor: str, source: Source, note: str | None
+) -> tuple[CheckState, Step]:
+    return replace(state, status=to), Step(state.status, to, at, actor, source, note)
+
+
+def _escalate(
+    state: CheckState, at: datetime, actor: str, source: Source, note: str | None, policy: Policy
+) -> tuple[CheckState, list[Step]]:
+    new = replace(state, status="escalated", escalated_at=at, rung=0, recheck_at=None)
+    rung = policy.ladder[0] if policy.ladder else "visit"
+    return new, [Step(state.status, "escalated", at, actor, source, note, rung)]
+
+
+def apply(state: CheckState, outcome: Outcome, policy: Policy) -> tuple[CheckState, list[Step]]:
+    """A finding or an action. Returns the new state and the transitions (none: refused).
+
+    A refused event leaves the state as it was; the caller reports why (``refusal``).
+    """
+    s, o = state.status, outcome
+    if o.kind == "cancel":
+        if s in ("scheduled", "recheck_pending"):
+            new, step = _go(state, "cancelled", o.at, o.actor, o.source, o.note)
+            return new, [step]
+        return state, []
+    if o.kind == "suspended":
+        if s == "scheduled":
+            new, step = _go(state, "suspended", o.at, o.actor, o.source, o.note)
+            return new, [step]
+        return state, []
+    if o.kind == "resume":
+        if s == "suspended":
+            new, step = _go(state, "scheduled", o.at, o.actor, o.source, o.note)
+            return new, [step]
+        return state, []
+    if o.kind == "skipped":
+        if s == "scheduled":
+            new, step = _go(state, "skipped_by_resident", o.at, o.actor, o.source, o.note)
+            return new, [step]
+        return state, []
+    if s == "scheduled":
+        if o.kind == "ok":
+            new, step = _go(state, "ok", o.at, o.actor, o.source, o.note)
+            return new, [step]
+        if o.kind == "not_seen":
+            seen = Step(s, "not_seen", o.at, o.actor, o.source, o.note)
+            again = o.at + policy.recheck
+            new = replace(state, status="recheck_pending", recheck_at=again)
+            plan = Step("not_seen", "recheck_pending", o.at, "system", "system", None)
+            return new, [seen, plan]
+        if o.kind == "abnormal":
+            return _escalate(state, o.at, o.actor, o.source, o.note, policy)
+        if o.kind == "technical_failure":
+            new, step = _go(state, "technical_failure", o.at, o.actor, o.source, o.note)
+            return new, [step]
+        if o.kind == "visit":
+            new, step = _go(state, "ok", o.at, o.actor, o.source, o.note or "besök")
+            return new, [step]
+        return state, []
+    if s == "recheck_pending":
+        if o.kind in ("ok", "visit"):
+            new, step = _go(state, "resolved", o.at, o.actor, o.source, o.note)
+            return replace(new, recheck_at=None), [step]
+        if o.kind in ("not_seen", "abnormal"):
+            return _escalate(state, o.at, o.actor, o.source, o.note, policy)
+        if o.kind == "technical_failure":
+            new, step = _go(state, "technical_failure", o.at, o.actor, o.source, o.note)
+            return replace(new, recheck_at=None), [step]
+        return state, []
+    if s in ("escalated", "missed", "technical_failure"):
+        # Only a person closes these: a visit, or a look that found the resident well
+        # (a late camera look counts; a sensor alone does not end an escalation).
+        if o.kind == "visit" or (o.kind == "ok" and o.source in ("camera", "manual")):
+            new, step = _go(state, "resolved", o.at, o.actor, o.source, o.note)
+            return new, [step]
+        return state, []
+    return state, []
+
+
+def tick(state: CheckState, now: datetime, policy: Policy) -> tuple[CheckState, list[Step]]:
+    """What the clock alone changes: a window that ran out, an escalation rung that is due."""
+    s = state.status
+    if s == "scheduled" and now >= state.due_at + policy.grace:
+        new, step = _go(state, "missed", state.due_at + policy.grace, "system", "system", None)
+        return new, [step]
+    if s == "recheck_pending" and state.recheck_at is not None:
+        deadline = state.recheck_at + policy.grace
+        if now >= deadline:
+            return _escalate(state, deadline, "system", "system", "ingen ny kontroll", policy)
+    if s == "escalated" and state.escalated_at is not None:
+        nxt = state.rung + 1
+        if nxt < len(policy.ladder) and now >= state.escalated_at + policy.step * nxt:
+            at = state.escalated_at + policy.step * nxt
+            new = replace(state, rung=nxt)
+            return new, [
+                Step("escalated", "escalated", at, "system", "system", None, policy.ladder[nxt])
+            ]
+    return state, []
+
+
+def sensor_finding(
+    in_bed: tuple[bool, datetime] | None,
+    last_seen: datetime | None,
+    now: datetime,
+    offline_after: timedelta,
+    device_active: bool,
+) -> tuple[OutcomeKind, str]:
+    """What a bed sensor says at a check: in bed, not in bed, or no data (a failure).
+
+    A sensor that is not active in the registry, or silent for ``offline_after``, is offline:
+    nobody knows whether the resident is in bed, which is a technical failure (a visit).
+    """
+    if not device_active:
+        return "technical_failure", "sensorn är inte i drift"
+    if last_seen is None or now - last_seen > offline_after:
+        return "technical_failure", "ingen data från sensorn"
+    if in_bed is None:
+        return "technical_failure", "sensorn har inte rapporterat sängläge"
+    return ("ok", "i sängen") if in_bed[0] else ("not_seen", "inte i sängen")
+
+
+def refusal(state: CheckState, outcome: Outcome) -> str:
+    """Why ``apply`` refused an outcome, in words for the person who tried."""
+    return f"a check that is {state.status} does not take the outcome {outcome.kind!r}"
