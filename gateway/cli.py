@@ -12,6 +12,7 @@ from typing import Annotated
 import orjson
 import typer
 
+from dashboards.cli import app as dashboards_app
 from gateway.errors import GatewayError
 
 __all__ = ["app", "main"]
@@ -128,6 +129,9 @@ def decode(
         raise _fail(f"rejected: {exc}", 2) from exc
     for reading in decoded.readings:
         sys.stdout.write(orjson.dumps(reading.as_json()).decode() + "\n")
+
+
+app.add_typer(dashboards_app, name="dashboards")
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from gateway.broker import EmbeddedBroker
 from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
 from gateway.settings import Settings
-from gateway.stores import build_reading_store
+from gateway.stores import build_reading_store, install_store_extras
 from ingest.deadletters import DeadLetterStore
 from ingest.formats import FormatRouter
 from ingest.store import ReadingStore
@@ -103,6 +103,7 @@ class Platform:
         self._extra_stops: list[Callable[[], None]] = []
         #: called every second with ``now`` on the clock thread (schedules, escalation, ...)
         self.tickers: list[Callable[[datetime], None]] = [self.engine.tick]
+        install_store_extras(self)  # InfluxDB: alert counts for Grafana, spool alarm
 
     def start(self, *, mqtt: bool = True) -> None:
         s = self.settings

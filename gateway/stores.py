@@ -8,6 +8,8 @@ alert (see ``watch_spool``) as well as a gauge.
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from devices.registry import DeviceRegistry
@@ -17,9 +19,12 @@ from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import ReadingStore
 
 if TYPE_CHECKING:
-    from ingest.spool import SpooledStore
+    from gateway.platform import Platform
+    from ingest.spool import SpooledStore, SpoolStats
 
-__all__ = ["build_reading_store", "spool_metrics", "spool_of"]
+__all__ = ["build_reading_store", "install_store_extras", "spool_metrics", "spool_of"]
+
+log = logging.getLogger(__name__)
 
 SPOOL_FILE = "influx-spool.db"
 
@@ -76,3 +81,38 @@ def spool_metrics(store: object) -> list[str]:
     for name, value, kind, help_text in rows:
         out += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
     return out
+
+
+def install_store_extras(platform: Platform) -> None:
+    """With InfluxDB: alert counts for Grafana each minute, and the spool-full alarm."""
+    spool = spool_of(platform.store)
+    if spool is None:
+        return
+    from gateway.alert_counts import AlertCountWriter, alert_count_lines
+    from ingest.influx_store import InfluxReadingStore
+
+    def collect(now: datetime) -> list[str]:
+        triples = []
+        for alert in platform.alerts.open_alerts():
+            info = platform.registry.info(alert.device_id)
+            triples.append((info.site_id if info else None, alert.state, alert.severity))
+        sites = [site.id for site in platform.registry.list_sites()]
+        return alert_count_lines(triples, sites, now)
+
+    backend = spool.backend
+    if isinstance(backend, InfluxReadingStore):
+        writer = AlertCountWriter(collect, backend.write_lines)
+        platform.tickers.append(writer.tick)
+        platform.on_stop(writer.stop)
+
+    def full(stats: SpoolStats) -> None:
+        # The pipeline stops acknowledging now, so the broker keeps what arrives; operators
+        # see kommunvakt_spool_full=1 in /metrics and this error in the log.
+        log.error(
+            "ALERT spool full: %d readings wait for InfluxDB (oldest %.0f s); last error: %s",
+            stats.size,
+            stats.oldest_age_s,
+            stats.last_error,
+        )
+
+    spool.on_full = full

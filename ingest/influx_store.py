@@ -140,6 +140,21 @@ class InfluxReadingStore:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise StoreError(f"InfluxDB at {self.url} unreachable: {exc}") from exc
 
+    def write_lines(self, lines: Sequence[str]) -> None:
+        """Write ready line protocol (the platform's own gauges, not readings)."""
+        self.ensure_bucket()
+        try:
+            self._write_api.write(
+                bucket=self.bucket,
+                org=self.org,
+                record=list(lines),
+                write_precision=WritePrecision.MS,
+            )
+        except ApiException as exc:
+            raise StoreError(f"InfluxDB write failed: {_reason(exc)}") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StoreError(f"InfluxDB at {self.url} unreachable: {exc}") from exc
+
     def ensure_bucket(self) -> None:
         """Create the bucket with its retention if it is missing (once per process)."""
         if self._bucket_ready:

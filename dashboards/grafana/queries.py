@@ -1,0 +1,151 @@
+"""The Flux behind every generated panel: pure string builders over names we write.
+
+Every query names its measurement (a sensor type key, or ``kommunvakt_alerts``) and its fields
+literally (``r._measurement == "freezer"``, ``r._field == "temperature"``), so a test can check
+that a dashboard reads only what ``ingest.line_protocol`` and ``gateway.alert_counts`` write.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "ALERTS_MEASUREMENT",
+    "OFFLINE_FACTOR",
+    "alert_counts",
+    "care_counts",
+    "last_per_device",
+    "last_seen",
+    "series",
+]
+
+#: measurement the platform writes its open-alert counts to (tags site, severity, state)
+ALERTS_MEASUREMENT = "kommunvakt_alerts"
+#: a device is offline after this many expected report intervals without a reading
+OFFLINE_FACTOR = 3
+
+
+def _s(text: str) -> str:
+    return json.dumps(text)  # a Flux string literal is a JSON string literal
+
+
+def _measurements(types: Iterable[str]) -> str:
+    return " or ".join(f"r._measurement == {_s(t)}" for t in sorted(types))
+
+
+def _expected(intervals: Mapping[str, int]) -> str:
+    """A Flux expression: the expected report interval (s) of the row's type."""
+    expr = "3600"
+    for key, seconds in sorted(intervals.items(), reverse=True):
+        expr = f"if r.type == {_s(key)} then {seconds} else {expr}"
+    return expr
+
+
+#: seconds since the row's newest reading (int(v: time) is nanoseconds since the epoch)
+_AGE_S = "(int(v: now()) - int(v: r._time)) / 1000000000"
+
+
+def _limit(intervals: Mapping[str, int]) -> str:
+    return f"{OFFLINE_FACTOR} * ({_expected(intervals)})"
+
+
+def series(bucket: str, measurement: str, field: str, site: str, *, as_int: bool = False) -> str:
+    """One series per device over the dashboard's time range (mean per window for numbers)."""
+    agg = "last" if as_int else "mean"
+    conv = "\n  |> toInt()" if as_int else ""
+    return (
+        f"from(bucket: {_s(bucket)})\n"
+        "  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)\n"
+        f"  |> filter(fn: (r) => r._measurement == {_s(measurement)} and r._field == {_s(field)}"
+        f" and r.site == {_s(site)}){conv}\n"
+        f"  |> aggregateWindow(every: v.windowPeriod, fn: {agg}, createEmpty: false)\n"
+        '  |> keep(columns: ["_time", "_value", "device", "place"])'
+    )
+
+
+def last_per_device(bucket: str, measurement_types: Iterable[str], field: str, site: str | None,
+                    *, as_int: bool = False) -> str:  # fmt: skip
+    """The newest value of ``field`` per device (a table row or a stat per device)."""
+    site_filter = f" and r.site == {_s(site)}" if site is not None else ""
+    conv = "\n  |> toInt()" if as_int else ""
+    return (
+        f"from(bucket: {_s(bucket)})\n"
+        "  |> range(start: -30d)\n"
+        f"  |> filter(fn: (r) => ({_measurements(measurement_types)}) and r._field == {_s(field)}"
+        f"{site_filter})\n"
+        f"  |> last(){conv}\n"
+        '  |> keep(columns: ["_value", "device", "place", "site"])\n'
+        "  |> group()"
+    )
+
+
+def last_seen(bucket: str, intervals: Mapping[str, int], *, offline_only: bool = False) -> str:
+    """Per device: when it last reported, how long ago, and whether that makes it offline.
+
+    ``_value`` is dropped before grouping: a device's fields have different types (a freezer's
+    float temperature and bool door), which Flux refuses to merge into one table.
+    """
+    tail = (
+        '  |> filter(fn: (r) => r.offline)\n  |> count(column: "device")'
+        if offline_only
+        else '  |> sort(columns: ["age_s"], desc: true)'
+    )
+    return (
+        f"from(bucket: {_s(bucket)})\n"
+        "  |> range(start: -30d)\n"
+        f"  |> filter(fn: (r) => {_measurements(intervals)})\n"
+        "  |> last()\n"
+        '  |> keep(columns: ["_time", "device", "site", "place", "type"])\n'
+        '  |> group(columns: ["device", "site", "place", "type"])\n'
+        '  |> sort(columns: ["_time"])\n'
+        '  |> last(column: "_time")\n'
+        "  |> group()\n"
+        f"  |> map(fn: (r) => ({{r with age_s: {_AGE_S}}}))\n"
+        f"  |> map(fn: (r) => ({{r with offline: r.age_s > {_limit(intervals)}}}))\n"
+        f"{tail}"
+    )  # fmt: skip
+
+
+def care_counts(bucket: str, intervals: Mapping[str, int]) -> str:
+    """Care units as counts only: per site, how many care devices report and how many are
+    offline. No device id, place or value leaves the query."""
+    return (
+        f"from(bucket: {_s(bucket)})\n"
+        "  |> range(start: -30d)\n"
+        f"  |> filter(fn: (r) => {_measurements(intervals)})\n"
+        "  |> last()\n"
+        '  |> keep(columns: ["_time", "device", "site", "type"])\n'
+        '  |> group(columns: ["device", "site", "type"])\n'
+        '  |> sort(columns: ["_time"])\n'
+        '  |> last(column: "_time")\n'
+        "  |> group()\n"
+        "  |> map(fn: (r) => ({\n"
+        "      site: r.site,\n"
+        f"      reporting: if {_AGE_S} <= {_limit(intervals)} then 1 else 0,\n"
+        "      devices: 1,\n"
+        "  }))\n"
+        '  |> group(columns: ["site"])\n'
+        "  |> reduce(\n"
+        "      identity: {reporting: 0, devices: 0},\n"
+        "      fn: (r, accumulator) => ({\n"
+        "          reporting: accumulator.reporting + r.reporting,\n"
+        "          devices: accumulator.devices + r.devices,\n"
+        "      }),\n"
+        "  )\n"
+        "  |> group()"
+    )  # fmt: skip
+
+
+def alert_counts(bucket: str, site: str | None = None) -> str:
+    """Open alerts by state and severity, from the counts the platform writes each minute."""
+    site_filter = f" and r.site == {_s(site)}" if site is not None else ""
+    return (
+        f"from(bucket: {_s(bucket)})\n"
+        "  |> range(start: -1h)\n"
+        f'  |> filter(fn: (r) => r._measurement == {_s(ALERTS_MEASUREMENT)} and r._field == "open"'
+        f"{site_filter})\n"
+        "  |> last()\n"
+        '  |> group(columns: ["state", "severity"])\n'
+        "  |> sum()"
+    )
