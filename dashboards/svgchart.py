@@ -127,14 +127,17 @@ def time_ticks(
     return out
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.1f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:.0f}"
+def _fmt(v: float, lang: str = "sv") -> str:
+    text = f"{v:.1f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:.0f}"
+    text = "0" if text == "-0" else text
+    return text.replace(".", ",") if lang == "sv" else text
 
 
 def render_svg(spec: ChartSpec, lang: str = "sv") -> str:
-    w, h = (300, 110) if spec.small else (520, 260)
-    left, right, top, bottom = (34, 6, 6, 18) if spec.small else (46, 10, 10, 30)
-    font = 11 if spec.small else 13
+    # A phone shows the 520-unit viewBox about 330 px wide: 16 units are 10 px of text.
+    w, h = (300, 110) if spec.small else (520, 270)
+    left, right, top, bottom = (34, 6, 6, 18) if spec.small else (50, 10, 10, 32)
+    font = 11 if spec.small else 16
     pw, ph = w - left - right, h - top - bottom
     t0, t1 = spec.start, max(spec.end, spec.start + 1)
     y0, y1 = _y_range(spec)
@@ -187,7 +190,7 @@ def render_svg(spec: ChartSpec, lang: str = "sv") -> str:
             f'<line class="grid" x1="{left}" x2="{left + pw}" y1="{yy:.1f}" y2="{yy:.1f}" '
             'stroke="#e3e6ea"/>'
             f'<text x="{left - 4}" y="{yy + font / 3:.1f}" text-anchor="end" fill="#5b6470">'
-            f"{_fmt(v)}</text>"
+            f"{_fmt(v, lang)}</text>"
         )
         v += step
     if spec.unit and not spec.small:
@@ -196,18 +199,22 @@ def render_svg(spec: ChartSpec, lang: str = "sv") -> str:
     ticks = time_ticks(t0, t1, lang)
     if spec.small:
         ticks = ticks[:: max(1, math.ceil(len(ticks) / 4))]
+    edge = font * 1.6  # a label centred closer to the edge than this would be cut off
     for t, label in ticks:
         xx = x(t)
         parts.append(
             f'<line class="tick" x1="{xx:.1f}" x2="{xx:.1f}" y1="{top}" y2="{top + ph}" '
             'stroke="#eef0f3"/>'
-            f'<text class="tick-label" x="{xx:.1f}" y="{h - 5}" text-anchor="middle" '
-            f'fill="#5b6470">{escape(label)}</text>'
         )
+        if left + edge / 2 <= xx <= w - edge:
+            parts.append(
+                f'<text class="tick-label" x="{xx:.1f}" y="{h - 7}" text-anchor="middle" '
+                f'fill="#5b6470">{escape(label)}</text>'
+            )
     for th in spec.thresholds:
         yy = y(th.value)
         colour = {"warning": "#b86e00", "critical": "#c21f1f"}.get(th.severity, "#6b46c1")
-        label = escape(th.label or f"{th.severity} {_fmt(th.value)}")
+        label = escape(th.label or f"{th.severity} {_fmt(th.value, lang)}")
         parts.append(
             f'<line class="threshold" data-severity="{escape(th.severity)}" '
             f'data-value="{th.value:g}" x1="{left}" x2="{left + pw}" y1="{yy:.1f}" '

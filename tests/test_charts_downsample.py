@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +32,9 @@ def _series(draw: st.DrawFn) -> list[tuple[float, float]]:
 
 @settings(max_examples=300, deadline=None)
 @given(points=_series(), buckets=st.integers(min_value=1, max_value=500))
-def test_bucket_extremes_equal_raw_extremes(points: list[tuple[float, float]], buckets: int) -> None:
+def test_bucket_extremes_equal_raw_extremes(
+    points: list[tuple[float, float]], buckets: int
+) -> None:
     start, end = points[0][0], points[-1][0] + 1
     step = (end - start) / buckets
     got = downsample(points, start, step)
@@ -54,10 +58,10 @@ def test_chart_segments_keep_extremes_and_break_at_every_silence(
     drawn = [p for seg in segs for p in seg]
     assert max(v for _, v in drawn) == max(v for _, v in points)
     assert min(v for _, v in drawn) == min(v for _, v in points)
-    silences = sum(1 for a, b in zip(points, points[1:], strict=False) if b[0] - a[0] > max_gap)
+    silences = sum(1 for a, b in itertools.pairwise(points) if b[0] - a[0] > max_gap)
     assert len(segs) == silences + 1
     for seg in segs:  # never a line across a silence
-        assert all(b[0] - a[0] <= max_gap for a, b in zip(seg, seg[1:], strict=False))
+        assert all(b[0] - a[0] <= max_gap for a, b in itertools.pairwise(seg))
 
 
 def test_a_one_reading_spike_in_a_month_of_minutes_survives() -> None:

@@ -83,7 +83,8 @@ def test_days_after_now_are_left_out_and_a_missing_door_is_none() -> None:
         now=datetime(2026, 10, 3, 12, tzinfo=UTC),
     )
     assert [r.day for r in rows] == [date(2026, 10, d) for d in (1, 2, 3)]
-    assert rows[0].door_open_min is None and rows[0].mean is None
+    assert rows[0].door_open_min is None
+    assert rows[0].mean is None
 
 
 def test_spring_dst_day_is_23_hours_and_months_parse() -> None:
