@@ -71,10 +71,12 @@ class _RecentKeys:
         if key in self._keys:
             self._keys.move_to_end(key)
             return True
+        return False
+
+    def add(self, key: str) -> None:
         self._keys[key] = None
         if len(self._keys) > self._size:
             self._keys.popitem(last=False)
-        return False
 
 
 class Pipeline:
@@ -182,6 +184,7 @@ class Pipeline:
         stored: list[StoredReading] = []
         matched: list[tuple[DeviceInfo, Reading]] = []
         letters: list[tuple[datetime, str, bytes, str]] = []
+        new_keys: set[str] = set()
         stats = self.stats
         for msg in batch:
             stats.received += 1
@@ -192,9 +195,14 @@ class Pipeline:
                 continue
             family = decoded.family
             stats.by_family[family] = stats.by_family.get(family, 0) + 1
-            if decoded.dedup_key is not None and self._recent.seen(decoded.dedup_key):
-                stats.duplicates += 1
-                continue
+            key = decoded.dedup_key
+            if key is not None:
+                # Remembered only once the batch is stored (below): a batch retried after a
+                # store error must not find its own uplinks "already seen" and drop them.
+                if key in new_keys or self._recent.seen(key):
+                    stats.duplicates += 1
+                    continue
+                new_keys.add(key)
             if not decoded.readings:
                 stats.ignored += 1
                 continue
@@ -230,6 +238,8 @@ class Pipeline:
                     matched.append((device, r))
         self.engine.on_readings(matched)
         self.store.write(stored)
+        for key in new_keys:
+            self._recent.add(key)
         for listener in self.listeners:
             listener(matched)
         if letters:
