@@ -1,7 +1,6 @@
 """REST routes of the registry under ``/api/v1``: devices, claiming, credentials, CSV.
 
-Sites, places, care units and the type catalogue live in ``devices.api_sites`` and are
-included here, so ``gateway.app`` includes one router for the whole registry.
+Sites, places, care units and the type catalogue live in ``devices.api_sites``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from access.auth import Principal, RequireUser
-from devices.api_sites import router as sites_router
 from devices.bulk import ImportReport, export_csv, import_csv
 from devices.claim import claim_unknown
 from devices.dynsec import DynsecAdmin, DynsecError
@@ -36,7 +34,6 @@ __all__ = ["router"]
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
-router.include_router(sites_router)
 
 
 def _registry(request: Request) -> DeviceRegistry:
@@ -178,7 +175,7 @@ def import_devices(
     request: Request,
     registry: Registry,
     user: RequireUser,
-    csv_body: Annotated[bytes, Body(media_type="text/csv")],
+    csv_body: Annotated[bytes, Body(media_type="text/csv")] = b"",
     dry_run: bool = True,
 ) -> ImportReport:
     """Check (``dry_run=true``, the default) or import a CSV: every bad row with its line
@@ -189,7 +186,7 @@ def import_devices(
     if not dry_run and report.imported:
         _audit(request, user, "device.import", None, rows=report.imported)
     if report.errors and not dry_run:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, report.model_dump(mode="json"))
+        raise HTTPException(422, report.model_dump(mode="json"))
     return report
 
 

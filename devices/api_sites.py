@@ -23,7 +23,7 @@ from devices.schemas import (
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 
 
 def _registry(request: Request) -> DeviceRegistry:

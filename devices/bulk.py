@@ -29,7 +29,15 @@ from devices.models import CareUnitRow, DeviceRefRow, DeviceRow, PlaceRow, SiteR
 from devices.registry import DeviceRegistry
 from devices.schemas import DeviceCreate
 
-__all__ = ["COLUMNS", "ImportReport", "RowError", "export_csv", "import_csv", "parse_csv"]
+__all__ = [
+    "COLUMNS",
+    "ImportReport",
+    "RowError",
+    "export_csv",
+    "import_csv",
+    "parse_csv",
+    "parse_refs",
+]
 
 COLUMNS = (
     "id",
@@ -128,7 +136,7 @@ def parse_csv(data: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[RowEr
     return rows, []
 
 
-def _refs(text: str) -> list[dict[str, str]]:
+def parse_refs(text: str) -> list[dict[str, str]]:
     out = []
     for part in (p.strip() for p in text.split("|")):
         if not part:
@@ -174,7 +182,7 @@ def _check(
         fields: dict[str, Any] = {
             k: v for k, v in row.items() if v and k not in ("refs", "state", "__extra__")
         }
-        fields["refs"] = _refs(row.get("refs", ""))
+        fields["refs"] = parse_refs(row.get("refs", ""))
         try:
             new = DeviceCreate(**fields)
         except ValidationError as exc:

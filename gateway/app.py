@@ -17,8 +17,10 @@ from alerts.api import router as alerts_router
 from alerts.store import AlertNotFound, AlertStateError
 from dashboards.charts_api import router as charts_api_router
 from dashboards.charts_web import router as charts_web_router
+from dashboards.devices_page import router as devices_page_router
 from dashboards.web import router as web_router
 from devices.api import router as devices_router
+from devices.api_sites import router as devices_sites_router
 from devices.errors import Conflict, Invalid, NotFound
 from gateway.metrics import render_metrics
 from gateway.platform import Platform
@@ -87,6 +89,8 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         return PlainTextResponse(render_metrics(platform), media_type="text/plain; version=0.0.4")
 
     app.include_router(devices_router)
+    app.include_router(devices_sites_router)
+    app.include_router(devices_page_router)  # /devices for technicians (issue 4)
     app.include_router(alerts_router)
     app.include_router(ingest_router)
     app.include_router(web_router)

@@ -12,7 +12,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from dashboards.cli import app as dashboards_app
+from access.cli import settings_error, tokens_app, users_app
 from gateway.errors import GatewayError
 
 __all__ = ["app", "main"]
@@ -56,7 +56,7 @@ def run(
     try:
         settings = load_settings(config, **({"demo": True} if simulate else {}))
     except (ValueError, FileNotFoundError) as exc:
-        raise _fail(f"bad settings: {exc}".replace("\n", " ")) from exc
+        raise _fail(f"bad settings: {settings_error(exc)}") from exc
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -131,7 +131,8 @@ def decode(
         sys.stdout.write(orjson.dumps(reading.as_json()).decode() + "\n")
 
 
-app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 
 def main() -> None:

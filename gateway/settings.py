@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -101,6 +101,27 @@ class Settings(BaseSettings):
     influx_flush_interval_ms: int = Field(1000, ge=0)
     influx_timeout_ms: int = Field(10_000, gt=0)
     spool_max_readings: int = Field(5_000_000, gt=0)
+
+    # issue 7: access (request size, optional OpenID Connect sign-in)
+    max_request_bytes: int = Field(2 * 1024 * 1024, gt=0)
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_username_claim: str = "preferred_username"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        from access.oidc import OidcConfig, OidcError
+        from access.startup_checks import secret_problems
+
+        problems = secret_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems) + " (allowed only in demo mode)")
+        try:
+            OidcConfig.from_settings(self)
+        except OidcError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
 
     @field_validator("admin_token")
     @classmethod
