@@ -13,6 +13,7 @@ import orjson
 import typer
 
 from access.cli import settings_error, tokens_app, users_app
+from dashboards.cli import app as dashboards_app
 from gateway.errors import GatewayError
 
 __all__ = ["app", "main"]
@@ -129,6 +130,9 @@ def decode(
         raise _fail(f"rejected: {exc}", 2) from exc
     for reading in decoded.readings:
         sys.stdout.write(orjson.dumps(reading.as_json()).decode() + "\n")
+
+
+app.add_typer(dashboards_app, name="dashboards")
 
 
 app.add_typer(users_app, name="users")
