@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from access.auth import SESSION_COOKIE, Principal, web_principal
+from access.auth import AccessDenied, Principal, web_principal
+from access.sessions import install_template_globals
 from dashboards.i18n import LANGS, format_value, metric_name, texts
 from devices.catalogue import CATALOGUE
 
@@ -23,6 +23,7 @@ _templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 _templates.env.filters["local"] = lambda t: t.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 _templates.env.globals["metric_name"] = metric_name
 _templates.env.globals["format_value"] = format_value
+install_template_globals(_templates.env)  # csrf_field(), csrf_token(), csp_nonce()
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,43 +50,7 @@ def _login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/") -> HTMLResponse:
-    return render(
-        request, "login.html", None, next=next if next.startswith("/") else "/", error=False
-    )
-
-
-@router.post("/login", response_model=None)
-def login(
-    request: Request, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
-) -> Response:
-    principal = request.app.state.token_verifier(token.strip())
-    if principal is None:
-        resp = render(request, "login.html", None, next=next, error=True)
-        resp.status_code = 401
-        return resp
-    session_id = secrets.token_urlsafe(32)
-    request.app.state.web_sessions[session_id] = principal
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    resp = RedirectResponse(target, status_code=303)
-    resp.set_cookie(
-        SESSION_COOKIE,
-        session_id,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        max_age=12 * 3600,
-    )
-    return resp
-
-
-@router.post("/logout")
-def logout(request: Request) -> RedirectResponse:
-    request.app.state.web_sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
-    resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(SESSION_COOKIE)
-    return resp
+# sign-in and sign-out live in access/web.py (issue 7)
 
 
 @router.get("/", response_class=HTMLResponse, response_model=None)
@@ -95,12 +60,26 @@ def start_page(request: Request) -> Response:
         return _login_redirect(request)
     state = request.app.state
     devices, _total = state.registry.list(limit=1000)
+    # issue 7: only what the role and its site scope allow
+    devices = [d for d in devices if user.may("devices.read") and user.may_see_site(d.site_id)]
     rows = [
         {"device": d, "type": CATALOGUE[d.type], "latest": state.store.latest(d.id)}
         for d in devices
     ]
     alerts = state.alert_store.list("active") + state.alert_store.list("acknowledged")
+    alerts = _in_scope(request, user, alerts)
     return render(request, "index.html", user, rows=rows, alerts=alerts)
+
+
+def _in_scope(request: Request, user: Principal, alerts: list[Any]) -> list[Any]:
+    """The alerts whose device's site the user may see (issue 7)."""
+    if not user.may("alerts.read"):
+        return []
+    if user.may_see_site(None):  # admin or every site
+        return alerts
+    devices, _total = request.app.state.registry.list(limit=100_000)
+    visible = {d.id for d in devices if user.may_see_site(d.site_id)}
+    return [a for a in alerts if a.device_id in visible]
 
 
 @router.get("/alerts", response_class=HTMLResponse, response_model=None)
@@ -109,8 +88,8 @@ def alerts_page(request: Request) -> Response:
     if user is None:
         return _login_redirect(request)
     store = request.app.state.alert_store
-    open_alerts = store.list("active") + store.list("acknowledged")
-    recent = store.list("resolved", limit=20)
+    open_alerts = _in_scope(request, user, store.list("active") + store.list("acknowledged"))
+    recent = _in_scope(request, user, store.list("resolved", limit=20))
     return render(request, "alerts.html", user, alerts=open_alerts, recent=recent)
 
 
@@ -119,5 +98,7 @@ def ack_from_page(request: Request, alert_id: int) -> Response:
     user = web_principal(request)
     if user is None:
         return _login_redirect(request)
+    if not _in_scope(request, user, [request.app.state.alert_store.get(alert_id)]):
+        raise AccessDenied("this alert is outside your sites")
     request.app.state.alert_store.acknowledge(alert_id, user.name, datetime.now(UTC))
     return RedirectResponse("/alerts", status_code=303)

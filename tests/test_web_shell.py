@@ -13,6 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from tests.support.net import wait_for
 
 pytestmark = pytest.mark.browser
+PASSWORD = "ett långt lösenord 42"
 
 
 def publish(port: int, topic: str, body: dict[str, Any]) -> None:
@@ -42,11 +43,14 @@ def test_start_page_on_a_phone(browser: Any, platform_factory: Any, tmp_path: Pa
     try:
         page.goto(f"{proc.base_url}/")
         assert page.url.startswith(f"{proc.base_url}/login")
-        page.fill("#token", "fel nyckel")
-        page.click("button[type=submit]")
-        assert page.locator("[role=alert]").inner_text() == "Fel åtkomstnyckel."
-        page.fill("#token", proc.token)
-        page.click("button[type=submit]")
+        # issue 7: users sign in with username + password (a user made through the API)
+        proc.post("/api/v1/users", {"username": "tekniker", "role": "admin", "password": PASSWORD})
+        page.fill("#username", "tekniker")
+        page.fill("#password", "fel lösenord")
+        page.click("#login-form button[type=submit]")
+        assert page.locator("[role=alert]").inner_text().startswith("Inloggningen misslyckades")
+        page.fill("#password", PASSWORD)
+        page.click("#login-form button[type=submit]")
         page.wait_for_url(f"{proc.base_url}/")
         assert page.locator("html").get_attribute("lang") == "sv"
         device_row = page.locator("tr[data-device-id='teknikbod-9']")

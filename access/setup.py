@@ -1,0 +1,78 @@
+"""``install_access(app, platform)``: the access layer on a FastAPI app, in one call.
+
+``create_app`` also passes ``dependencies=[Depends(authorize)]`` to ``FastAPI(...)``, so every
+route, whoever adds it, is checked against ``access.policy``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from access.api import router as api_router
+from access.auth import AccessDenied, web_principal
+from access.guard import DEFAULT_MAX_BODY, LoginRequired, SecurityMiddleware, is_api_path
+from access.oidc import OidcClient, OidcConfig
+from access.sessions import RateLimiter, SessionStore
+from access.users import TokenRow, UnknownUser, UserError, UserExists, UserRow, UserStore
+from access.web import LOGIN_RATE, LOGIN_WINDOW, render
+from access.web import router as web_router
+
+__all__ = ["install_access"]
+
+log = logging.getLogger(__name__)
+
+
+def _json(status: int) -> Any:
+    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    return handler
+
+
+async def _login_required(request: Request, _exc: Exception) -> Response:
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    from urllib.parse import quote
+
+    return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+
+
+async def _denied(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if is_api_path(request.url.path):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    return render(request, "denied.html", web_principal(request), exc.status_code)
+
+
+def install_access(app: FastAPI, platform: Any) -> None:
+    """Users and tokens (with the built-in admin and its bootstrap token), web sessions,
+    sign-in rate limit, optional OIDC, the security middleware and the access routes."""
+    # tables of ours also on a database an older migration head does not know yet
+    UserRow.metadata.create_all(platform.db, tables=[UserRow.__table__, TokenRow.__table__])
+    users = getattr(platform, "users", None)
+    if users is None:
+        users = UserStore(platform.sessions)
+        platform.users = users
+    users.ensure_bootstrap_admin(platform.admin_token, platform.clock())
+    app.state.users = users
+    app.state.audit = platform.audit
+    app.state.token_verifier = lambda token: users.verify_token(token, platform.clock())
+    app.state.web_sessions = SessionStore(users, platform.clock)
+    app.state.login_limiter = RateLimiter(LOGIN_RATE, LOGIN_WINDOW)
+    config = OidcConfig.from_settings(platform.settings)
+    app.state.oidc = OidcClient(config) if config is not None else None
+    max_body = getattr(platform.settings, "max_request_bytes", None) or DEFAULT_MAX_BODY
+    app.add_middleware(SecurityMiddleware, max_body=max_body)
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(AccessDenied, _denied)
+    app.add_exception_handler(UnknownUser, _json(404))
+    app.add_exception_handler(UserExists, _json(409))
+    app.add_exception_handler(UserError, _json(422))
+    app.include_router(web_router)
+    app.include_router(api_router)

@@ -1,0 +1,279 @@
+"""Sign-in and sign-out for the web pages (username + password, or OpenID Connect).
+
+Failed sign-ins answer the same whether the user is unknown, the password wrong or the account
+locked, so the form does not tell an attacker which usernames exist. Each source address may
+try ``LOGIN_RATE`` times per minute (HTTP 429 after that). Every attempt is on record.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from access.auth import SESSION_COOKIE, Principal, web_principal
+from access.sessions import CSRF_COOKIE, SESSION_TTL, SessionStore, install_template_globals
+from access.users import SignIn, UserError, UserStore
+from dashboards.i18n import LANGS, texts
+
+__all__ = ["LOGIN_RATE", "render", "router", "safe_next", "start_session"]
+
+LOGIN_RATE = 10  # attempts per source address per minute
+LOGIN_WINDOW = timedelta(minutes=1)
+
+_HERE = Path(__file__).parent
+_templates = Jinja2Templates(directory=str(_HERE / "templates"))
+_templates.env.loader = ChoiceLoader(
+    [
+        FileSystemLoader(str(_HERE / "templates")),
+        FileSystemLoader(str(_HERE.parent / "dashboards" / "templates")),
+    ]
+)
+install_template_globals(_templates.env)
+
+_TEXTS = {
+    "sv": {
+        "username": "Användarnamn",
+        "password": "Lösenord",
+        "login_failed": "Inloggningen misslyckades. Kontrollera användarnamn och lösenord.",
+        "login_rate": "För många försök. Vänta en minut och försök igen.",
+        "login_oidc": "Logga in med kommunens inloggning",
+        "denied": "Åtkomst nekad",
+        "denied_text": "Din roll ger inte åtkomst till den här sidan eller åtgärden.",
+    },
+    "en": {
+        "username": "Username",
+        "password": "Password",
+        "login_failed": "Sign-in failed. Check your username and password.",
+        "login_rate": "Too many attempts. Wait a minute and try again.",
+        "login_oidc": "Sign in with the municipality's login",
+        "denied": "Access denied",
+        "denied_text": "Your role does not give access to this page or action.",
+    },
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+def _lang(request: Request) -> str:
+    lang = request.query_params.get("lang") or request.cookies.get("kv_lang") or "sv"
+    return lang if lang in LANGS else "sv"
+
+
+def render(
+    request: Request, name: str, user: Principal | None, status_code: int = 200, **ctx: Any
+) -> HTMLResponse:
+    lang = _lang(request)
+    t = {**texts(lang), **_TEXTS[lang]}
+    return _templates.TemplateResponse(
+        request,
+        name,
+        {"t": t, "lang": lang, "user": user, **ctx},
+        status_code=status_code,
+    )
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: ``/x`` but not ``//evil`` or ``/\\evil`` (open redirects)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+def start_session(request: Request, username: str, target: str) -> RedirectResponse:
+    """A fresh session (new id: no fixation) and the redirect that sets its cookies."""
+    sessions: SessionStore = request.app.state.web_sessions
+    sid, session = sessions.create(username)
+    secure = request.url.scheme == "https"
+    resp = RedirectResponse(safe_next(target), status_code=303)
+    max_age = int(SESSION_TTL.total_seconds())
+    for name, value in ((SESSION_COOKIE, sid), (CSRF_COOKIE, session.csrf)):
+        resp.set_cookie(
+            name, value, httponly=True, samesite="strict", secure=secure, max_age=max_age
+        )
+    return resp
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    oidc = getattr(request.app.state, "oidc", None) is not None
+    return render(request, "login.html", None, next=safe_next(next), error=None, oidc=oidc)
+
+
+@router.post("/login", response_model=None)
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    state = request.app.state
+    platform = state.platform
+    now = platform.clock()
+    ip = _client_ip(request)
+    oidc = getattr(state, "oidc", None) is not None
+    lang = _lang(request)
+    if not state.login_limiter.hit(ip, now):
+        platform.audit.record(
+            now,
+            "anonymous",
+            "auth.sign_in",
+            "user",
+            None,
+            outcome="denied",
+            source_ip=ip,
+            details={"reason": "rate_limited"},
+        )
+        return render(
+            request,
+            "login.html",
+            None,
+            429,
+            next=safe_next(next),
+            oidc=oidc,
+            error=_TEXTS[lang]["login_rate"],
+            username=username,
+        )
+    users: UserStore = state.users
+    result = users.sign_in(username, password, now)
+    name = username.strip().lower()
+    try:
+        users.get(name)
+        actor = name
+    except UserError:
+        actor = "unknown"  # never record what was typed: it may be a password
+    if result is not SignIn.OK:
+        platform.audit.record(
+            now,
+            actor,
+            "auth.sign_in",
+            "user",
+            actor,
+            outcome="denied",
+            source_ip=ip,
+            details={"reason": result.value, "method": "password"},
+        )
+        return render(
+            request,
+            "login.html",
+            None,
+            401,
+            next=safe_next(next),
+            oidc=oidc,
+            error=_TEXTS[lang]["login_failed"],
+            username=username,
+        )
+    platform.audit.record(
+        now, name, "auth.sign_in", "user", name, source_ip=ip, details={"method": "password"}
+    )
+    return start_session(request, name, next)
+
+
+@router.post("/logout")
+def logout(request: Request) -> RedirectResponse:
+    user = web_principal(request)
+    request.app.state.web_sessions.pop(request.cookies.get(SESSION_COOKIE))
+    platform = request.app.state.platform
+    if user is not None:
+        platform.audit.record(
+            platform.clock(),
+            user.name,
+            "auth.sign_out",
+            "user",
+            user.name,
+            source_ip=_client_ip(request),
+        )
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE)
+    resp.delete_cookie(CSRF_COOKIE)
+    return resp
+
+
+OIDC_COOKIE = "kv_oidc"
+
+
+def _redirect_uri(request: Request) -> str:
+    base = getattr(request.app.state.settings, "base_url", None) or str(request.base_url)
+    return f"{base.rstrip('/')}/login/oidc/callback"
+
+
+@router.get("/login/oidc", response_model=None)
+def oidc_begin(request: Request, next: str = "/") -> Response:
+    from access.oidc import OidcError
+
+    oidc = getattr(request.app.state, "oidc", None)
+    if oidc is None:
+        return render(request, "denied.html", None, 404)
+    now = request.app.state.platform.clock()
+    try:
+        url, pending = oidc.begin(_redirect_uri(request), safe_next(next), now)
+    except OidcError as exc:
+        lang = _lang(request)
+        return render(
+            request, "login.html", None, 502, next=safe_next(next), oidc=True,
+            error=f"{_TEXTS[lang]['login_failed']} ({exc})",
+        )  # fmt: skip
+    resp = RedirectResponse(url, status_code=302)
+    # Lax, not Strict: the provider's redirect back to us is a cross-site navigation
+    resp.set_cookie(
+        OIDC_COOKIE, pending.state, httponly=True, samesite="lax",
+        secure=request.url.scheme == "https", max_age=600, path="/login/oidc",
+    )  # fmt: skip
+    return resp
+
+
+@router.get("/login/oidc/callback", response_model=None)
+def oidc_callback(request: Request, state: str = "", code: str = "", error: str = "") -> Response:
+    from access.oidc import OidcError
+
+    app_state = request.app.state
+    oidc = getattr(app_state, "oidc", None)
+    if oidc is None:
+        return render(request, "denied.html", None, 404)
+    platform = app_state.platform
+    now = platform.clock()
+    ip = _client_ip(request)
+    lang = _lang(request)
+    cookie = request.cookies.get(OIDC_COOKIE, "")
+    pending = oidc.take(state, now) if state and cookie == state else None
+    username: str | None = None
+    reason = error or ("state" if pending is None else "")
+    if pending is not None and not error:
+        try:
+            username = oidc.complete(code, pending, _redirect_uri(request), now)
+        except OidcError as exc:
+            reason = str(exc)
+    principal = app_state.users.principal(username) if username else None
+    if principal is None:
+        platform.audit.record(
+            now, username or "unknown", "auth.sign_in", "user", username, outcome="denied",
+            source_ip=ip, details={"method": "oidc", "reason": reason or "no such user"},
+        )  # fmt: skip
+        return render(
+            request, "login.html", None, 401, next="/", oidc=True,
+            error=_TEXTS[lang]["login_failed"],
+        )  # fmt: skip
+    platform.audit.record(
+        now, principal.name, "auth.sign_in", "user", principal.name, source_ip=ip,
+        details={"method": "oidc"},
+    )  # fmt: skip
+    assert pending is not None
+    target = safe_next(pending.next)
+    # answer 200 and move on from our own page: after a cross-site redirect chain a
+    # SameSite=Strict session cookie would not be sent on a plain 303 to the target
+    resp = start_session(request, principal.name, target)
+    page = render(request, "moving_on.html", principal, target=target)
+    for key, value in resp.headers.items():
+        if key == "set-cookie":
+            page.headers.append("set-cookie", value)
+    page.delete_cookie(OIDC_COOKIE, path="/login/oidc")
+    return page
