@@ -17,6 +17,7 @@ from alerts.api import router as alerts_router
 from alerts.store import AlertNotFound, AlertStateError
 from dashboards.charts_api import router as charts_api_router
 from dashboards.charts_web import router as charts_web_router
+from dashboards.record_mail import install_record_mail
 from dashboards.devices_page import router as devices_page_router
 from dashboards.web import router as web_router
 from devices.api import router as devices_router
@@ -97,4 +98,5 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     # after the other pages, so a fixed path such as /devices/claim wins over /devices/{id}
     app.include_router(charts_api_router)
     app.include_router(charts_web_router)
+    install_record_mail(platform)  # issue 10: morning e-mail (when URLs are set)
     return app
