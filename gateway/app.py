@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from access.auth import admin_token_verifier
+from access.guard import authorize
+from access.setup import install_access
 from alerts.api import router as alerts_router
 from alerts.store import AlertNotFound, AlertStateError
 from dashboards.charts_api import router as charts_api_router
@@ -58,6 +59,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         version="0.1.0",
         summary="IoT monitoring for Swedish municipalities",
         lifespan=lifespan,
+        dependencies=[Depends(authorize)],  # every route is checked against access/policy.py
     )
     app.state.platform = platform
     app.state.settings = platform.settings
@@ -66,8 +68,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.state.store = platform.store
     app.state.alert_store = platform.alerts
     app.state.dead_letters = platform.dead_letters
-    app.state.token_verifier = admin_token_verifier(platform.admin_token)
-    app.state.web_sessions = {}
+    install_access(app, platform)  # users, tokens, sessions, sign-in, headers, audit (issue 7)
 
     app.add_exception_handler(NotFound, _error(404))  # type: ignore[arg-type]
     app.add_exception_handler(AlertNotFound, _error(404))  # type: ignore[arg-type]
