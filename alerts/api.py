@@ -1,90 +1,193 @@
-"""REST routes of the alerts under ``/api/v1``."""
+"""REST routes of the alerts under ``/api/v1``: alerts and their history, acknowledge, resolve
+with a note, silences, rule overrides, the delivery log and the outbox."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from access.auth import RequireUser
-from alerts.store import Alert, AlertStore
+from access.auth import Principal, RequireUser
+from alerts.errors import AlertNotFound, RuleConfigError
+from alerts.service import Alerting
+from alerts.silences import Silence
+from alerts.store import Alert
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 
-def _store(request: Request) -> AlertStore:
-    store: AlertStore = request.app.state.alert_store
-    return store
+def _alerting(request: Request) -> Alerting:
+    alerting: Alerting = request.app.state.platform.alerting
+    return alerting
 
 
-Store = Annotated[AlertStore, Depends(_store)]
+Svc = Annotated[Alerting, Depends(_alerting)]
+
+
+def _audit(request: Request, user: Principal, action: str, target: str, **details: Any) -> None:
+    audit = getattr(request.app.state.platform, "audit", None)
+    if audit is None:
+        return
+    client = request.client.host if request.client else None
+    audit.record(
+        datetime.now(UTC),
+        user.name,
+        action,
+        "alert",
+        target,
+        outcome="allowed",
+        source_ip=client,
+        details=details or None,
+    )
 
 
 class AlertPublic(BaseModel):
     id: int
     device_id: str
     rule: str
+    origin: str
     metric: str
     severity: str
     state: str
-    value: float
-    threshold: float
+    value: float | None
+    threshold: float | None
+    site_id: str | None
+    message: str | None
+    tags: list[str]
     started_at: datetime
     updated_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     resolved_at: datetime | None
+    resolved_by: str | None
+    resolved_while_unacknowledged: bool
+    last_notified_at: datetime | None
+    reminders_sent: int
+    escalation_level: int
 
     @classmethod
     def of(cls, a: Alert) -> AlertPublic:
-        return cls(**{f: getattr(a, f) for f in cls.model_fields})
+        return cls(**{f: getattr(a, f) for f in cls.model_fields if f != "tags"}, tags=list(a.tags))
 
 
-class AckBody(BaseModel):
+class NoteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str | None = None
+    note: str | None = Field(None, max_length=2000)
+
+
+class SilenceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scope: Literal["site", "device"]
+    target: str = Field(min_length=1, max_length=64)
+    rule: str | None = None
+    starts_at: datetime | None = None  # default: now
+    ends_at: datetime
+    reason: str = Field("", max_length=2000)
+
+
+class SilenceUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ends_at: datetime | None = None
+    reason: str | None = Field(None, max_length=2000)
+
+
+class SilencePublic(BaseModel):
+    id: int
+    scope: str
+    target: str
+    rule: str | None
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, x: Silence) -> SilencePublic:
+        return cls(**{f: getattr(x, f) for f in cls.model_fields})
+
+
+class OverrideBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scope: str = Field(description="*, type:<type>, site:<site> or device:<device id>")
+    rule: str = Field(min_length=1, max_length=100)
+    params: dict[str, Any]
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 @router.get("/alerts", response_model=list[AlertPublic])
 def list_alerts(
-    store: Store,
+    svc: Svc,
     _user: RequireUser,
     state: Literal["active", "acknowledged", "resolved"] | None = None,
     device_id: str | None = None,
+    site_id: str | None = None,
+    severity: str | None = None,
+    rule: str | None = None,
+    origin: Literal["rule", "external"] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AlertPublic]:
-    return [AlertPublic.of(a) for a in store.list(state, device_id, limit, offset)]
+    found = svc.store.list(
+        state,
+        device_id,
+        limit,
+        offset,
+        site_id=site_id,
+        severity=severity,
+        rule=rule,
+        origin=origin,
+        since=_aware(since) if since else None,
+        until=_aware(until) if until else None,
+    )
+    return [AlertPublic.of(a) for a in found]
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertPublic)
-def get_alert(alert_id: int, store: Store, _user: RequireUser) -> AlertPublic:
-    return AlertPublic.of(store.get(alert_id))
+def get_alert(alert_id: int, svc: Svc, _user: RequireUser) -> AlertPublic:
+    return AlertPublic.of(svc.store.get(alert_id))
 
 
 @router.get("/alerts/{alert_id}/history")
-def alert_history(alert_id: int, store: Store, _user: RequireUser) -> list[dict[str, Any]]:
-    store.get(alert_id)
-    return store.transitions(alert_id)
+def alert_history(alert_id: int, svc: Svc, _user: RequireUser) -> list[dict[str, Any]]:
+    svc.store.get(alert_id)
+    return svc.store.transitions(alert_id)
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertPublic)
 def acknowledge(
-    alert_id: int, store: Store, user: RequireUser, body: AckBody | None = None
+    alert_id: int, request: Request, svc: Svc, user: RequireUser, body: NoteBody | None = None
 ) -> AlertPublic:
     note = body.note if body else None
-    return AlertPublic.of(store.acknowledge(alert_id, user.name, datetime.now(UTC), note))
+    alert = svc.engine.acknowledge(alert_id, user.name, datetime.now(UTC), note)
+    _audit(request, user, "alert.acknowledge", str(alert_id), via="api")
+    return AlertPublic.of(alert)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertPublic)
+def resolve(
+    alert_id: int, request: Request, svc: Svc, user: RequireUser, body: NoteBody
+) -> AlertPublic:
+    alert = svc.engine.resolve_manually(alert_id, user.name, datetime.now(UTC), body.note)
+    _audit(request, user, "alert.resolve", str(alert_id), via="api")
+    return AlertPublic.of(alert)
 
 
 @router.get("/deliveries")
 def deliveries(
-    store: Store,
+    svc: Svc,
     _user: RequireUser,
     alert_id: int | None = None,
+    outcome: Literal["sent", "failed", "suppressed", "dropped", "unrouted"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     return [
@@ -93,8 +196,130 @@ def deliveries(
             "at": d.at,
             "kind": d.kind,
             "channel": d.channel,
+            "recipient": d.recipient,
+            "attempt": d.attempt,
+            "outcome": d.outcome,
             "ok": d.ok,
             "error": d.error,
+            "outbox_id": d.outbox_id,
         }
-        for d in store.deliveries(alert_id, limit)
+        for d in svc.outbox.deliveries(alert_id, limit, outcome)
     ]
+
+
+@router.get("/deliveries/outbox")
+def outbox(
+    svc: Svc,
+    _user: RequireUser,
+    state: Literal["pending", "sent", "failed"] | None = None,
+    alert_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Messages per channel: pending ones are being retried (``next_attempt_at``)."""
+    return [
+        {
+            "id": i.id,
+            "alert_id": i.alert_id,
+            "kind": i.kind,
+            "channel": i.channel,
+            "recipient": i.recipient,
+            "state": i.state,
+            "attempts": i.attempts,
+            "next_attempt_at": i.next_attempt_at,
+            "last_error": i.last_error,
+            "created_at": i.created_at,
+            "sent_at": i.sent_at,
+        }
+        for i in svc.outbox.items(state, alert_id, limit)
+    ]
+
+
+@router.get("/silences", response_model=list[SilencePublic])
+def list_silences(svc: Svc, _user: RequireUser, active: bool = False) -> list[SilencePublic]:
+    at = datetime.now(UTC) if active else None
+    return [SilencePublic.of(x) for x in svc.silences.list(at)]
+
+
+@router.post("/silences", response_model=SilencePublic, status_code=201)
+def create_silence(
+    body: SilenceCreate, request: Request, svc: Svc, user: RequireUser
+) -> SilencePublic:
+    now = datetime.now(UTC)
+    silence = svc.silences.create(
+        body.scope,
+        body.target,
+        _aware(body.starts_at) if body.starts_at else now,
+        _aware(body.ends_at),
+        body.reason,
+        user.name,
+        now,
+        body.rule,
+    )
+    _audit(request, user, "silence.create", f"{body.scope}:{body.target}", silence=silence.id)
+    return SilencePublic.of(silence)
+
+
+@router.get("/silences/{silence_id}", response_model=SilencePublic)
+def get_silence(silence_id: int, svc: Svc, _user: RequireUser) -> SilencePublic:
+    return SilencePublic.of(svc.silences.get(silence_id))
+
+
+@router.patch("/silences/{silence_id}", response_model=SilencePublic)
+def update_silence(
+    silence_id: int, body: SilenceUpdate, request: Request, svc: Svc, user: RequireUser
+) -> SilencePublic:
+    ends = _aware(body.ends_at) if body.ends_at else None
+    silence = svc.silences.update(silence_id, ends, body.reason)
+    _audit(request, user, "silence.update", str(silence_id))
+    return SilencePublic.of(silence)
+
+
+@router.delete("/silences/{silence_id}", status_code=204)
+def delete_silence(silence_id: int, request: Request, svc: Svc, user: RequireUser) -> Response:
+    svc.silences.delete(silence_id)
+    _audit(request, user, "silence.delete", str(silence_id))
+    return Response(status_code=204)
+
+
+@router.get("/rules/overrides")
+def list_overrides(svc: Svc, _user: RequireUser) -> list[dict[str, Any]]:
+    return svc.overrides.list()
+
+
+@router.put("/rules/overrides")
+def put_override(
+    body: OverrideBody, request: Request, svc: Svc, user: RequireUser
+) -> dict[str, Any]:
+    previous = svc.overrides.layer().get(f"{body.scope}/{body.rule}")
+    svc.overrides.put(body.scope, body.rule, body.params, user.name, datetime.now(UTC))
+    try:
+        svc.engine.check_rules()  # a broken override is refused now, not skipped later
+    except RuleConfigError:
+        if previous is None:
+            svc.overrides.delete(body.scope, body.rule)
+        else:
+            svc.overrides.put(body.scope, body.rule, previous, user.name, datetime.now(UTC))
+        raise
+    finally:
+        svc.engine.reload_rules()
+    _audit(request, user, "rule.override", f"{body.scope}/{body.rule}", params=body.params)
+    return {"scope": body.scope, "rule": body.rule, "params": body.params}
+
+
+@router.delete("/rules/overrides", status_code=204)
+def delete_override(
+    scope: str, rule: str, request: Request, svc: Svc, user: RequireUser
+) -> Response:
+    svc.overrides.delete(scope, rule)
+    svc.engine.reload_rules()
+    _audit(request, user, "rule.override.delete", f"{scope}/{rule}")
+    return Response(status_code=204)
+
+
+@router.get("/rules/effective")
+def effective_rules(device_id: str, svc: Svc, _user: RequireUser) -> list[dict[str, Any]]:
+    """The rules one device runs, after the catalogue, defaults and every override."""
+    info = svc.engine.registry.info(device_id)
+    if info is None:
+        raise AlertNotFound(f"device {device_id!r} does not exist")
+    return [dict(e.spec, roles=list(e.roles)) for e in svc.engine.rules_for(info)]

@@ -1,50 +1,121 @@
-"""The words of a notification, in Swedish: site, place, value, threshold, since when, a link."""
+"""The words of a notification, in Swedish: what, where, value, threshold, since when, a link.
+
+Pure: the engine passes the alert, the names it looked up and the links. Times are wall-clock
+Europe/Stockholm; numbers use a decimal comma. Messages name places and devices, never people.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from alerts.store import Alert
 
-__all__ = ["SEVERITY_SV", "alert_message"]
+__all__ = ["SEVERITY_SV", "compose", "detail_for"]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 SEVERITY_SV = {"warning": "Varning", "critical": "Kritiskt larm", "info": "Information"}
-METRIC_SV = {"temperature": "temperatur", "humidity": "luftfuktighet", "battery": "batteri"}
-UNIT_SV = {"temperature": " °C", "humidity": " %", "battery": " %"}
+METRIC_SV = {
+    "temperature": ("Temperatur", " °C"),
+    "humidity": ("Luftfuktighet", " %"),
+    "battery": ("Batterinivå", " %"),
+    "co2": ("Koldioxid", " ppm"),
+    "fill_level": ("Fyllnadsgrad", " %"),
+}
+EVENT_SV = {
+    "water_leak": "Vattenläckage upptäckt",
+    "alarm_button": "Trygghetslarmet har utlösts",
+    "fall": "Fall upptäckt",
+    "door_open": "Dörren är öppen",
+    "armed": "Larmet är inte tillkopplat",
+}
 
 
-def _local(when: datetime) -> str:
+def local(when: datetime) -> str:
     return when.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
-def alert_message(
+def num(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}".replace(".", ",").replace("-", "−")
+
+
+def _minutes(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds / 60:g}".replace(".", ",")
+
+
+def detail_for(kind: str, metric: str, since: datetime | None, limit_s: float | None) -> str:
+    """The sentence about what is wrong, for rule kinds whose value is not a measurement."""
+    when = f" sedan {local(since)}" if since is not None else ""
+    if kind == "state_held":
+        what = EVENT_SV.get(metric, f"{metric} avviker")
+        return f"{what}{when} (gräns {_minutes(limit_s)} min)."
+    if kind == "after_closing":
+        what = EVENT_SV.get(metric, f"{metric} avviker")
+        return f"{what} efter stängningstid{when}."
+    if kind == "event":
+        return f"{EVENT_SV.get(metric, metric)}{when}."
+    if kind == "no_data":
+        if metric == "online":
+            return f"Enheten har meddelat att den är offline{when}."
+        return f"Inga data{when} (tystnad över {_minutes(limit_s)} min)."
+    return ""
+
+
+def _what(alert: Alert) -> str:
+    if alert.message:
+        return alert.message
+    name, unit = METRIC_SV.get(alert.metric, (alert.metric.capitalize(), ""))
+    return f"{name} {num(alert.value)}{unit}, gräns {num(alert.threshold)}{unit}."
+
+
+def compose(
     alert: Alert,
     kind: str,
     *,
     device_name: str,
-    site: str | None,
+    site_name: str | None,
     place: str | None,
-    link: str,
-) -> tuple[str, str]:
-    where = ", ".join(p for p in (site, place) if p) or "okänd plats"
-    metric = METRIC_SV.get(alert.metric, alert.metric)
-    unit = UNIT_SV.get(alert.metric, "")
+    page_link: str,
+    ack_link: Callable[[str], str] | None,
+    reminder_no: int = 0,
+    previous_severity: str | None = None,
+) -> tuple[str, Callable[[str], str]]:
+    """Title and a body per recipient (each recipient's acknowledge link is its own)."""
+    where = ", ".join(p for p in (site_name, place) if p) or "okänd plats"
+    severity = SEVERITY_SV.get(alert.severity, alert.severity)
+    head = {
+        "fire": severity,
+        "change": f"{severity} (var {SEVERITY_SV.get(previous_severity or '', '–')})",
+        "reminder": f"Påminnelse {reminder_no}: {severity}",
+        "escalate": f"Eskalerat, ej kvitterat: {severity}",
+        "fire_after_silence": f"{severity} (efter underhållsfönster)",
+    }.get(kind, severity)
     if kind == "resolve":
         title = f"Återställt: {device_name} ({where})"
-        body = (
-            f"Larmet för {device_name} på {where} är återställt.\n"
-            f"{metric.capitalize()}: {alert.value:g}{unit} (gräns {alert.threshold:g}{unit}).\n"
-            f"Larmet började {_local(alert.started_at)}.\n{link}"
+        acked = (
+            f"Kvitterat av {alert.acknowledged_by}."
+            if alert.acknowledged_by
+            else "Larmet hann inte kvitteras."
         )
-        return title, body
-    severity = SEVERITY_SV.get(alert.severity, alert.severity)
-    title = f"{severity}: {device_name} ({where})"
-    body = (
-        f"{severity} för {device_name} på {where}.\n"
-        f"{metric.capitalize()}: {alert.value:g}{unit}, gräns {alert.threshold:g}{unit}.\n"
-        f"Sedan {_local(alert.started_at)}.\n"
-        f"Kvittera: {link}"
-    )
+        ended = local(alert.resolved_at) if alert.resolved_at else "–"
+        text = (
+            f"Larmet för {device_name} på {where} är återställt {ended}.\n"
+            f"{_what(alert)}\nLarmet började {local(alert.started_at)}. {acked}\n"
+            f"Larmlista: {page_link}"
+        )
+        return title, lambda _recipient: text
+    title = f"{head}: {device_name} ({where})"
+
+    def body(recipient: str) -> str:
+        lines = [
+            f"{head} för {device_name} på {where}.",
+            _what(alert),
+            f"Sedan {local(alert.started_at)}.",
+        ]
+        if ack_link is not None:
+            lines.append(f"Kvittera: {ack_link(recipient)}")
+        lines.append(f"Larmlista: {page_link}")
+        return "\n".join(lines)
+
     return title, body

@@ -1,103 +1,231 @@
-"""Notification delivery through apprise, off the hot path, with every result recorded.
+"""Notification delivery through apprise: routed by tags, queued durably, retried, recorded.
 
-Each configured apprise URL is one channel; a send returns a result that is written to the
-delivery log, never dropped. With no URL configured, notifications go to the log.
+Each recipient (an apprise URL with tags) is one channel with its own worker thread, so a mail
+server that hangs does not hold back the webhook. A notification is first written to the
+outbox (one row per matching channel), then handed to apprise; every attempt is recorded in the
+delivery log, and a failed one is retried with exponential backoff until it is delivered or is
+older than ``give_up_after_s``. A channel delivers in order (the head of its queue first), so a
+recovery message never overtakes the alert it clears.
+
+apprise is told two things on purpose: no throttle (``request_rate_per_sec = 0``; by default
+it waits ~5.5 s between two e-mails to the same service, which would hold a critical alert back
+behind a reminder), and no retries of its own (``retry = 0``): our outbox retries, durably, and
+records each attempt. ``optional`` is forced off so apprise never reports a failure as success.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import apprise
 
-from alerts.store import DeliveryRecord
+from alerts.outbox import DeliveryRecord, Outbox, OutboxItem
+from alerts.routing import Recipient, matches
 
-__all__ = ["Notification", "Notifier"]
+__all__ = ["Notifier", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 
+_NOTIFY_TYPE = {
+    "critical": apprise.NotifyType.FAILURE,
+    "warning": apprise.NotifyType.WARNING,
+    "resolve": apprise.NotifyType.SUCCESS,
+}
+
 
 @dataclass(frozen=True, slots=True)
-class Notification:
-    alert_id: int
-    kind: str  # fire | change | resolve | reminder
-    title: str
-    body: str
-    severity: str | None
+class RetryPolicy:
+    first_s: float = 5.0
+    max_s: float = 300.0
+    give_up_after_s: float = 24 * 3600.0
+
+    def delay(self, attempts: int) -> float:
+        return float(min(self.first_s * (2 ** max(attempts - 1, 0)), self.max_s))
 
 
 class _Channel:
-    def __init__(self, url: str) -> None:
-        self.apprise = apprise.Apprise()
-        if not self.apprise.add(url):
-            raise ValueError("not a valid apprise URL (the URL itself is not logged)")
-        server = self.apprise[0]
-        # apprise throttles many services (e-mail among them) to one send per ~5.5 s; an
-        # urgent alert must not wait behind a reminder, so we pace ourselves instead.
-        server.request_rate_per_sec = 0
-        self.name = server.url(privacy=True)
+    def __init__(self, recipient: Recipient, index: int) -> None:
+        app = apprise.Apprise()
+        if not app.add(recipient.url, tag=sorted(recipient.tags) or None):
+            raise ValueError(f"recipient {index}: not a valid apprise URL (not logged)")
+        self.server = app[0]
+        self.server.request_rate_per_sec = 0
+        self.server.retry = 0
+        self.server.optional = False
+        self.tags = frozenset(str(t).lower() for t in recipient.tags)
+        self.name = str(self.server.url(privacy=True))[:200]
+        self.recipient = recipient.name or f"mottagare-{index + 1}"
+        digest = hashlib.sha256(f"{recipient.url}|{sorted(self.tags)}".encode()).hexdigest()
+        self.key = digest[:32]
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def send(self, item: OutboxItem) -> tuple[bool, str | None]:
+        kind = "resolve" if item.kind == "resolve" else (item.severity or "")
+        try:
+            ok = bool(
+                self.server.notify(
+                    body=item.body,
+                    title=item.title,
+                    notify_type=_NOTIFY_TYPE.get(kind, apprise.NotifyType.INFO),
+                    body_format=apprise.NotifyFormat.TEXT,
+                )
+            )
+        except Exception as exc:  # one channel's bug must not stop the others
+            return False, f"{type(exc).__name__}: {exc}"[:500]
+        return ok, None if ok else "the service refused or could not be reached (see the log)"
 
 
 class Notifier:
     def __init__(
         self,
-        urls: Sequence[str],
-        record: Callable[[DeliveryRecord], None],
+        recipients: Sequence[Recipient],
+        outbox: Outbox,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        retry: RetryPolicy | None = None,
     ) -> None:
-        self._channels = [_Channel(u) for u in urls]
-        self._record = record
+        self._channels = [_Channel(r, i) for i, r in enumerate(recipients)]
+        self.outbox = outbox
         self._clock = clock
-        self._queue: queue.Queue[Notification | None] = queue.Queue(maxsize=10_000)
-        self._thread: threading.Thread | None = None
+        self.retry = retry or RetryPolicy()
+        self._stop = threading.Event()
         self.sent_ok = 0
         self.sent_failed = 0
+        #: called as (outbox item, monotonic-free wall time) when apprise accepted a message
+        self.on_sent: Callable[[OutboxItem, datetime], None] | None = None
+
+    @property
+    def channels(self) -> list[tuple[str, str, frozenset[str]]]:
+        return [(c.recipient, c.name, c.tags) for c in self._channels]
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
-        self._thread.start()
+        self.outbox.drop_channels_except({c.key for c in self._channels}, self._clock())
+        for channel in self._channels:
+            channel.thread = threading.Thread(
+                target=self._run, args=(channel,), name=f"notify-{channel.recipient}", daemon=True
+            )
+            channel.thread.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-
-    def submit(self, note: Notification) -> None:
-        self._queue.put(note)
-
-    def _run(self) -> None:
-        while True:
-            note = self._queue.get()
-            if note is None:
-                return
-            self.deliver(note)
-
-    def deliver(self, note: Notification) -> None:
-        if not self._channels:
-            log.warning("ALERT %s: %s", note.title, note.body)
-            self._record(DeliveryRecord(note.alert_id, self._clock(), note.kind, "log", True, None))
-            self.sent_ok += 1
-            return
+        self._stop.set()
         for channel in self._channels:
-            error = None
-            try:
-                ok = bool(channel.apprise.notify(body=note.body, title=note.title))
-                if not ok:
-                    error = "the channel refused or could not be reached (see the log)"
-            except Exception as exc:  # a channel's failure must not stop the others
-                ok, error = False, f"{type(exc).__name__}: {exc}"
-            if ok:
-                self.sent_ok += 1
-            else:
-                self.sent_failed += 1
-                log.warning(
-                    "delivery of alert %s to %s failed: %s", note.alert_id, channel.name, error
-                )
-            self._record(
-                DeliveryRecord(note.alert_id, self._clock(), note.kind, channel.name, ok, error)
+            channel.wake.set()
+        for channel in self._channels:
+            if channel.thread is not None:
+                channel.thread.join(timeout=20)
+
+    def dispatch(
+        self,
+        alert_id: int,
+        kind: str,
+        title: str,
+        body: Callable[[str], str] | str,
+        severity: str | None,
+        tags: frozenset[str],
+        at: datetime,
+    ) -> list[str]:
+        """Queue a message for every channel whose tags match; returns the recipients' names.
+
+        ``body`` may be a function of the recipient's name (each gets its own ack link).
+        """
+        if not self._channels:
+            # No recipient configured (a demo): the log is the channel, and it is recorded.
+            text = body("logg") if callable(body) else body
+            log.warning("ALERT %s (%s) alert %s", title, kind, alert_id)
+            log.debug("%s", text)
+            self.outbox.record(DeliveryRecord(alert_id, at, kind, "log", True, None))
+            self.sent_ok += 1
+            return ["logg"]
+        names = []
+        for channel in self._channels:
+            if not matches(channel.tags, tags):
+                continue
+            text = body(channel.recipient) if callable(body) else body
+            self.outbox.enqueue(
+                alert_id,
+                kind,
+                channel.key,
+                channel.name,
+                channel.recipient,
+                title,
+                text,
+                severity,
+                at,
             )
+            channel.wake.set()
+            names.append(channel.recipient)
+        if not names:
+            # Never fail silently: an alert nobody is routed to is a configuration error.
+            log.warning("alert %s (%s): no recipient matches %s", alert_id, kind, sorted(tags))
+            self.outbox.record(
+                DeliveryRecord(
+                    alert_id,
+                    at,
+                    kind,
+                    "-",
+                    False,
+                    f"no recipient matches {sorted(tags)}",
+                    outcome="unrouted",
+                )
+            )
+        return names
+
+    def _run(self, channel: _Channel) -> None:
+        while not self._stop.is_set():
+            channel.wake.clear()
+            try:
+                item = self.outbox.head(channel.key)
+                if item is None:
+                    channel.wake.wait(1.0)
+                    continue
+                wait = (item.next_attempt_at - self._clock()).total_seconds()
+                if wait > 0:
+                    channel.wake.wait(min(wait, 1.0))
+                    continue
+                self._attempt(channel, item)
+            except Exception:
+                log.exception("notifier for %s failed; continuing", channel.recipient)
+                self._stop.wait(1.0)
+
+    def _attempt(self, channel: _Channel, item: OutboxItem) -> None:
+        ok, error = channel.send(item)
+        now = self._clock()
+        attempt = item.attempts + 1
+        if ok:
+            self.outbox.mark_sent(item.id, now)
+            self.sent_ok += 1
+            if self.on_sent is not None:
+                self.on_sent(item, now)
+            outcome = "sent"
+        else:
+            self.sent_failed += 1
+            give_up = (now - item.created_at).total_seconds() >= self.retry.give_up_after_s
+            retry_at = None if give_up else now + timedelta(seconds=self.retry.delay(attempt))
+            self.outbox.mark_failed(item.id, error or "failed", retry_at)
+            outcome = "dropped" if give_up else "failed"
+            log.warning(
+                "delivery of alert %s to %s failed (attempt %d)%s",
+                item.alert_id,
+                channel.name,
+                attempt,
+                "; giving up" if give_up else f"; retry in {self.retry.delay(attempt):.0f} s",
+            )
+        self.outbox.record(
+            DeliveryRecord(
+                item.alert_id,
+                now,
+                item.kind,
+                channel.name,
+                ok,
+                error,
+                outcome,
+                channel.recipient,
+                attempt,
+                item.id,
+            )
+        )

@@ -34,6 +34,7 @@ class ThresholdRule:
     direction: Literal["above", "below"] = "above"
     hold_s: float = 0.0
     hysteresis: float = 0.0
+    kind: str = "threshold"
 
     def threshold_of(self, severity: Severity) -> float:
         return dict(self.levels)[severity]

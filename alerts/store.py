@@ -1,63 +1,29 @@
-"""Alerts and their transitions in SQL: one open alert per (device, rule)."""
+"""Alerts and their transitions in SQL: one open alert per (device, rule).
+
+Lifecycle: ``active`` (firing, nobody has acknowledged) → ``acknowledged`` → ``resolved``; an
+alert may also go ``active`` → ``resolved`` (resolved while unacknowledged, flagged). A change of
+severity updates the open alert; it never opens a second one. Every transition is a row with
+its time and actor.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Float, ForeignKey, String, Text, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
-from devices.db import Base, UTCDateTime
+from alerts.errors import AlertNotFound, AlertStateError
+from alerts.models import AlertRow, AlertTransitionRow
 
-__all__ = ["Alert", "AlertNotFound", "AlertStateError", "AlertStore", "DeliveryRecord"]
+__all__ = ["Alert", "AlertNotFound", "AlertStateError", "AlertStore", "FireKind"]
 
 AlertState = Literal["active", "acknowledged", "resolved"]
-
-
-class AlertRow(Base):
-    __tablename__ = "alerts"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    device_id: Mapped[str] = mapped_column(String(64), index=True)
-    rule: Mapped[str] = mapped_column(String(100))
-    metric: Mapped[str] = mapped_column(String(64))
-    severity: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16), index=True)
-    value: Mapped[float] = mapped_column(Float)
-    threshold: Mapped[float] = mapped_column(Float)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    acknowledged_by: Mapped[str | None] = mapped_column(String(100), default=None)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    resolved_while_unacknowledged: Mapped[bool] = mapped_column(default=False)
-
-
-class AlertTransitionRow(Base):
-    __tablename__ = "alert_transitions"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[str] = mapped_column(String(16))
-    severity: Mapped[str | None] = mapped_column(String(16), default=None)
-    value: Mapped[float | None] = mapped_column(Float, default=None)
-    actor: Mapped[str] = mapped_column(String(100))
-    note: Mapped[str | None] = mapped_column(Text, default=None)
-
-
-class DeliveryRow(Base):
-    __tablename__ = "alert_deliveries"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[str] = mapped_column(String(16))
-    channel: Mapped[str] = mapped_column(String(200))
-    ok: Mapped[bool]
-    error: Mapped[str | None] = mapped_column(Text, default=None)
+FireKind = Literal["fire", "change"] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,52 +31,46 @@ class Alert:
     id: int
     device_id: str
     rule: str
+    origin: str
     metric: str
     severity: str
     state: str
-    value: float
-    threshold: float
+    value: float | None
+    threshold: float | None
+    site_id: str | None
+    message: str | None
+    tags: tuple[str, ...]
     started_at: datetime
     updated_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     resolved_at: datetime | None
+    resolved_by: str | None
+    resolved_while_unacknowledged: bool
+    last_notified_at: datetime | None
+    reminders_sent: int
+    escalation_level: int
+
+    @property
+    def source_id(self) -> str:
+        return self.device_id
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryRecord:
-    alert_id: int
-    at: datetime
-    kind: str
-    channel: str
-    ok: bool
-    error: str | None
-
-
-class AlertNotFound(LookupError):
-    pass
-
-
-class AlertStateError(ValueError):
-    pass
+_FIELDS = [f.name for f in fields(Alert)]
 
 
 def _alert(r: AlertRow) -> Alert:
-    return Alert(
-        r.id,
-        r.device_id,
-        r.rule,
-        r.metric,
-        r.severity,
-        r.state,
-        r.value,
-        r.threshold,
-        r.started_at,
-        r.updated_at,
-        r.acknowledged_at,
-        r.acknowledged_by,
-        r.resolved_at,
-    )
+    values = {name: getattr(r, name) for name in _FIELDS}
+    values["tags"] = tuple(r.tags or ())
+    return Alert(**values)
+
+
+def _open_row(s: Session, device_id: str, rule: str) -> AlertRow | None:
+    return s.scalars(
+        select(AlertRow).where(
+            AlertRow.device_id == device_id, AlertRow.rule == rule, AlertRow.state != "resolved"
+        )
+    ).first()
 
 
 class AlertStore:
@@ -122,60 +82,113 @@ class AlertStore:
             rows = s.scalars(select(AlertRow).where(AlertRow.state != "resolved"))
             return [_alert(r) for r in rows]
 
+    def find_open(self, device_id: str, rule: str) -> Alert | None:
+        with self._sessions() as s:
+            row = _open_row(s, device_id, rule)
+            return _alert(row) if row is not None else None
+
     def fire(
         self,
         device_id: str,
         rule: str,
-        metric: str,
         severity: str,
-        value: float,
-        threshold: float,
         at: datetime,
-    ) -> Alert:
-        """Open an alert, or raise the severity of the open one (never a second alert)."""
-        with self._sessions() as s:
-            row = s.scalars(
-                select(AlertRow).where(
-                    AlertRow.device_id == device_id,
-                    AlertRow.rule == rule,
-                    AlertRow.state != "resolved",
+        *,
+        metric: str = "",
+        value: float | None = None,
+        threshold: float | None = None,
+        site_id: str | None = None,
+        message: str | None = None,
+        tags: Iterable[str] = (),
+        origin: str = "rule",
+        actor: str = "system",
+    ) -> tuple[Alert, FireKind]:
+        """Open an alert, or update the open one (never a second alert).
+
+        Returns the alert and ``"fire"`` (opened), ``"change"`` (severity changed) or ``None``
+        (same severity: value and message refreshed, nothing to tell anyone).
+        """
+        for _attempt in range(2):
+            try:
+                return self._fire(
+                    device_id,
+                    rule,
+                    severity,
+                    at,
+                    metric,
+                    value,
+                    threshold,
+                    site_id,
+                    message,
+                    tuple(tags),
+                    origin,
+                    actor,
                 )
-            ).first()
-            kind = "change"
+            except IntegrityError:
+                # another writer opened it between our select and insert: update theirs
+                continue
+        raise AlertStateError(f"could not open an alert for {device_id}/{rule}")
+
+    def _fire(
+        self,
+        device_id: str,
+        rule: str,
+        severity: str,
+        at: datetime,
+        metric: str,
+        value: float | None,
+        threshold: float | None,
+        site_id: str | None,
+        message: str | None,
+        tags: tuple[str, ...],
+        origin: str,
+        actor: str,
+    ) -> tuple[Alert, FireKind]:
+        with self._sessions() as s:
+            row = _open_row(s, device_id, rule)
+            kind: FireKind
             if row is None:
                 kind = "fire"
                 row = AlertRow(
                     device_id=device_id,
                     rule=rule,
+                    origin=origin,
                     metric=metric,
                     severity=severity,
                     state="active",
                     value=value,
                     threshold=threshold,
+                    site_id=site_id,
+                    message=message,
+                    tags=list(tags),
                     started_at=at,
                     updated_at=at,
+                    reminders_sent=0,
+                    escalation_level=0,
                 )
                 s.add(row)
                 s.flush()
             else:
-                row.severity, row.value, row.threshold, row.updated_at = (
-                    severity,
-                    value,
-                    threshold,
-                    at,
+                kind = "change" if row.severity != severity else None
+                row.severity, row.value, row.threshold = severity, value, threshold
+                row.message = message if message is not None else row.message
+                if tags:
+                    row.tags = list(tags)
+                row.updated_at = at
+            if kind is not None:
+                s.add(
+                    AlertTransitionRow(
+                        alert_id=row.id,
+                        at=at,
+                        kind=kind,
+                        severity=severity,
+                        value=value,
+                        actor=actor,
+                        note=message,
+                    )
                 )
-            s.add(
-                AlertTransitionRow(
-                    alert_id=row.id,
-                    at=at,
-                    kind=kind,
-                    severity=severity,
-                    value=value,
-                    actor="system",
-                )
-            )
             s.commit()
-            return _alert(row)
+            return _alert(row), kind
 
     def resolve(
         self,
@@ -187,13 +200,7 @@ class AlertStore:
         note: str | None = None,
     ) -> Alert | None:
         with self._sessions() as s:
-            row = s.scalars(
-                select(AlertRow).where(
-                    AlertRow.device_id == device_id,
-                    AlertRow.rule == rule,
-                    AlertRow.state != "resolved",
-                )
-            ).first()
+            row = _open_row(s, device_id, rule)
             if row is None:
                 return None
             return self._resolve_row(s, row, value, at, actor, note)
@@ -212,7 +219,7 @@ class AlertStore:
         s: Session, row: AlertRow, value: float | None, at: datetime, actor: str, note: str | None
     ) -> Alert:
         row.resolved_while_unacknowledged = row.state == "active"
-        row.state, row.resolved_at, row.updated_at = "resolved", at, at
+        row.state, row.resolved_at, row.resolved_by, row.updated_at = "resolved", at, actor, at
         if value is not None:
             row.value = value
         s.add(
@@ -242,6 +249,39 @@ class AlertStore:
             s.commit()
             return _alert(row)
 
+    def note_follow_up(
+        self,
+        alert_id: int,
+        at: datetime,
+        kind: Literal["notified", "reminder", "escalate", "suppressed"],
+        *,
+        escalation_level: int | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Remember that a message went out (or was held back), so a restart does not repeat it."""
+        with self._sessions() as s:
+            row = s.get(AlertRow, alert_id)
+            if row is None:
+                return
+            if kind != "suppressed":
+                row.last_notified_at = at
+            if kind == "reminder":
+                row.reminders_sent += 1
+            if escalation_level is not None:
+                row.escalation_level = escalation_level
+            if kind != "notified":
+                s.add(
+                    AlertTransitionRow(
+                        alert_id=alert_id,
+                        at=at,
+                        kind=kind,
+                        severity=row.severity,
+                        actor="system",
+                        note=note,
+                    )
+                )
+            s.commit()
+
     def get(self, alert_id: int) -> Alert:
         with self._sessions() as s:
             row = s.get(AlertRow, alert_id)
@@ -255,14 +295,35 @@ class AlertStore:
         device_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        *,
+        site_id: str | None = None,
+        severity: str | None = None,
+        rule: str | None = None,
+        origin: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Alert]:
         query = select(AlertRow)
-        if state is not None:
-            query = query.where(AlertRow.state == state)
-        if device_id is not None:
-            query = query.where(AlertRow.device_id == device_id)
+        for column, wanted in (
+            (AlertRow.state, state),
+            (AlertRow.device_id, device_id),
+            (AlertRow.site_id, site_id),
+            (AlertRow.severity, severity),
+            (AlertRow.rule, rule),
+            (AlertRow.origin, origin),
+        ):
+            if wanted is not None:
+                query = query.where(column == wanted)
+        if since is not None:
+            query = query.where(AlertRow.started_at >= since)
+        if until is not None:
+            query = query.where(AlertRow.started_at < until)
         with self._sessions() as s:
-            rows = s.scalars(query.order_by(AlertRow.updated_at.desc()).offset(offset).limit(limit))
+            rows = s.scalars(
+                query.order_by(AlertRow.updated_at.desc(), AlertRow.id.desc())
+                .offset(offset)
+                .limit(limit)
+            )
             return [_alert(r) for r in rows]
 
     def transitions(self, alert_id: int) -> list[dict[str, object]]:
@@ -282,30 +343,6 @@ class AlertStore:
                     "note": r.note,
                 }
                 for r in rows
-            ]
-
-    def record_delivery(self, rec: DeliveryRecord) -> None:
-        with self._sessions() as s:
-            s.add(
-                DeliveryRow(
-                    alert_id=rec.alert_id,
-                    at=rec.at,
-                    kind=rec.kind,
-                    channel=rec.channel,
-                    ok=rec.ok,
-                    error=rec.error,
-                )
-            )
-            s.commit()
-
-    def deliveries(self, alert_id: int | None = None, limit: int = 100) -> list[DeliveryRecord]:
-        query = select(DeliveryRow)
-        if alert_id is not None:
-            query = query.where(DeliveryRow.alert_id == alert_id)
-        with self._sessions() as s:
-            rows = s.scalars(query.order_by(DeliveryRow.id.desc()).limit(limit))
-            return [
-                DeliveryRecord(r.alert_id, r.at, r.kind, r.channel, r.ok, r.error) for r in rows
             ]
 
     def counts_by_state(self) -> dict[str, int]:

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from access.guard import authorize
 from access.setup import install_access
 from alerts.api import router as alerts_router
+from alerts.errors import RuleConfigError
 from alerts.store import AlertNotFound, AlertStateError
 from dashboards.charts_api import router as charts_api_router
 from dashboards.charts_web import router as charts_web_router
@@ -74,6 +75,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.add_exception_handler(AlertNotFound, _error(404))  # type: ignore[arg-type]
     app.add_exception_handler(Conflict, _error(409))  # type: ignore[arg-type]
     app.add_exception_handler(AlertStateError, _error(409))  # type: ignore[arg-type]
+    app.add_exception_handler(RuleConfigError, _error(422))  # type: ignore[arg-type]
     app.add_exception_handler(Invalid, _error(422))  # type: ignore[arg-type]
 
     @app.get("/healthz", tags=["ops"])

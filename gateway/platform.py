@@ -13,6 +13,7 @@ from pathlib import Path
 from access.audit import AuditLog
 from alerts.engine import AlertEngine
 from alerts.notify import Notifier
+from alerts.service import build_alerting
 from alerts.store import AlertStore
 from devices.db import make_engine, make_sessionmaker
 from devices.migrate import prepare_database
@@ -71,17 +72,11 @@ class Platform:
         self.quarantine = QuarantineStore(self.sessions)
         self.dead_letters = DeadLetterStore(self.sessions)
         self.store: ReadingStore = store or build_reading_store(settings, self.registry)
-        self.alerts = AlertStore(self.sessions)
-        self.notifier = Notifier(
-            [u.get_secret_value() for u in settings.notify_urls], self.alerts.record_delivery, clock
-        )
-        self.engine = AlertEngine(
-            self.alerts,
-            self.notifier,
-            self.registry,
-            rule_overrides=settings.rule_overrides,
-            base_url=settings.public_url,
-        )
+        # issue 5: alert store, outbox + notifier, silences, overrides, ack links, engine
+        self.alerting = build_alerting(settings, self.sessions, self.registry, clock)
+        self.alerts: AlertStore = self.alerting.store
+        self.notifier: Notifier = self.alerting.notifier
+        self.engine: AlertEngine = self.alerting.engine
         self.router = FormatRouter(settings.formats)
         self.pipeline = Pipeline(
             self.router,

@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from alerts.config import AlertingConfig
+
 __all__ = ["MqttTarget", "Settings", "load_settings"]
 
 
@@ -82,6 +84,8 @@ class Settings(BaseSettings):
     dynsec_url: SecretStr | None = None
     notify_urls: list[SecretStr] = Field(default_factory=list)
     rule_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # issue 5: recipients, reminders, escalation, ack links (TOML [alerting] or JSON env)
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     formats: dict[str, list[str]] | None = None
     queue_size: int = Field(20_000, gt=0)
     batch_size: int = Field(1000, gt=0)
