@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     influx_flush_interval_ms: int = Field(1000, ge=0)
     influx_timeout_ms: int = Field(10_000, gt=0)
     spool_max_readings: int = Field(5_000_000, gt=0)
+    # issue 10: the kitchens' daily temperature record: limit per device type (°C, "above" is
+    # a deviation) and the morning e-mail of yesterday's record (apprise URLs, local HH:MM)
+    record_limits: dict[str, float] = Field(
+        default_factory=lambda: {"freezer": -18.0, "fridge": 8.0}
+    )
+    record_mail_urls: list[SecretStr] = Field(default_factory=list)
+    record_mail_time: str = Field("06:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     # issue 7: access (request size, optional OpenID Connect sign-in)
     max_request_bytes: int = Field(2 * 1024 * 1024, gt=0)
