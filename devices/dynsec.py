@@ -82,15 +82,13 @@ class DynsecAdmin:
         def on_connect(c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any = None) -> None:
             if rc.is_failure:
                 box["error"] = f"broker refused the admin login ({rc})"
-                done.set()
+                subscribed.set()  # stop waiting: paho would keep retrying the login
                 return
             c.subscribe(RESPONSE_TOPIC, qos=1)
 
         def on_subscribe(_c: mqtt.Client, _u: Any, _mid: int, codes: Any, _p: Any = None) -> None:
             if any(code.is_failure for code in codes):
                 box["error"] = "the admin account may not read dynamic-security responses"
-                done.set()
-                return
             subscribed.set()
 
         def on_message(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
