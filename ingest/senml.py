@@ -101,6 +101,8 @@ def _num(record: dict[str, object], key: str, i: int) -> float | None:
     value = record.get(key)
     if value is None:
         return None
+    if isinstance(value, str):  # numbers sent as strings are numbers, here too
+        return as_number(value, field=f"record {i}: {key}")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise DecodeError(f"record {i}: {key} has type {type(value).__name__}, expected a number")
     if not math.isfinite(value):
