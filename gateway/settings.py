@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     influx_flush_interval_ms: int = Field(1000, ge=0)
     influx_timeout_ms: int = Field(10_000, gt=0)
     spool_max_readings: int = Field(5_000_000, gt=0)
+    grafana_dashboards_dir: Path | None = None  # keep generated dashboard JSON here
     # issue 10: the kitchens' daily temperature record: limit per device type (°C, "above" is
     # a deviation) and the morning e-mail of yesterday's record (apprise URLs, local HH:MM)
     record_limits: dict[str, float] = Field(

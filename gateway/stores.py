@@ -9,7 +9,9 @@ alert (see ``watch_spool``) as well as a gauge.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devices.registry import DeviceRegistry
@@ -84,7 +86,12 @@ def spool_metrics(store: object) -> list[str]:
 
 
 def install_store_extras(platform: Platform) -> None:
-    """With InfluxDB: alert counts for Grafana each minute, and the spool-full alarm."""
+    """With InfluxDB: alert counts for Grafana each minute, and the spool-full alarm; with
+    ``KOMMUNVAKT_GRAFANA_DASHBOARDS_DIR``: dashboard JSON kept in step with the registry."""
+    if platform.settings.grafana_dashboards_dir is not None:
+        platform.tickers.append(
+            _dashboard_writer(platform, platform.settings.grafana_dashboards_dir)
+        )
     spool = spool_of(platform.store)
     if spool is None:
         return
@@ -116,3 +123,27 @@ def install_store_extras(platform: Platform) -> None:
         )
 
     spool.on_full = full
+
+
+def _dashboard_writer(platform: Platform, target: Path) -> Callable[[datetime], None]:
+    """A clock ticker: regenerate the dashboards each minute; files change only when the
+    registry did, and Grafana's file provider picks changed files up by itself."""
+    from dashboards.grafana import Site, build_dashboards
+    from dashboards.grafana.provisioning import DATASOURCE_UID, write_json
+
+    last: list[datetime] = []
+
+    def tick(now: datetime) -> None:
+        if last and (now - last[0]).total_seconds() < 60:
+            return
+        last[:] = [now]
+        sites = [Site(s.id, s.name) for s in platform.registry.list_sites()]
+        generated = build_dashboards(
+            sites,
+            platform.registry.all_info(),
+            bucket=platform.settings.influx_bucket,
+            datasource_uid=DATASOURCE_UID,
+        )
+        write_json(generated, target)
+
+    return tick
