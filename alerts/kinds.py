@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from devices.sites import SiteSchedule, closing_instant, is_open
@@ -130,7 +130,10 @@ def last_closing(schedule: SiteSchedule, now: datetime) -> datetime | None:
     best: datetime | None = None
     for back in range(0, 4):
         end = closing_instant(schedule, local - timedelta(days=back))
-        if end is not None and end <= now and (best is None or end > best):
+        if end is None:
+            continue
+        end = end.astimezone(UTC)  # PEP 495: a repeated-hour time never == another zone's
+        if end <= now and (best is None or end > best):
             best = end
     return best
 

@@ -3,7 +3,8 @@
 A tag is ``dimension:value`` (``site:vattenverket``, ``severity:critical``, ``role:facility``,
 ``role:oncall``, ``care_unit:natt-1``, ``device:frys-3``, ``rule:shed_too_hot``). An alert
 carries one or more tags per dimension; a recipient **matches** when, for every dimension the
-recipient names, the alert has at least one of the recipient's values. A dimension the
+recipient names, the alert has at least one of the recipient's values (``care_unit:*``: any
+value of that dimension). A dimension the
 recipient does not name is "any". So ``["site:vattenverket", "role:facility"]`` gets every
 severity of the facility messages of that site, ``["role:oncall"]`` gets every escalation to the
 on-call list, and a recipient with no tags gets everything. A bare tag without ``:`` must be
@@ -43,7 +44,12 @@ def matches(recipient_tags: Iterable[str], alert_tags: Iterable[str]) -> bool:
             continue
         dimension, _, _value = tag.partition(":")
         wanted[dimension].add(tag)
-    return all(values & have for values in wanted.values())
+    for dimension, values in wanted.items():
+        if f"{dimension}:*" in values and any(t.startswith(f"{dimension}:") for t in have):
+            continue
+        if not values & have:
+            return False
+    return True
 
 
 def alert_tags(

@@ -103,6 +103,33 @@ _TYPES = (
         "Freezer (door contact + probe)",
         ("temperature", "door_open", "battery"),
         600,
+        (  # issue 5: -18 °C held 30 min (defrost cycles pass), door open 10 min, after closing 2
+            _rule(
+                kind="threshold",
+                name="freezer_too_warm",
+                metric="temperature",
+                levels=(("warning", -18.0), ("critical", -15.0)),
+                direction="above",
+                hold_s=1800,
+                hysteresis=1.0,
+            ),
+            _rule(
+                kind="state_held",
+                name="freezer_door_open_too_long",
+                metric="door_open",
+                bad=True,
+                hold_s=600,
+                severity="warning",
+            ),
+            _rule(
+                kind="after_closing",
+                name="freezer_door_open_after_closing",
+                metric="door_open",
+                bad=True,
+                hold_s=120,
+                severity="critical",
+            ),
+        ),
     ),
     # Chilled food at most +8 °C (Livsmedelsverket); the kitchen's daily record uses the limit.
     SensorType(
@@ -111,8 +138,34 @@ _TYPES = (
         "Fridge (door contact + probe)",
         ("temperature", "door_open", "battery"),
         600,
+        (  # issue 5
+            _rule(
+                kind="threshold",
+                name="fridge_too_warm",
+                metric="temperature",
+                levels=(("warning", 8.0),),
+                direction="above",
+                hold_s=1800,
+                hysteresis=0.5,
+            ),
+            _rule(
+                kind="state_held",
+                name="fridge_door_open_too_long",
+                metric="door_open",
+                bad=True,
+                hold_s=600,
+                severity="warning",
+            ),
+        ),
     ),
-    SensorType("water_leak", "Vattenläckage", "Water leak", ("water_leak", "battery"), 3600),
+    SensorType(
+        "water_leak",
+        "Vattenläckage",
+        "Water leak",
+        ("water_leak", "battery"),
+        3600,
+        (_rule(kind="event", name="water_leak", metric="water_leak", severity="critical"),),
+    ),
     SensorType(
         "bed_sensor",
         "Sängsensor (nattillsyn)",
@@ -137,7 +190,21 @@ _TYPES = (
         6 * 3600,
     ),
     SensorType(
-        "premises_alarm", "Larm till-/frånkopplat", "Premises alarm armed/unarmed", ("armed",), 3600
+        "premises_alarm",
+        "Larm till-/frånkopplat",
+        "Premises alarm armed/unarmed",
+        ("armed",),
+        3600,
+        (  # issue 5: checked by the clock at closing time, even with no reading then
+            _rule(
+                kind="after_closing",
+                name="premises_not_armed_after_closing",
+                metric="armed",
+                bad=False,
+                hold_s=0,
+                severity="critical",
+            ),
+        ),
     ),
     SensorType(
         "safety_alarm",
@@ -145,6 +212,24 @@ _TYPES = (
         "Safety alarm button",
         ("alarm_button", "fall", "battery"),
         300,
+        (  # issue 5: latched: a person resolves them, the device's "off" does not
+            _rule(
+                kind="event",
+                name="safety_alarm_pressed",
+                metric="alarm_button",
+                severity="critical",
+                latched=True,
+                roles=("care",),
+            ),
+            _rule(
+                kind="event",
+                name="fall_detected",
+                metric="fall",
+                severity="critical",
+                latched=True,
+                roles=("care",),
+            ),
+        ),
         care=True,
     ),
 )
