@@ -1,0 +1,161 @@
+"""Against a real InfluxDB 2: bucket setup with retention, Flux reads, the dashboards' Flux.
+
+Runs where INFLUXDB_URL and INFLUXDB_TOKEN name a reachable InfluxDB 2 (the CI workflow's
+service container; `docker compose up influxdb` locally); skipped elsewhere. Each test uses a
+bucket of its own and deletes it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from dashboards.grafana import Site, build_dashboards
+from dashboards.grafana.provisioning import DATASOURCE_UID, dashboard_json
+from devices.registry import DeviceInfo
+from gateway.alert_counts import alert_count_lines
+from ingest.influx_store import InfluxReadingStore
+from ingest.line_protocol import SeriesTags
+from ingest.spool import SpooledStore
+from ingest.store import StoredReading
+
+pytestmark = pytest.mark.influxdb
+
+URL = os.environ.get("INFLUXDB_URL")
+TOKEN = os.environ.get("INFLUXDB_TOKEN")
+ORG = os.environ.get("INFLUXDB_ORG", "kommunvakt")
+
+DEVICES = [
+    DeviceInfo("shed-1", "technical_shed_temperature", "Bod", "skola-1", "Bod A", "active", 600),
+    DeviceInfo("frys-1", "freezer", "Frys", "skola-1", "Kök", "active", 600),
+    DeviceInfo("leak-1", "water_leak", "Läcka", "skola-1", "Pannrum", "active", 3600),
+    DeviceInfo("bed-1", "bed_sensor", "Säng", "enhet-3", None, "active", 300),
+]
+TAGS = {d.id: SeriesTags(d.type, d.id, d.type, d.site_id, d.place) for d in DEVICES}
+
+
+@pytest.fixture
+def bucket() -> Iterator[str]:
+    if not URL or not TOKEN:
+        pytest.skip(
+            "no InfluxDB 2 here: set INFLUXDB_URL and INFLUXDB_TOKEN (the CI workflow does)"
+        )
+    from influxdb_client import InfluxDBClient
+
+    name = f"kv-test-{uuid.uuid4().hex[:12]}"
+    yield name
+    with InfluxDBClient(url=URL, token=TOKEN, org=ORG) as client:
+        api = client.buckets_api()
+        found = api.find_bucket_by_name(name)
+        if found is not None:
+            api.delete_bucket(found)
+
+
+def store(bucket: str, retention_days: int = 30) -> InfluxReadingStore:
+    assert URL
+    assert TOKEN
+    return InfluxReadingStore(
+        URL, TOKEN, ORG, bucket, tags_for=TAGS.get, retention_days=retention_days
+    )
+
+
+def test_missing_bucket_is_created_with_its_retention(bucket: str) -> None:
+    from influxdb_client import InfluxDBClient
+
+    s = store(bucket, retention_days=7)
+    s.write([StoredReading("shed-1", datetime.now(UTC), "temperature", 21.0, "Cel")])
+    s.close()
+    with InfluxDBClient(url=URL or "", token=TOKEN, org=ORG) as client:
+        found = client.buckets_api().find_bucket_by_name(bucket)
+    assert found is not None
+    assert [r.every_seconds for r in found.retention_rules] == [7 * 86_400]
+
+
+def test_latest_history_and_count_in_flux(bucket: str) -> None:
+    s = store(bucket)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    rows = [
+        StoredReading("shed-1", t0 + timedelta(minutes=i), "temperature", 20.0 + i, "Cel")
+        for i in range(10)
+    ]
+    rows += [
+        StoredReading("frys-1", t0, "temperature", -19.5, "Cel"),
+        StoredReading("frys-1", t0, "door_open", False),
+        StoredReading("frys-1", t0 + timedelta(minutes=5), "door_open", True),
+    ]
+    s.write(rows)
+    s.write(rows[:3])  # the same readings again: stored once
+    got = s.history("shed-1", "temperature", t0 + timedelta(minutes=2), t0 + timedelta(minutes=5))
+    assert [(r.time, r.value, r.unit) for r in got] == [
+        (t0 + timedelta(minutes=i), 20.0 + i, "Cel") for i in (2, 3, 4)
+    ]
+    latest = s.latest("frys-1")
+    assert [(v.metric, v.value, v.unit) for v in latest] == [
+        ("door_open", True, None),
+        ("temperature", -19.5, "Cel"),
+    ]
+    assert latest[0].time == t0 + timedelta(minutes=5)
+    assert s.count() == 13
+    s.close()
+
+
+def test_spool_over_real_influxdb(bucket: str, tmp_path: Any) -> None:
+    spool = SpooledStore(store(bucket), tmp_path / "spool.db", batch_size=100, flush_interval=0.1)
+    now = datetime.now(UTC).replace(microsecond=0)
+    spool.write([StoredReading("leak-1", now, "water_leak", True)])
+    assert spool.flush(20)
+    assert [(v.metric, v.value) for v in spool.backend.latest("leak-1")] == [("water_leak", True)]
+    spool.close()
+
+
+def test_every_generated_dashboard_query_runs(bucket: str) -> None:
+    """The dashboards' Flux parses and runs on InfluxDB, and the overview finds our series."""
+    s = store(bucket)
+    now = datetime.now(UTC).replace(microsecond=0)
+    s.write(
+        [
+            StoredReading("shed-1", now - timedelta(minutes=1), "temperature", 26.0, "Cel"),
+            StoredReading("shed-1", now - timedelta(minutes=1), "battery", 80.0, "%EL"),
+            StoredReading("frys-1", now - timedelta(minutes=1), "door_open", True),
+            StoredReading("leak-1", now - timedelta(minutes=1), "water_leak", False),
+            StoredReading("bed-1", now - timedelta(minutes=1), "in_bed", True),
+        ]
+    )
+    s.write_lines(alert_count_lines([("skola-1", "active", "critical")], ["skola-1"], now))
+    query_api = s._client.query_api()
+    sites = [Site("skola-1", "Norrskolan"), Site("enhet-3", "Björken")]
+    results: dict[str, list[Any]] = {}
+    for g in build_dashboards(sites, DEVICES, bucket=bucket, datasource_uid=DATASOURCE_UID):
+        for panel in dashboard_json(g)["panels"]:
+            for target in panel["targets"]:
+                flux = (
+                    target["query"]
+                    .replace("v.timeRangeStart", "-1h")
+                    .replace("v.timeRangeStop", "now()")
+                    .replace("v.windowPeriod", "1m")
+                )
+                tables = query_api.query(flux, org=ORG)
+                results[f"{g.uid}/{panel['title']}"] = [r.values for t in tables for r in t.records]
+    shed = results["kv-site-skola-1/Teknikbodar: temperatur"]
+    assert [(r["device"], r["_value"]) for r in shed] == [("shed-1", 26.0)]
+    assert [r["_value"] for r in results["kv-site-skola-1/Frysdörrar"]] == [1]
+    assert [r["_value"] for r in results["kv-site-skola-1/Vattenläckage"]] == [0]
+    care = results["kv-alerts/Omsorgsenheter: sensorer som rapporterar (endast antal)"]
+    assert [(r["site"], r["reporting"], r["devices"]) for r in care] == [("enhet-3", 1, 1)]
+    assert "device" not in care[0]
+    alerts = results["kv-site-skola-1/Öppna larm på platsen"]
+    assert sorted((r["state"], r["severity"], r["_value"]) for r in alerts) == [
+        ("acknowledged", "critical", 0),
+        ("acknowledged", "warning", 0),
+        ("active", "critical", 1),
+        ("active", "warning", 0),
+    ]
+    seen = results["kv-device-health/Senast hörd"]
+    assert {r["device"] for r in seen} == {"shed-1", "frys-1", "leak-1"}
+    assert not any(r["offline"] for r in seen)
+    s.close()
