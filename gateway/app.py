@@ -29,6 +29,9 @@ from gateway.metrics import render_metrics
 from gateway.platform import Platform
 from gateway.settings import Settings, load_settings
 from ingest.api import router as ingest_router
+from supervision.api import install_handlers as install_supervision_handlers
+from supervision.api import router as supervision_api_router
+from supervision.web import router as supervision_web_router
 
 __all__ = ["create_app"]
 
@@ -69,6 +72,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.state.store = platform.store
     app.state.alert_store = platform.alerts
     app.state.dead_letters = platform.dead_letters
+    app.state.supervision = platform.supervision  # issue 6: e-supervision
     install_access(app, platform)  # users, tokens, sessions, sign-in, headers, audit (issue 7)
 
     app.add_exception_handler(NotFound, _error(404))  # type: ignore[arg-type]
@@ -102,4 +106,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(charts_api_router)
     app.include_router(charts_web_router)
     install_record_mail(platform)  # issue 10: morning e-mail (when URLs are set)
+    install_supervision_handlers(app)  # issue 6: care data, /api/v1/supervision + /supervision
+    app.include_router(supervision_api_router)
+    app.include_router(supervision_web_router)
     return app

@@ -24,6 +24,7 @@ from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
 from gateway.settings import Settings
 from gateway.stores import build_reading_store, install_store_extras
+from gateway.supervision_wiring import build_supervision, start_supervision_mqtt
 from ingest.deadletters import DeadLetterStore
 from ingest.formats import FormatRouter
 from ingest.store import ReadingStore
@@ -99,6 +100,7 @@ class Platform:
         #: called every second with ``now`` on the clock thread (schedules, escalation, ...)
         self.tickers: list[Callable[[datetime], None]] = [self.engine.tick]
         install_store_extras(self)  # InfluxDB: alert counts for Grafana, spool alarm
+        self.supervision = build_supervision(self)  # issue 6: listener + ticker
 
     def start(self, *, mqtt: bool = True) -> None:
         s = self.settings
@@ -123,6 +125,7 @@ class Platform:
             )
             self.pipeline.set_ack(self.mqtt.ack)
             self.mqtt.start()
+            start_supervision_mqtt(self)  # issue 6: camera-check events
         self._ticker = threading.Thread(target=self._tick_loop, name="clock", daemon=True)
         self._ticker.start()
 

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from alerts.config import AlertingConfig
+from supervision.settings import SupervisionSettings
 
 __all__ = ["MqttTarget", "Settings", "load_settings"]
 
@@ -113,6 +114,8 @@ class Settings(BaseSettings):
     )
     record_mail_urls: list[SecretStr] = Field(default_factory=list)
     record_mail_time: str = Field("06:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # issue 6: e-supervision windows, escalation, retention (TOML [supervision] or JSON env)
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
 
     # issue 7: access (request size, optional OpenID Connect sign-in)
     max_request_bytes: int = Field(2 * 1024 * 1024, gt=0)

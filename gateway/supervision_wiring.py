@@ -1,0 +1,96 @@
+"""Wires e-supervision into the platform: its service, the pipeline listener for bed sensors,
+the clock, the alerts, and its own MQTT client for camera-check events.
+
+Why a second MQTT client for ``kv/supervision/+/check``: see ``supervision.camera`` (a refused
+camera payload must never reach the dead-letter store, which keeps payloads byte for byte).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from devices.db import Base
+from gateway.mqtt import MqttSource
+from supervision.alerting import AlertSink, LogSink, SupervisionAlert
+from supervision.models import SUPERVISION_TABLES
+from supervision.service import SupervisionService
+from supervision.settings import SupervisionSettings
+
+if TYPE_CHECKING:
+    from gateway.platform import Platform
+
+__all__ = ["EngineSink", "build_supervision", "start_supervision_mqtt"]
+
+log = logging.getLogger(__name__)
+
+
+class EngineSink:
+    """The alerts engine's public API for alerts from outside the rule engine (issue 5)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def raise_alert(self, alert: SupervisionAlert) -> None:
+        self.engine.raise_external(
+            alert.key,
+            alert.kind,
+            alert.severity,
+            f"{alert.title}\n{alert.body}",
+            tags=[f"care_unit:{alert.care_unit_id}", "role:night_staff"],
+            at=alert.at,
+        )
+
+    def resolve_alert(
+        self, key: str, rule: str, at: datetime, actor: str, note: str | None = None
+    ) -> None:
+        self.engine.resolve_external(key, rule, at, actor=actor, note=note)
+
+
+def _alert_sink(platform: Platform) -> AlertSink:
+    engine = getattr(platform, "engine", None)
+    if engine is not None and hasattr(engine, "raise_external"):
+        return EngineSink(engine)
+    log.warning("the alerts engine has no raise_external: supervision alerts go to the log only")
+    return LogSink()
+
+
+def build_supervision(platform: Platform) -> SupervisionService:
+    # our tables also on a database whose migration head predates them (as access/setup does)
+    Base.metadata.create_all(platform.db, tables=[m.__table__ for m in SUPERVISION_TABLES])
+    settings: Any = getattr(platform.settings, "supervision", None)
+    if not isinstance(settings, SupervisionSettings):
+        settings = SupervisionSettings.model_validate(settings or {})
+    service = SupervisionService(
+        platform.sessions,
+        settings,
+        registry=platform.registry,
+        audit=platform.audit,
+        alerts=_alert_sink(platform),
+        latest=platform.store.latest,
+        base_url=platform.settings.public_url,
+    )
+    platform.pipeline.listeners.append(service.on_readings)
+    platform.tickers.append(service.tick)
+    return service
+
+
+def start_supervision_mqtt(platform: Platform) -> MqttSource:
+    s = platform.settings
+    service = platform.supervision
+    service.camera_inbox.start()
+    platform.on_stop(service.camera_inbox.stop)
+    source = MqttSource(
+        s.mqtt_target,
+        f"{s.mqtt_client_id}-supervision",
+        [service.settings.camera_topic],
+        service.camera_inbox.submit,
+        ca_file=s.mqtt_ca_file,
+        cert_file=s.mqtt_cert_file,
+        key_file=s.mqtt_key_file,
+    )
+    service.camera_inbox.set_ack(source.ack)
+    source.start()
+    platform.on_stop(source.stop)
+    return source

@@ -1,0 +1,471 @@
+"""The e-supervision service: tonight's checks, the clock, sensor and camera findings, alerts.
+
+Inputs arrive on four threads: the clock (``tick``, every second), the pipeline
+(``on_readings``, bed-sensor readings), the camera inbox (``on_camera_check``) and the API
+(``record_outcome`` and the rest). One lock orders them, so a check changes status one event
+at a time; each change is written with its transitions before the alert goes out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from supervision.access import Gate
+from supervision.alerting import AlertSink, LogSink, alert_for, alert_key, alert_rule
+from supervision.camera import CameraCheck, CameraInbox
+from supervision.checks import Check, CheckBook
+from supervision.errors import StateError
+from supervision.machine import (
+    OPEN,
+    Outcome,
+    Policy,
+    Step,
+    apply,
+    refusal,
+    sensor_finding,
+    tick,
+)
+from supervision.records import SupervisionRecords, check_json
+from supervision.residents import ResidentBook, ScheduleInfo, note_or_invalid
+from supervision.schedule import local_label, night_of, planned_checks
+from supervision.settings import SupervisionSettings
+
+__all__ = ["SupervisionService", "check_json"]
+
+log = logging.getLogger(__name__)
+
+MATERIALISE_EVERY = timedelta(seconds=30)
+
+
+class _Device(Protocol):
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def expected_interval_s(self) -> int: ...
+
+
+class _Registry(Protocol):
+    def info(self, device_id: str) -> Any: ...
+
+
+class _Audit(Protocol):
+    def record(
+        self,
+        at: datetime,
+        actor: str,
+        action: str,
+        target_type: str,
+        target_id: str | None = None,
+        *,
+        outcome: str = "allowed",
+        source_ip: str | None = None,
+        details: dict[str, object] | None = None,
+    ) -> None: ...
+
+
+@dataclass(slots=True)
+class SupervisionStats:
+    sensor_findings: int = 0
+    camera_events: int = 0
+    camera_unmatched: int = 0
+    transitions: int = 0
+    alerts_raised: int = 0
+
+
+class SupervisionService(SupervisionRecords):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: SupervisionSettings,
+        *,
+        registry: _Registry,
+        audit: _Audit,
+        alerts: AlertSink | None = None,
+        latest: Callable[[str], Sequence[Any]] | None = None,
+        base_url: str = "http://127.0.0.1:8000",
+    ) -> None:
+        self.settings = settings
+        self.zone = ZoneInfo(settings.timezone)
+        self._sessions = sessions
+        self.residents = ResidentBook(sessions, settings.timezone)
+        self.checks = CheckBook(sessions)
+        self.registry = registry
+        self.audit = audit
+        self.alerts: AlertSink = alerts or LogSink()
+        self.base_url = base_url
+        self.stats = SupervisionStats()
+        self.camera_inbox = CameraInbox(self.on_camera_check)
+        self.gate = Gate(audit, settings.view_audit_interval_s)
+        self._latest = latest
+        self._lock = threading.RLock()
+        #: bumped on every change a board shows (the live board re-renders when it moves)
+        self.version = 0
+        self._last_seen: dict[str, datetime] = {}
+        self._in_bed: dict[str, tuple[bool, datetime]] = {}
+        self._monitored: dict[str, str] = {}  # device id → resident id (sensor consent open)
+        self._schedules: dict[int, ScheduleInfo] = {}
+        self._next_materialise = datetime.min.replace(tzinfo=UTC)
+        self._next_retention = datetime.min.replace(tzinfo=UTC)
+        self.refresh()
+
+    # -- caches ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read schedules and bindings after any change of plan, consent or binding."""
+        with self._lock:
+            self._schedules = {s.id: s for s in self.residents.schedules(live=False)}
+            monitored = {}
+            for device_id, resident_id in self.residents.bindings().items():
+                if self.residents.consent_gate(resident_id, "sensor") is not None:
+                    monitored[device_id] = resident_id
+            for device_id in set(monitored) - set(self._monitored):
+                self._seed(device_id)
+            for device_id in set(self._monitored) - set(monitored):
+                # consent withdrawn or sensor unbound: forget what it said at once
+                self._last_seen.pop(device_id, None)
+                self._in_bed.pop(device_id, None)
+            self._monitored = monitored
+            self._next_materialise = datetime.min.replace(tzinfo=UTC)
+
+    def _seed(self, device_id: str) -> None:
+        if self._latest is None:
+            return
+        for value in self._latest(device_id):
+            seen = self._last_seen.get(device_id)
+            if seen is None or value.time > seen:
+                self._last_seen[device_id] = value.time
+            if value.metric == "in_bed":
+                self._in_bed[device_id] = (bool(value.value), value.time)
+
+    def policy(self, schedule_id: int | None) -> Policy:
+        st = self.settings
+        sched = self._schedules.get(schedule_id) if schedule_id is not None else None
+
+        def minutes(own: float | None, default: float) -> timedelta:
+            return timedelta(minutes=own if own is not None else default)
+
+        return Policy(
+            grace=minutes(sched.grace_minutes if sched else None, st.grace_minutes),
+            recheck=minutes(sched.recheck_minutes if sched else None, st.recheck_minutes),
+            ladder=(sched.ladder if sched and sched.ladder else st.escalation_ladder),
+            step=minutes(sched.step_minutes if sched else None, st.escalation_step_minutes),
+            early=timedelta(minutes=st.early_minutes),
+        )
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def on_readings(self, batch: Iterable[tuple[Any, Any]]) -> None:
+        """Pipeline listener: remember what monitored bed sensors say (no SQL here)."""
+        monitored = self._monitored
+        for device, reading in batch:
+            if device.id not in monitored:
+                continue
+            seen = self._last_seen.get(device.id)
+            if seen is None or reading.time > seen:
+                self._last_seen[device.id] = reading.time
+            if reading.metric == "in_bed":
+                prev = self._in_bed.get(device.id)
+                if prev is None or reading.time >= prev[1]:
+                    self._in_bed[device.id] = (bool(reading.value), reading.time)
+
+    def tick(self, now: datetime) -> None:
+        """Platform ticker: create tonight's checks, read sensors when due, run the windows."""
+        with self._lock:
+            if now >= self._next_materialise:
+                self._next_materialise = now + MATERIALISE_EVERY
+                self.materialise(night_of(now, self.zone), now)
+            for check in self.checks.open_checks():
+                if check.due_at - self.policy(check.schedule_id).early > now:
+                    break  # ordered by due time: the rest are later
+                self._advance(check, now)
+            if now >= self._next_retention:
+                self._next_retention = now + timedelta(seconds=self.settings.retention_interval_s)
+                self.retention(now)
+
+    def _advance(self, check: Check, now: datetime) -> None:
+        policy = self.policy(check.schedule_id)
+        state, steps = check.state, []
+        sensor_due = check.method == "sensor" and (
+            (state.status == "scheduled" and now >= state.due_at)
+            or (
+                state.status == "recheck_pending"
+                and state.recheck_at is not None
+                and now >= state.recheck_at
+            )
+        )
+        if sensor_due:
+            devices = [d for d, r in self._monitored.items() if r == check.resident_id]
+            if not devices:
+                # the consent gate closed: the check must not read the sensor
+                state, steps = apply(
+                    state, Outcome("cancel", now, "system", "system", "samtycke saknas"), policy
+                )
+            else:
+                kind, note = self._sensor(devices[0], now)
+                state, steps = apply(
+                    state, Outcome(kind, now, f"sensor:{devices[0]}", "sensor", note), policy
+                )
+                self.stats.sensor_findings += 1
+        state, more = tick(state, now, policy)
+        steps += more
+        if steps:
+            self._commit(check, state, steps)
+
+    def _sensor(self, device_id: str, now: datetime) -> tuple[Any, str]:
+        info = self.registry.info(device_id)
+        active = info is not None and info.state == "active"
+        interval = info.expected_interval_s if info is not None else 300
+        offline_after = timedelta(seconds=interval * self.settings.offline_factor)
+        return sensor_finding(
+            self._in_bed.get(device_id),
+            self._last_seen.get(device_id),
+            now,
+            offline_after,
+            active,
+        )
+
+    def on_camera_check(self, event: CameraCheck) -> None:
+        """A camera look from the camera system (already validated: never an image)."""
+        actor = f"camera:{event.staff_id}"
+        details: dict[str, object] = {"outcome": event.outcome}
+        if event.duration_s is not None:
+            details["duration_s"] = event.duration_s
+        with self._lock:
+            self.stats.camera_events += 1
+            resident = self.residents.find(event.resident_id)
+            if resident is None or self.residents.consent_gate(resident.id, "camera") is None:
+                reason = "unknown resident" if resident is None else "no camera consent"
+                self.audit.record(
+                    event.at,
+                    actor,
+                    "supervision.check.camera",
+                    "resident",
+                    event.resident_id,
+                    outcome="denied",
+                    details={**details, "reason": reason},
+                )
+                log.warning("camera-check event refused: %s", reason)
+                return
+            check = self._match(resident.id, event)
+            if check is None:
+                self.stats.camera_unmatched += 1
+                self.audit.record(
+                    event.at,
+                    actor,
+                    "supervision.check.camera",
+                    "resident",
+                    resident.id,
+                    outcome="failed",
+                    details={**details, "reason": "no open check"},
+                )
+                log.warning("camera-check event matches no open check of resident %s", resident.id)
+                return
+            note = f"kameratillsyn {event.duration_s:g} s" if event.duration_s else "kameratillsyn"
+            if event.note:
+                note += f": {event.note}"
+            outcome = Outcome(event.outcome, event.at, actor, "camera", note)
+            state, steps = apply(check.state, outcome, self.policy(check.schedule_id))
+            details["check_id"] = check.id
+            if not steps:
+                self.audit.record(
+                    event.at,
+                    actor,
+                    "supervision.check.camera",
+                    "resident",
+                    resident.id,
+                    outcome="failed",
+                    details={**details, "reason": refusal(check.state, outcome)},
+                )
+                return
+            self._commit(check, state, steps)
+            self.audit.record(
+                event.at,
+                actor,
+                "supervision.check.camera",
+                "resident",
+                resident.id,
+                details=details,
+            )
+
+    def _match(self, resident_id: str, event: CameraCheck) -> Check | None:
+        candidates = self.checks.of_resident(
+            resident_id, statuses=OPEN | {"missed", "technical_failure"}
+        )
+        if event.check_id is not None:
+            return next((c for c in candidates if c.id == event.check_id), None)
+        early = timedelta(minutes=self.settings.early_minutes)
+        # a re-check first (a second look may come before the re-check time), then the
+        # earliest check whose window has opened, then a late look at a missed one
+        for wanted in (
+            ("recheck_pending",),
+            ("scheduled",),
+            ("escalated", "missed", "technical_failure"),
+        ):
+            for c in candidates:
+                if c.status in wanted and c.due_at - early <= event.at:
+                    return c
+        return None
+
+    def record_outcome(
+        self,
+        check_id: int,
+        kind: str,
+        *,
+        actor: str,
+        now: datetime,
+        note: str | None = None,
+    ) -> Check:
+        """An outcome or a visit recorded by night staff (the board, the API)."""
+        clean = note_or_invalid(note)
+        with self._lock:
+            check = self.checks.get(check_id)
+            outcome = Outcome(kind, now, actor, "manual", clean)  # type: ignore[arg-type]
+            state, steps = apply(check.state, outcome, self.policy(check.schedule_id))
+            if not steps:
+                raise StateError(refusal(check.state, outcome))
+            return self._commit(check, state, steps)
+
+    # -- materialising tonight -----------------------------------------------------------
+
+    def materialise(self, night: date, now: datetime) -> int:
+        """Create the checks of ``night`` that the live schedules and consents allow."""
+        created = 0
+        with self._lock:
+            for sched in self._schedules.values():
+                if not sched.plan.covers(night) or self._ended(sched, now):
+                    continue
+                gate = self.residents.consent_gate(sched.resident_id, sched.method)
+                resident = self.residents.find(sched.resident_id)
+                if gate is None or resident is None:
+                    continue
+                since = max(gate, sched.created_at)
+                for pc in planned_checks(sched.plan, night):
+                    if pc.due_at < since:
+                        continue  # a plan or consent never reaches back in time
+                    check = self.checks.create(
+                        resident_id=resident.id,
+                        care_unit_id=resident.care_unit_id,
+                        schedule_id=sched.id,
+                        method=sched.method,
+                        night=night,
+                        planned=pc.planned.strftime("%H:%M"),
+                        due_at=pc.due_at,
+                        now=now,
+                    )
+                    if check is None:
+                        continue
+                    created += 1
+                    self.version += 1
+                    if self.residents.is_suspended(resident.id, pc.due_at):
+                        self._apply_admin(check, "suspended", "system", now, "frånvaro")
+        return created
+
+    def _ended(self, sched: ScheduleInfo, now: datetime) -> bool:
+        with self._sessions() as s:
+            from supervision.models import ScheduleRow
+
+            row = s.get(ScheduleRow, sched.id)
+            return row is None or row.ended_at is not None
+
+    # -- changes of plan that touch open checks --------------------------------------------
+
+    def _apply_admin(
+        self, check: Check, kind: str, actor: str, now: datetime, note: str | None
+    ) -> bool:
+        outcome = Outcome(kind, now, actor, "system" if actor == "system" else "manual", note)  # type: ignore[arg-type]
+        state, steps = apply(check.state, outcome, self.policy(check.schedule_id))
+        if steps:
+            self._commit(check, state, steps)
+        return bool(steps)
+
+    def cancel_closed_gates(self, resident_id: str, actor: str, now: datetime, note: str) -> int:
+        """After a withdrawal or an ended schedule: stop what may no longer run, at once."""
+        n = 0
+        with self._lock:
+            self.refresh()
+            live = {s.id for s in self.residents.schedules(resident_id, live=True)}
+            for check in self.checks.of_resident(resident_id, statuses=frozenset(OPEN)):
+                gate = self.residents.consent_gate(resident_id, check.method)
+                if gate is None or check.schedule_id not in live:
+                    n += self._apply_admin(check, "cancel", actor, now, note)
+        return n
+
+    def suspension_changed(self, resident_id: str, actor: str, now: datetime) -> None:
+        with self._lock:
+            for check in self.checks.of_resident(
+                resident_id, statuses=frozenset({"scheduled", "suspended"})
+            ):
+                if check.due_at <= now:
+                    continue
+                away = self.residents.is_suspended(resident_id, check.due_at)
+                if away and check.status == "scheduled":
+                    self._apply_admin(check, "suspended", actor, now, "frånvaro")
+                elif not away and check.status == "suspended":
+                    self._apply_admin(check, "resume", actor, now, "åter hemma")
+
+    def skip_night(self, resident_id: str, night: date, actor: str, now: datetime) -> int:
+        """The resident declined the checks of a night (Lund: "vissa nätter")."""
+        n = 0
+        with self._lock:
+            self.materialise(night, now)
+            for check in self.checks.of_resident(resident_id, night=night):
+                n += self._apply_admin(check, "skipped", actor, now, "på den boendes begäran")
+        return n
+
+    # -- writing a change and its alert --------------------------------------------------
+
+    def _commit(self, check: Check, state: Any, steps: list[Step]) -> Check:
+        saved = self.checks.save(check.id, state, steps)
+        self.version += 1
+        self.stats.transitions += len(steps)
+        resident = self.residents.find(check.resident_id)
+        label = resident.label if resident else check.resident_id
+        ladder = self.policy(check.schedule_id).ladder
+        key = alert_key(check.id)
+        # the alert rule of the status the check is in before each step
+        rung_before = ladder[check.rung] if check.rung < len(ladder) else None
+        open_rule = alert_rule(check.status, rung_before)
+        for st in steps:
+            new_rule = alert_rule(st.to_status, st.rung)
+            if open_rule is not None and open_rule != new_rule:
+                note = st.note if st.to_status in ("resolved", "cancelled") else st.to_status
+                self._alert_call(self.alerts.resolve_alert, key, open_rule, st.at, st.actor, note)
+            if new_rule is not None and new_rule != open_rule:
+                alert = alert_for(
+                    st.to_status,
+                    check_id=check.id,
+                    resident_id=check.resident_id,
+                    label=label,
+                    care_unit_id=check.care_unit_id,
+                    planned=check.planned,
+                    at=st.at,
+                    at_local=local_label(st.at, self.zone),
+                    recheck_local=(
+                        local_label(saved.recheck_at, self.zone) if saved.recheck_at else None
+                    ),
+                    rung=st.rung,
+                    base_url=self.base_url,
+                )
+                if alert is not None:
+                    self.stats.alerts_raised += 1
+                    self._alert_call(self.alerts.raise_alert, alert)
+            if st.to_status != "not_seen":  # not_seen passes on at once; keep its rule
+                open_rule = new_rule
+        return saved
+
+    @staticmethod
+    def _alert_call(fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            # the check's status is stored and on the board either way; the log says why
+            log.exception("alert call %s failed", getattr(fn, "__name__", fn))

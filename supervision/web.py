@@ -1,0 +1,267 @@
+"""The night board ``/supervision``: per care unit, tonight's checks, live, on a phone.
+
+Live without reload through Server-Sent Events: one long request per open board, so the audit
+trail gets one entry per look at the board, not one per poll; the server re-renders the rows
+only when a check changed (``SupervisionService.version``) or the minute turned (a check
+becomes "due now"). The stream ends after ``STREAM_MAX`` and when the session is gone, and the
+browser's ``EventSource`` reconnects by itself (checking access again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from access.auth import AccessDenied, Principal, web_principal
+from supervision.access import visible_units
+from supervision.api import now_of
+from supervision.errors import StateError
+from supervision.service import SupervisionService
+from supervision.texts import board_texts
+
+__all__ = ["router"]
+
+STREAM_MAX = 3600.0
+_HERE = Path(__file__).parent
+_templates = Jinja2Templates(
+    directory=[str(_HERE / "templates"), str(_HERE.parent / "dashboards" / "templates")]
+)
+try:
+    from access.sessions import install_template_globals
+
+    install_template_globals(_templates.env)
+except ImportError:  # pragma: no cover - an access package without sessions
+    _templates.env.globals["csrf_field"] = lambda: ""
+    _templates.env.globals["csp_nonce"] = lambda: ""
+
+_templates.env.filters["local_iso"] = lambda text: (
+    datetime.fromisoformat(text).astimezone(ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%d %H:%M")
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def _lang(request: Request) -> str:
+    lang = request.query_params.get("lang") or request.cookies.get("kv_lang") or "sv"
+    return lang if lang in ("sv", "en") else "sv"
+
+
+def _user(request: Request) -> Principal | None:
+    return getattr(request.state, "principal", None) or web_principal(request)
+
+
+def _svc(request: Request) -> SupervisionService:
+    svc: SupervisionService = request.app.state.supervision
+    return svc
+
+
+def _context(request: Request, user: Principal | None, **ctx: Any) -> dict[str, Any]:
+    lang = _lang(request)
+    return {"request": request, "t": board_texts(lang), "lang": lang, "user": user, **ctx}
+
+
+def _rows_html(request: Request, user: Principal, unit: str) -> tuple[str, list[str]]:
+    svc = _svc(request)
+    rows = svc.board(unit, now_of(request))
+    html = _templates.get_template("supervision_rows.html").render(
+        _context(request, user, rows=rows, unit=unit)
+    )
+    return html, [r.resident_id for r in rows]
+
+
+def _login(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+def _require_unit(request: Request, user: Principal, unit: str, action: str) -> None:
+    _svc(request).gate.require(
+        request,
+        user,
+        action=action,
+        role_action="care.read",
+        unit=unit,
+        target_type="care_unit",
+        target_id=unit,
+        now=now_of(request),
+    )
+
+
+@router.get("/supervision", response_class=HTMLResponse, response_model=None)
+def board_page(request: Request, unit: str | None = None) -> Response:
+    user = _user(request)
+    if user is None:
+        return _login(request)
+    svc = _svc(request)
+    allowed = visible_units(user)
+    units = [u for u in svc.residents.care_units() if allowed is None or u in allowed]
+    if allowed is not None:
+        units = sorted(set(units) | set(allowed) - {"*"})
+    if unit is None and len(units) == 1:
+        unit = units[0]
+    if unit is None:
+        return _templates.TemplateResponse(
+            request, "supervision_units.html", _context(request, user, units=units)
+        )
+    _require_unit(request, user, unit, "supervision.board.view")
+    html, residents = _rows_html(request, user, unit)
+    svc.gate.view(request, user, unit, residents, now_of(request), force=True)
+    return _templates.TemplateResponse(
+        request,
+        "supervision_board.html",
+        _context(
+            request,
+            user,
+            unit=unit,
+            rows_html=html,
+            night=svc.tonight(now_of(request)),
+            units=units,
+        ),
+    )
+
+
+@router.get("/supervision/units/{unit_id}/rows", response_class=HTMLResponse, response_model=None)
+def board_rows(unit_id: str, request: Request) -> Response:
+    """The rows alone (a fallback for a browser without EventSource)."""
+    user = _user(request)
+    if user is None:
+        return _login(request)
+    _require_unit(request, user, unit_id, "supervision.board.view")
+    html, residents = _rows_html(request, user, unit_id)
+    _svc(request).gate.view(request, user, unit_id, residents, now_of(request))
+    return HTMLResponse(html)
+
+
+def _sse(event: str, data: str) -> str:
+    lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
+    return f"event: {event}\n{lines}\n"
+
+
+@router.get("/supervision/units/{unit_id}/events", response_model=None)
+async def board_events(unit_id: str, request: Request) -> Response:
+    user = _user(request)
+    if user is None:
+        raise AccessDenied("sign in first")
+    await run_in_threadpool(_require_unit, request, user, unit_id, "supervision.board.view")
+    svc = _svc(request)
+    poll = svc.settings.board_poll_s
+
+    async def stream() -> Any:
+        last: tuple[int, int] | None = None
+        sent = time.monotonic()
+        ends = sent + STREAM_MAX
+        yield f"retry: {int(poll * 1000)}\n\n"
+        while time.monotonic() < ends and not await request.is_disconnected():
+            if getattr(request.state, "principal", None) is None and web_principal(request) is None:
+                break  # signed out or session expired: stop showing care data
+            minute = int(now_of(request).timestamp() // 60)
+            key = (svc.version, minute)
+            if key != last:
+                html, residents = await run_in_threadpool(_rows_html, request, user, unit_id)
+                await run_in_threadpool(
+                    svc.gate.view, request, user, unit_id, residents, now_of(request)
+                )
+                yield _sse("board", html)
+                last, sent = key, time.monotonic()
+            elif time.monotonic() - sent > 15:
+                yield ": keepalive\n\n"
+                sent = time.monotonic()
+            await asyncio.sleep(min(poll, 1.0))
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/supervision/checks/{check_id}/outcome", response_model=None)
+def outcome_from_board(
+    check_id: int,
+    request: Request,
+    outcome: Annotated[str, Form()],
+    note: Annotated[str | None, Form()] = None,
+) -> Response:
+    user = _user(request)
+    if user is None:
+        return _login(request)
+    svc = _svc(request)
+    check = svc.checks.get(check_id)
+    now = now_of(request)
+    svc.gate.require(
+        request,
+        user,
+        action="supervision.check.outcome",
+        role_action="care.write",
+        unit=check.care_unit_id,
+        target_type="resident",
+        target_id=check.resident_id,
+        now=now,
+    )
+    if outcome not in ("ok", "not_seen", "abnormal", "skipped", "visit"):
+        return HTMLResponse("unknown outcome", status_code=422)
+    try:
+        saved = svc.record_outcome(check_id, outcome, actor=user.name, now=now, note=note)
+    except StateError as exc:
+        svc.gate.record(
+            request,
+            user,
+            "supervision.check.outcome",
+            "resident",
+            check.resident_id,
+            now,
+            outcome="failed",
+            details={"check_id": check_id, "reason": str(exc)},
+        )
+        return RedirectResponse(f"/supervision?unit={check.care_unit_id}", status_code=303)
+    svc.gate.record(
+        request,
+        user,
+        "supervision.check.outcome",
+        "resident",
+        check.resident_id,
+        now,
+        details={"check_id": check_id, "outcome": outcome, "status": saved.status},
+    )
+    return RedirectResponse(
+        f"/supervision?unit={check.care_unit_id}#check-{check_id}", status_code=303
+    )
+
+
+@router.get(
+    "/supervision/residents/{resident_id}", response_class=HTMLResponse, response_model=None
+)
+def resident_page(resident_id: str, request: Request) -> Response:
+    user = _user(request)
+    if user is None:
+        return _login(request)
+    svc = _svc(request)
+    now = now_of(request)
+    resident = svc.residents.find(resident_id)
+    svc.gate.require(
+        request,
+        user,
+        action="supervision.history.view",
+        role_action="care.read",
+        unit=resident.care_unit_id if resident else None,
+        target_type="resident",
+        target_id=resident_id,
+        now=now,
+    )
+    if resident is None:
+        return HTMLResponse("not found", status_code=404)
+    history = svc.history(resident_id)
+    svc.gate.record(request, user, "supervision.history.view", "resident", resident_id, now)
+    return _templates.TemplateResponse(
+        request,
+        "supervision_resident.html",
+        _context(request, user, resident=resident, history=history),
+    )
