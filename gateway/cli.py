@@ -14,6 +14,7 @@ import typer
 
 from access.cli import settings_error, tokens_app, users_app
 from dashboards.cli import app as dashboards_app
+from devices.cli import app as devices_app
 from gateway.errors import GatewayError
 
 __all__ = ["app", "main"]
@@ -133,6 +134,7 @@ def decode(
 
 
 app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(devices_app, name="devices")
 
 
 app.add_typer(users_app, name="users")
