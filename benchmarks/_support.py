@@ -30,7 +30,9 @@ __all__ = [
     "rss_mb",
 ]
 
-KOMMUNVAKT = str(Path(sys.executable).with_name("kommunvakt"))
+#: the source tree the gateway runs from: this checkout, or ``KV_BENCH_SRC`` (a snapshot, so
+#: a benchmark can run while the checkout is mid-edit)
+SOURCE = Path(os.environ.get("KV_BENCH_SRC", Path(__file__).resolve().parents[1]))
 TOKEN = "bench-admin-token-0123456789abcdef"
 
 
@@ -169,11 +171,16 @@ class GatewayProcess:
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
-        self._http = httpx.Client(base_url=f"http://127.0.0.1:{self.api_port}", timeout=5)
+        self._http = httpx.Client(
+            base_url=f"http://127.0.0.1:{self.api_port}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=5,
+        )
 
     def start(self, timeout: float = 60.0) -> GatewayProcess:
         self.proc = subprocess.Popen(
-            [KOMMUNVAKT, "run"],
+            [sys.executable, "-m", "gateway.cli", "run"],
+            cwd=SOURCE,
             env=self.env,
             stdout=(self.data_dir / "gateway.log").open("ab"),
             stderr=subprocess.STDOUT,
@@ -197,7 +204,9 @@ class GatewayProcess:
 
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
-        for line in self._http.get("/metrics").text.splitlines():
+        resp = self._http.get("/metrics")
+        resp.raise_for_status()
+        for line in resp.text.splitlines():
             if line and not line.startswith("#") and "{" not in line:
                 name, value = line.rsplit(" ", 1)
                 out[name] = float(value)

@@ -15,6 +15,8 @@ The gateway's peak RSS during the drain is the memory figure "10,000 devices, fu
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -117,6 +119,13 @@ def _drain_gateway(
     gateway: GatewayProcess, expected_messages: int, expected_readings: int
 ) -> tuple[float, float, float]:
     gateway.start()
+    profiler = None
+    if os.environ.get("KV_BENCH_PROFILE"):  # a py-spy profile of the drain, for perf work
+        profiler = subprocess.Popen(
+            ["py-spy", "record", "-p", str(gateway.pid), "-o", os.environ["KV_BENCH_PROFILE"],
+             "-f", "raw", "-r", "200", "--threads", "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
     peak = 0.0
     m = gateway.metrics()
     t_first = time.perf_counter()
@@ -130,8 +139,12 @@ def _drain_gateway(
             break
         if time.perf_counter() - t_first > 600:
             raise TimeoutError(f"gateway stored only {m['kommunvakt_readings_stored_total']}")
-        time.sleep(0.05)
+        # /metrics costs the gateway a little CPU (it counts alerts in SQL): poll gently
+        time.sleep(0.1)
     seconds = time.perf_counter() - t_first
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
     msg_rate = (expected_messages - base_msgs) / seconds
     reading_rate = (expected_readings - base_readings) / seconds
     return msg_rate, reading_rate, peak
@@ -176,7 +189,7 @@ def run(messages: int = 200_000, devices: int = 10_000, metrics_per_message: int
 
 
 def main(quick: bool = False) -> IngestResult:
-    n = 60_000 if quick else 200_000
+    n = 100_000 if quick else 300_000
     r = run(messages=n)
     print(f"ingest end to end, {r.messages:,} queued messages (1 reading each), "
           f"{r.devices:,} registered devices, Mosquitto QoS 1, MQTT 3.1.1")  # fmt: skip

@@ -33,6 +33,8 @@ __all__ = ["Inbound", "Pipeline", "PipelineStats"]
 log = logging.getLogger(__name__)
 
 Ack = Callable[[int, int], None]
+#: one entry per device topic; beyond this the router matches the topic every time
+_MAX_CACHED_TOPICS = 200_000
 #: Called with each stored batch's (device, reading) pairs, after the store write and before
 #: the acknowledgement (e-supervision listens for bed sensors here). Must be quick.
 Listener = Callable[[list[tuple[DeviceInfo, Reading]]], None]
@@ -106,6 +108,8 @@ class Pipeline:
         self.stats = PipelineStats()
         self._queue: queue.Queue[Inbound] = queue.Queue(maxsize=queue_size)
         self._recent = _RecentKeys()
+        # topic -> family: the router tries its filters in order for every message otherwise
+        self._families: dict[str, str] = {}
         self._ack: Ack = lambda _mid, _qos: None
         self.listeners: list[Listener] = []
         self._stop = threading.Event()
@@ -186,10 +190,16 @@ class Pipeline:
         letters: list[tuple[datetime, str, bytes, str]] = []
         new_keys: set[str] = set()
         stats = self.stats
+        families = self._families
         for msg in batch:
             stats.received += 1
+            family = families.get(msg.topic)
+            if family is None:
+                family = self.router.family_for(msg.topic)
+                if family is not None and len(families) < _MAX_CACHED_TOPICS:
+                    families[msg.topic] = family
             try:
-                decoded = self.router.decode(msg.topic, msg.payload, msg.received_at)
+                decoded = self.router.decode(msg.topic, msg.payload, msg.received_at, family)
             except DecodeError as exc:
                 letters.append((msg.received_at, msg.topic, msg.payload, str(exc)))
                 continue
