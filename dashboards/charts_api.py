@@ -50,8 +50,8 @@ def now_of(request: Request) -> datetime:
 
 
 def check_site(user: Principal, site_id: str | None) -> None:
-    """A user bound to sites sees only those; an admin, or a user bound to none, sees all."""
-    if user.is_admin or not user.sites or site_id in user.sites:
+    """Admin sees every site, others the sites in their scope (``Principal.may_see_site``)."""
+    if user.may_see_site(site_id):
         return
     raise HTTPException(status.HTTP_403_FORBIDDEN, f"no access to site {site_id!r}")
 

@@ -107,7 +107,7 @@ def device_page(
     charts = device_charts(
         history=history,
         metrics=metrics,
-        rules=rules_of(state.platform.engine, device.type),
+        rules=rules_of(state.platform.engine, state.registry.info(device.id) or device.type),
         alerts=alerts,
         start=start.timestamp(),
         end=end.timestamp(),
@@ -173,7 +173,7 @@ def site_page(request: Request, site_id: str) -> Response:
         charts = device_charts(
             history=history,
             metrics=metrics,
-            rules=rules_of(engine, d.type),
+            rules=rules_of(engine, state.registry.info(d.id) or d.type),
             alerts=state.alert_store.list(device_id=d.id, limit=100),
             start=start.timestamp(),
             end=now.timestamp(),

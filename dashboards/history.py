@@ -114,12 +114,13 @@ def series_segments(
     return tuple(tuple(bucket_points(downsample(run, start, step))) for run in runs)
 
 
-def rules_of(engine: Any, device_type: str) -> list[Any]:
-    """The engine's rules for a type; a rule kind this module does not know is not an error."""
+def rules_of(engine: Any, device: Any) -> list[Any]:
+    """The engine's effective rules for a device (its ``DeviceInfo``, so site and device
+    overrides apply) or a type name; a rule kind we cannot read is not an error here."""
     try:
-        return list(engine.rules_for(device_type))
+        return list(engine.rules_for(device))
     except Exception:
-        log.warning("cannot read the rules of device type %s", device_type, exc_info=True)
+        log.warning("cannot read the rules of %s", getattr(device, "id", device), exc_info=True)
         return []
 
 

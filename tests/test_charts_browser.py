@@ -15,6 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from tests.support.net import wait_for
 
 pytestmark = pytest.mark.browser
+PASSWORD = "frysen ska vara kall 18"
 
 
 def publish_all(port: int, messages: list[tuple[str, dict[str, Any]]]) -> None:
@@ -78,6 +79,16 @@ def test_device_chart_and_site_overview(
         "/api/v1/devices",
         {"id": "frys-7", "type": "freezer", "name": "Frys kök", "site_id": "norra"},
     )
+    # kitchen staff scoped to this site (issue 7's roles); the charts need nothing more
+    proc.post(
+        "/api/v1/users",
+        {
+            "username": "kok-norra",
+            "role": "facility_staff",
+            "password": PASSWORD,
+            "sites": ["norra"],
+        },
+    )
     now = datetime.now(UTC).replace(microsecond=0)
     publish_all(proc.mqtt_port, shed_history(now) + freezer_history(now))
     wait_for(
@@ -95,8 +106,9 @@ def test_device_chart_and_site_overview(
     page = browser.new_page(viewport={"width": 390, "height": 844})
     try:
         page.goto(f"{proc.base_url}/login?next=/alerts")
-        page.fill("#token", proc.token)
-        page.click("button[type=submit]")
+        page.fill("#username", "kok-norra")
+        page.fill("#password", PASSWORD)
+        page.click("#login-form button[type=submit]")
         page.wait_for_url(f"{proc.base_url}/alerts")
         # from the alert to its chart, the alert's own period highlighted
         page.click("tr[data-state=active] a.device-link")

@@ -39,8 +39,14 @@ def kitchen(tmp_path: Path) -> Iterator[tuple[Any, TestClient]]:
             assert r.status_code == 201, r.text
         p.store.write([StoredReading("frys-1", t, "temperature", v, "Cel") for t, v in TEMPS])
         p.store.write([StoredReading("frys-1", t, "door_open", v) for t, v in DOORS])
-        alert = p.alerts.fire(
-            "frys-1", "freezer_too_warm", "temperature", "critical", -16.0, -18.0, ALERT["started"]
+        alert, _kind = p.alerts.fire(
+            "frys-1",
+            "freezer_too_warm",
+            "critical",
+            ALERT["started"],
+            metric="temperature",
+            value=-16.0,
+            threshold=-18.0,
         )
         p.alerts.acknowledge(alert.id, ALERT["by"], ALERT["acked"])
         p.alerts.resolve("frys-1", "freezer_too_warm", -20.0, ALERT["resolved"])
