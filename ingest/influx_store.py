@@ -142,6 +142,8 @@ class InfluxReadingStore:
 
     def write_lines(self, lines: Sequence[str]) -> None:
         """Write ready line protocol (the platform's own gauges, not readings)."""
+        if not lines:
+            return
         self.ensure_bucket()
         try:
             self._write_api.write(
