@@ -20,6 +20,9 @@ __all__ = ["DECODERS", "DEFAULT_TOPICS", "Decoder", "FormatRouter"]
 
 Decoder = Callable[[str, bytes, datetime], Decoded]
 
+#: Topics whose decoder is remembered; beyond this the memory starts over.
+_CACHE_TOPICS = 100_000
+
 #: family name → decode function. Families register here.
 DECODERS: dict[str, Decoder] = {
     "native": native.decode,
@@ -56,6 +59,9 @@ class FormatRouter:
             (TopicFilter(f), name) for name, filters in chosen.items() for f in filters
         )
         self.topics = MappingProxyType({k: tuple(v) for k, v in chosen.items()})
+        # topic -> decoder: a topic names one device, so this stays as small as the fleet;
+        # matching ~10 filters per message cost as much as decoding a zigbee2mqtt payload.
+        self._cache: dict[str, Decoder] = {}
 
     @property
     def subscriptions(self) -> list[str]:
@@ -70,10 +76,18 @@ class FormatRouter:
     def decode(
         self, topic: str, payload: bytes, received_at: datetime, family: str | None = None
     ) -> Decoded:
+        if family is None:
+            cached = self._cache.get(topic)
+            if cached is not None:
+                return cached(topic, payload, received_at)
         name = family or self.family_for(topic)
         if name is None:
             raise DecodeError(f"no payload format is configured for topic {topic[:80]!r}")
         decoder = DECODERS.get(name)
         if decoder is None:
             raise DecodeError(f"unknown payload format {name!r}")
+        if family is None:
+            if len(self._cache) >= _CACHE_TOPICS:
+                self._cache.clear()
+            self._cache[topic] = decoder
         return decoder(topic, payload, received_at)

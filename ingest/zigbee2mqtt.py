@@ -24,7 +24,7 @@ not ``rssi``. ``device_ref`` is the friendly name.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 
@@ -57,6 +57,21 @@ _BOOLS: dict[str, str] = {
     "battery_low": "battery_low",
 }
 _ONLINE = {"online": True, "offline": False}
+
+
+def _last_seen(value: object) -> datetime:
+    # Fast path for z2m's ISO forms ("…Z", "…+02:00"); anything else (epoch ms, odd text)
+    # goes through parse_time, which also words the rejection.
+    if type(value) is str and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC)
+    return parse_time(value, field="last_seen")
 
 
 def _ignored() -> Decoded:
@@ -114,7 +129,7 @@ def decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
             f"payload of {name[:60]!r} is JSON {type(data).__name__}, expected an object"
         )
     seen = data.get("last_seen")
-    when = received_at if seen is None else parse_time(seen, field="last_seen")
+    when = received_at if seen is None else _last_seen(seen)
     out: list[Reading] = []
     for key, raw in data.items():
         if raw is None:
