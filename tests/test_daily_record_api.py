@@ -3,10 +3,15 @@ poppler's pdftoppm/pdftotext."""
 
 from __future__ import annotations
 
+import base64
 import csv
+import http.server
 import io
+import json
 import subprocess
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ingest.store import StoredReading
+from tests.support.net import free_port, wait_for
 from tests.support.platform import TOKEN
 from tests.support.record_month import ALERT, DOORS, EXPECTED, NOW, TEMPS
 
@@ -168,3 +174,74 @@ def test_record_needs_a_known_site_and_a_month(kitchen: tuple[Any, TestClient]) 
         c.get("/api/v1/sites/solgarden/daily-record", headers={"Authorization": ""}).status_code
         == 401
     )
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    received: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length", "0"))
+        self.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A real HTTP server on loopback that apprise's json:// posts to."""
+    received: list[dict[str, Any]] = []
+    handler = type("Handler", (_Receiver,), {"received": received})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"json://127.0.0.1:{server.server_address[1]}/", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_morning_mail_sends_yesterdays_record_once_a_day(
+    kitchen: tuple[Any, TestClient],
+    receiver: tuple[str, list[dict[str, Any]]],
+    tmp_path: Path,
+) -> None:
+    from dashboards.record_mail import DailyRecordMailer
+
+    p, _ = kitchen
+    url, received = receiver
+    state = tmp_path / "last_sent"
+
+    def mailer() -> DailyRecordMailer:
+        return DailyRecordMailer(
+            urls=[url],
+            send_at=time(6, 30),
+            registry=p.registry,
+            store=p.store,
+            alert_store=p.alerts,
+            limits={"freezer": -18.0, "fridge": 8.0},
+            state_file=state,
+        )
+
+    m = mailer()
+    # 26 October 06:29 local (CET, UTC+1): not yet; 06:30: yesterday, the 25-hour day
+    m(datetime(2026, 10, 26, 5, 29, tzinfo=UTC))
+    m(datetime(2026, 10, 26, 5, 30, tzinfo=UTC))
+    wait_for(lambda: received, what="the morning e-mail")
+    (msg,) = received
+    assert msg["title"] == "Temperaturlogg Solgårdens kök 2026-10-25"
+    assert "2026-10-25: min −22,0, max −15,0, medel −19,8 °C; över gräns 60 min" in msg["message"]
+    assert "2026-10-24" not in msg["message"]
+    (attachment,) = msg["attachments"]
+    csv_text = base64.b64decode(attachment["base64"]).decode("utf-8-sig")
+    assert csv_text.startswith("Datum;Timmar;Enhet")
+    assert state.read_text().strip() == "2026-10-26"
+    # later the same morning, and after a restart: nothing more
+    m(datetime(2026, 10, 26, 7, 0, tzinfo=UTC))
+    mailer()(datetime(2026, 10, 26, 9, 0, tzinfo=UTC))
+    # the next morning again
+    mailer()(datetime(2026, 10, 27, 5, 31, tzinfo=UTC))
+    wait_for(lambda: len(received) == 2, what="the second morning's e-mail")
+    assert received[1]["title"].endswith("2026-10-26")
+    assert len(received) == 2
