@@ -11,6 +11,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+# DejaVu Sans for the daily temperature record PDF (å ä ö, −, °); fpdf2 falls back to Helvetica
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 # validates docker-compose.yml offline (tests/test_compose.py); no Docker daemon needed
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 
