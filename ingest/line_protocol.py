@@ -13,6 +13,7 @@ lives in it; the device id and the site (the care unit) stay, both technical nam
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Iterable
@@ -55,6 +56,7 @@ def to_ms(when: datetime) -> int:
     return (when - EPOCH) // _MS
 
 
+@functools.lru_cache(maxsize=4096)  # metric names and tag values repeat endlessly
 def _escape_key(text: str) -> str:
     # tag keys/values and field keys: comma, equals sign and space are escaped; a newline
     # cannot be escaped at all and would split the line, so it becomes a space.
