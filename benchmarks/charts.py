@@ -1,0 +1,136 @@
+"""How long a 30-day chart of a 1-minute sensor takes: 43,200 readings to SVG, and the page.
+
+    .venv/bin/python -m benchmarks.charts [--points 43200] [--repeat 5]
+
+Measures, each as the median of ``--repeat`` runs: reading the history from the embedded
+SQLite store, min/max downsampling + SVG rendering (pure), and the whole device page over
+HTTP (FastAPI TestClient on an in-process platform, bearer token) with the default 30-day range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from dashboards.history import device_charts, load_history
+from dashboards.svgchart import render_svg
+from ingest.store import StoredReading
+
+TOKEN = "benchmark-admin-token-0123456789"  # noqa: S105 (a throwaway platform)
+PASSWORD = "bänkens lösenord 123"  # noqa: S105
+
+
+def _ms(fn: object, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()  # type: ignore[operator]
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--points", type=int, default=43_200)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+
+    from gateway.app import create_app
+    from gateway.platform import Platform
+    from gateway.settings import load_settings
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = now - timedelta(days=30)
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Platform(load_settings(data_dir=Path(tmp), admin_token=TOKEN))
+        p.start(mqtt=False)
+        try:
+            client = TestClient(create_app(p), headers={"Authorization": f"Bearer {TOKEN}"})
+            client.post("/api/v1/sites", json={"id": "s", "name": "Bänk"})
+            client.post(
+                "/api/v1/devices",
+                json={
+                    "id": "bod-1",
+                    "type": "technical_shed_temperature",
+                    "site_id": "s",
+                    "expected_interval_s": 60,
+                },
+            ).raise_for_status()
+            step = (now - start) / args.points
+            readings = [
+                StoredReading(
+                    "bod-1",
+                    start + step * i,
+                    "temperature",
+                    20 + (i % 700) / 100 + (12 if i == args.points // 3 else 0),
+                    "Cel",
+                )
+                for i in range(args.points)
+            ]
+            p.store.write(readings)
+            fetch_ms, history = _ms(
+                lambda: load_history(p.store, "bod-1", ["temperature"], start, now + step),
+                args.repeat,
+            )
+
+            def chart() -> str:
+                specs = device_charts(
+                    history=history,
+                    metrics=["temperature"],
+                    rules=[],
+                    alerts=[],
+                    start=start.timestamp(),
+                    end=now.timestamp(),
+                    now=now.timestamp(),
+                    interval_s=60,
+                )
+                return render_svg(specs[0])
+
+            chart_ms, svg = _ms(chart, args.repeat)
+            client.post(
+                "/api/v1/users", json={"username": "bench", "role": "admin", "password": PASSWORD}
+            ).raise_for_status()
+            web = TestClient(create_app(p))
+            form = web.get("/login").text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+            web.post(
+                "/login",
+                data={
+                    "username": "bench",
+                    "password": PASSWORD,
+                    "csrf_token": csrf[1] if csrf else "",
+                },
+            )
+            page_ms, resp = _ms(lambda: web.get("/devices/bod-1?range=30d"), args.repeat)
+            assert 'g class="series"' in resp.text  # type: ignore[attr-defined]
+            assert resp.status_code == 200, resp.text  # type: ignore[attr-defined]
+            api_ms, _ = _ms(
+                lambda: client.get(
+                    "/api/v1/devices/bod-1/history",
+                    params={
+                        "from": start.isoformat(),
+                        "to": now.isoformat(),
+                        "step": "2h",
+                        "metric": "temperature",
+                    },
+                ),
+                args.repeat,
+            )
+        finally:
+            p.stop()
+    print(f"readings: {args.points} (1 per {step.total_seconds():.0f} s over 30 days)")
+    print(f"history from SQLite:         {fetch_ms:8.1f} ms")
+    print(f"downsample + SVG (pure):     {chart_ms:8.1f} ms  ({len(svg):,} bytes of SVG)")  # type: ignore[arg-type]
+    print(f"device page, 30 d (HTTP):    {page_ms:8.1f} ms  ({len(resp.content):,} bytes)")  # type: ignore[attr-defined]
+    print(f"history API, step 2h (HTTP): {api_ms:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
