@@ -69,6 +69,7 @@ _SV = {
     "none": "Inga enheter matchar.",
     "error": "Kunde inte spara",
     "total": "{n} enheter",
+    "scope": "fastigheten ligger utanför din behörighet",
 }
 _EN = {
     **_SV,
@@ -110,6 +111,7 @@ _EN = {
     "none": "No device matches.",
     "error": "Could not save",
     "total": "{n} devices",
+    "scope": "that site is outside your scope",
 }
 
 
@@ -206,6 +208,8 @@ def devices_post(
     state = request.app.state
     words = _EN if request.cookies.get("kv_lang") == "en" else _SV
     now = datetime.now(UTC)
+    if not user.may_see_site(site_id or None):
+        return _page(request, status=403, error=f"{words['error']}: {words['scope']}")
     try:
         if action == "claim":
             body = ClaimRequest(

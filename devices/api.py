@@ -17,6 +17,7 @@ from access.auth import Principal, RequireUser
 from devices.bulk import ImportReport, export_csv, import_csv
 from devices.claim import claim_unknown
 from devices.dynsec import DynsecAdmin, DynsecError
+from devices.errors import NotFound
 from devices.health import device_health
 from devices.quarantine import QuarantineStore
 from devices.registry import DeviceRegistry
@@ -86,6 +87,18 @@ def _audit(
         )
 
 
+def _visible(user: Principal, device: DevicePublic) -> DevicePublic:
+    """A device outside the user's site scope is reported as missing (no existence leak)."""
+    if not user.may_see_site(device.site_id):
+        raise NotFound(f"device {device.id!r} does not exist")
+    return device
+
+
+def _may_place(user: Principal, site_id: str | None) -> None:
+    if site_id is not None and not user.may_see_site(site_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"site {site_id!r} is outside your scope")
+
+
 def _dynsec(request: Request) -> DynsecAdmin:
     url = request.app.state.settings.dynsec_url
     if url is None:
@@ -111,7 +124,7 @@ def _issue(request: Request, registry: DeviceRegistry, device_id: str) -> MqttCr
 def list_devices(
     request: Request,
     registry: Registry,
-    _user: RequireUser,
+    user: RequireUser,
     site_id: str | None = None,
     type: str | None = None,
     state: Literal["active", "maintenance", "retired"] | None = None,
@@ -124,9 +137,13 @@ def list_devices(
 ) -> DevicePage:
     now = datetime.now(UTC)
     keep = None
-    if health is not None:
+    if health is not None or not user.may_see_site(None):
 
         def keep(d: DevicePublic) -> bool:
+            if not user.may_see_site(d.site_id):
+                return False
+            if health is None:
+                return True
             return with_health(request, d, now).health.status == health  # type: ignore[union-attr]
 
     items, total = registry.list(
@@ -148,6 +165,9 @@ def list_devices(
 def create_device(
     request: Request, body: DeviceCreate, registry: Registry, user: RequireUser
 ) -> DevicePublic:
+    _may_place(user, body.site_id)
+    if body.place_id is not None:
+        _may_place(user, registry.get_place(body.place_id).site_id)
     if body.installed_by is None:
         body = body.model_copy(update={"installed_by": user.name})
     if body.issue_mqtt_credentials:
@@ -192,16 +212,16 @@ def import_devices(
 
 @router.get("/devices/{device_id}", response_model=DevicePublic)
 def get_device(
-    request: Request, device_id: str, registry: Registry, _user: RequireUser
+    request: Request, device_id: str, registry: Registry, user: RequireUser
 ) -> DevicePublic:
-    return with_health(request, registry.get(device_id), datetime.now(UTC))
+    return with_health(request, _visible(user, registry.get(device_id)), datetime.now(UTC))
 
 
 @router.get("/devices/{device_id}/health")
 def get_health(
-    request: Request, device_id: str, registry: Registry, _user: RequireUser
+    request: Request, device_id: str, registry: Registry, user: RequireUser
 ) -> dict[str, Any]:
-    device = with_health(request, registry.get(device_id), datetime.now(UTC))
+    device = with_health(request, _visible(user, registry.get(device_id)), datetime.now(UTC))
     assert device.health is not None
     return device.health.model_dump(mode="json")
 
@@ -210,6 +230,8 @@ def get_health(
 def update_device(
     request: Request, device_id: str, body: DeviceUpdate, registry: Registry, user: RequireUser
 ) -> DevicePublic:
+    _visible(user, registry.get(device_id))
+    _may_place(user, body.site_id)
     device = registry.update(device_id, body, now=datetime.now(UTC))
     if body.state == "retired":
         _after_retire(request, device)
@@ -222,6 +244,7 @@ def retire_device(
     request: Request, device_id: str, registry: Registry, user: RequireUser
 ) -> DevicePublic:
     """Decommission: no alerts, refused at the gateway, history kept for its retention."""
+    _visible(user, registry.get(device_id))
     device = registry.retire(device_id, now=datetime.now(UTC))
     _after_retire(request, device)
     _audit(request, user, "device.retire", device_id)
@@ -247,7 +270,7 @@ def issue_credentials(
     request: Request, device_id: str, registry: Registry, user: RequireUser
 ) -> MqttCredentials:
     """A new MQTT username/password for the device (shown once; replaces any earlier one)."""
-    device = registry.get(device_id)
+    device = _visible(user, registry.get(device_id))
     if device.state == "retired":
         raise HTTPException(status.HTTP_409_CONFLICT, f"device {device_id!r} is retired")
     creds = _issue(request, registry, device_id)
@@ -257,9 +280,9 @@ def issue_credentials(
 
 @router.get("/devices/{device_id}/latest", response_model=list[LatestPublic])
 def latest(
-    device_id: str, request: Request, registry: Registry, _user: RequireUser
+    device_id: str, request: Request, registry: Registry, user: RequireUser
 ) -> list[LatestPublic]:
-    registry.get(device_id)  # 404 for an unknown device
+    _visible(user, registry.get(device_id))  # 404 for an unknown device
     values = request.app.state.store.latest(device_id)
     return [LatestPublic(metric=v.metric, value=v.value, unit=v.unit, time=v.time) for v in values]
 
@@ -291,6 +314,7 @@ def claim(
 ) -> ClaimPublic:
     """Register a device the gateway heard under that ref; its last 24 h are ingested."""
     state = request.app.state
+    _may_place(user, body.site_id)
     if body.issue_mqtt_credentials:
         _dynsec(request)
     platform = getattr(state, "platform", None)
