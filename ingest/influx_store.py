@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import urllib3
-from influxdb_client import BucketRetentionRules, InfluxDBClient, WritePrecision
+from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.domain.bucket_retention_rules import BucketRetentionRules
 from influxdb_client.rest import ApiException
 
 from devices.catalogue import CATALOGUE
@@ -32,6 +33,9 @@ from ingest.reading import CANONICAL_UNITS, Value
 from ingest.store import LatestValue, StoredReading
 
 __all__ = ["InfluxReadingStore", "registry_tags"]
+
+#: ``WritePrecision.MS``, typed as the client annotates it (the constant itself is a str)
+_MS: Any = "ms"
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +137,7 @@ class InfluxReadingStore:
                 bucket=self.bucket,
                 org=self.org,
                 record="\n".join(lines),
-                write_precision=WritePrecision.MS,
+                write_precision=_MS,
             )
         except ApiException as exc:
             if exc.status in (400, 422):
@@ -154,7 +158,7 @@ class InfluxReadingStore:
                 bucket=self.bucket,
                 org=self.org,
                 record=list(lines),
-                write_precision=WritePrecision.MS,
+                write_precision=_MS,
             )
         except ApiException as exc:
             raise StoreError(f"InfluxDB write failed: {_reason(exc)}") from exc
@@ -170,9 +174,9 @@ class InfluxReadingStore:
                 return
             buckets = self._client.buckets_api()
             try:
-                if buckets.find_bucket_by_name(self.bucket) is None:
+                if buckets.find_bucket_by_name(self.bucket) is None:  # type: ignore[no-untyped-call]
                     rules = (
-                        BucketRetentionRules(
+                        BucketRetentionRules(  # type: ignore[no-untyped-call]
                             type="expire", every_seconds=self.retention_days * 86_400
                         )
                         if self.retention_days
@@ -247,8 +251,8 @@ class InfluxReadingStore:
         return int(sum(r.get_value() or 0 for r in records))
 
     def close(self) -> None:
-        self._write_api.close()
-        self._client.close()
+        self._write_api.close()  # type: ignore[no-untyped-call]
+        self._client.close()  # type: ignore[no-untyped-call]
 
 
 def _value(raw: object) -> Value:

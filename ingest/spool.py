@@ -156,8 +156,8 @@ class SpooledStore:
             # commit must survive a power cut as well as a crash.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-            (self._size,) = self._db.execute("SELECT count(*) FROM spool").fetchone()
-            (self._rejected,) = self._db.execute("SELECT count(*) FROM rejected").fetchone()
+            self._size: int = self._db.execute("SELECT count(*) FROM spool").fetchone()[0]
+            self._rejected: int = self._db.execute("SELECT count(*) FROM rejected").fetchone()[0]
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open spool {self.path}: {exc}") from exc
         self._full = False
