@@ -16,6 +16,7 @@ from access.cli import settings_error, tokens_app, users_app
 from dashboards.cli import app as dashboards_app
 from devices.cli import app as devices_app
 from gateway.errors import GatewayError
+from simulators.cli import app as simulate_app
 
 __all__ = ["app", "main"]
 
@@ -139,6 +140,7 @@ app.add_typer(devices_app, name="devices")
 
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(simulate_app, name="simulate")
 
 
 def main() -> None:

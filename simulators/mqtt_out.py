@@ -102,7 +102,9 @@ class Publisher:
         self._client.loop_start()
         if not self._connected.wait(timeout):
             self._client.loop_stop()
-            raise TimeoutError(f"MQTT broker {self.host}:{self.port} did not accept {self.client_id}")
+            raise TimeoutError(
+                f"MQTT broker {self.host}:{self.port} did not accept {self.client_id}"
+            )
         return self
 
     def publish(self, msg: SimMessage) -> None:
