@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devices.registry import DeviceRegistry
 from gateway.errors import GatewayError
@@ -24,7 +24,13 @@ if TYPE_CHECKING:
     from gateway.platform import Platform
     from ingest.spool import SpooledStore, SpoolStats
 
-__all__ = ["build_reading_store", "install_store_extras", "spool_metrics", "spool_of"]
+__all__ = [
+    "SpoolWatch",
+    "build_reading_store",
+    "install_store_extras",
+    "spool_metrics",
+    "spool_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -113,16 +119,17 @@ def install_store_extras(platform: Platform) -> None:
         platform.on_stop(writer.stop)
 
     def full(stats: SpoolStats) -> None:
-        # The pipeline stops acknowledging now, so the broker keeps what arrives; operators
-        # see kommunvakt_spool_full=1 in /metrics and this error in the log.
+        # at once, from the pipeline thread: the pipeline stops acknowledging now and the
+        # broker keeps what arrives; the alert follows on the next clock tick
         log.error(
-            "ALERT spool full: %d readings wait for InfluxDB (oldest %.0f s); last error: %s",
+            "spool full: %d readings wait for InfluxDB (oldest %.0f s); last error: %s",
             stats.size,
             stats.oldest_age_s,
             stats.last_error,
         )
 
     spool.on_full = full
+    platform.tickers.append(SpoolWatch(spool, platform.engine).tick)
 
 
 def _dashboard_writer(platform: Platform, target: Path) -> Callable[[datetime], None]:
@@ -147,3 +154,48 @@ def _dashboard_writer(platform: Platform, target: Path) -> Callable[[datetime], 
         write_json(generated, target)
 
     return tick
+
+
+class SpoolWatch:
+    """Turns the spool's state into one platform alert (``alerts-api.md``, raise_external).
+
+    Warning once the oldest reading has waited ``backlog_s`` (InfluxDB down or too slow);
+    critical when the spool is full (the gateway has stopped acknowledging); resolved when
+    the backlog is gone. One alert per episode: raising again only changes its severity.
+    """
+
+    SOURCE = "influxdb-spool"
+    RULE = "reading_store_backlog"
+
+    def __init__(self, spool: SpooledStore, engine: Any, backlog_s: float = 600.0) -> None:
+        self.spool, self.engine, self.backlog_s = spool, engine, backlog_s
+        self._severity: str | None = "unknown"  # resolve a stale alert from before a restart
+
+    def tick(self, now: datetime) -> None:
+        st = self.spool.stats()
+        severity = None
+        if st.full:
+            severity = "critical"
+        elif st.oldest_age_s >= self.backlog_s or (
+            self._severity in ("warning", "critical") and st.oldest_age_s >= 60
+        ):
+            severity = "warning"
+        if severity == self._severity:
+            return
+        if severity is None:
+            self.engine.resolve_external(self.SOURCE, self.RULE, now, note=f"{st.sent} skickade")
+        else:
+            if st.full:
+                message = (
+                    f"Lokala bufferten för avläsningar är full ({st.size} st): gatewayen tar "
+                    "inte emot fler meddelanden förrän InfluxDB svarar igen."
+                )
+            else:
+                message = (
+                    f"InfluxDB tar inte emot avläsningar; {st.size} väntar i lokala bufferten "
+                    f"(äldsta {st.oldest_age_s / 60:.0f} min)."
+                )
+            self.engine.raise_external(
+                self.SOURCE, self.RULE, severity, message, ["role:operator"], now
+            )
+        self._severity = severity
