@@ -82,6 +82,7 @@ def push(
     config: ConfigOption = None,
 ) -> None:
     """Create or update the folder and dashboards in a running Grafana (idempotent)."""
+    import niquests
     from grafana_client import GrafanaApi
     from grafana_client.client import GrafanaException
 
@@ -93,6 +94,9 @@ def push(
         results = push_all(api, generated)  # type: ignore[arg-type]
     except GrafanaException as exc:
         typer.echo(f"kommunvakt: Grafana refused: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except niquests.exceptions.RequestException as exc:
+        typer.echo(f"kommunvakt: cannot reach Grafana at {grafana_url}: {exc}", err=True)
         raise typer.Exit(1) from exc
     for r in results:
         typer.echo(f"{r.action:9} {r.uid}")
