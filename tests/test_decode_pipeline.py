@@ -168,3 +168,27 @@ def test_every_family_reaches_the_store_by_its_ref(platform: Any, client: Any) -
     for i, (_s, _r, _t, payload) in enumerate(cases):
         latest = client.get(f"/api/v1/devices/dev-{i}/latest").json()
         assert [(v["metric"], v["unit"]) for v in latest] == [("temperature", "Cel")], payload
+
+
+def test_unknown_refs_of_each_family_wait_in_quarantine(platform: Any, client: Any) -> None:
+    now = datetime.now(UTC)
+    platform.pipeline.process(
+        [
+            inbound("zigbee2mqtt/Okänd: sensor/1", b'{"water_leak":true}', now, 1),
+            inbound(TOPIC, uplink(1, 3.0, "2026-01-15T02:00:00Z"), now, 2),
+            inbound(
+                "v3/app/devices/eui-77/up",
+                b'{"uplink_message":{"decoded_payload":{"battery":80}}}',
+                now,
+                3,
+            ),
+            inbound("zigbee2mqtt/bridge/state", b'{"state":"online"}', now, 4),  # no device
+        ]
+    )
+    unknown = {u["ref"]: u for u in client.get("/api/v1/unknown-devices").json()}
+    assert {ref: u["family"] for ref, u in unknown.items()} == {
+        "Okänd: sensor/1": "zigbee2mqtt",
+        EUI: "chirpstack",
+        "eui-77": "ttn",
+    }
+    assert "water_leak" in unknown["Okänd: sensor/1"]["last_payload"]
