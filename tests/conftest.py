@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.mosquitto import Mosquitto, mosquitto_binary
 from tests.support.platform import TOKEN, PlatformProcess
+from tests.support.postgres import pg_cluster  # noqa: F401  (session-wide PostgreSQL, issue 4)
 
 
 @pytest.fixture

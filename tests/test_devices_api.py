@@ -13,7 +13,6 @@ from devices.catalogue import CATALOGUE
 from devices.quarantine import QuarantinedReading
 from devices.sites import closing_instant
 from ingest.store import StoredReading
-from tests.support.postgres import pg_cluster  # noqa: F401  (fixture)
 from tests.support.registry_api import BACKENDS, make_api
 
 HOURS = {"mon": {"open": "07:00", "close": "16:00"}, "fri": {"open": "07:00", "close": "14:30"}}
@@ -59,25 +58,24 @@ def test_sites_crud_with_opening_hours_and_holidays(api: tuple[Any, Any]) -> Non
     assert client.delete("/api/v1/sites/bod-7").status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("body", "reason"),
-    [
-        ({"opening_hours": {"monday": {"open": "07:00", "close": "16:00"}}}, "weekday"),
-        ({"opening_hours": {"mon": {"open": "07:00"}}}, "close"),
-        ({"opening_hours": {"mon": {"open": "7 am", "close": "16:00"}}}, "opening_hours"),
-        ({"holidays": ["24 december"]}, "date"),
-        ({"timezone": "Europe/Nowhere"}, "time zone"),
-        ({"id": "has space"}, "pattern"),
-        ({"colour": "red"}, "Extra inputs"),
-    ],
-)
-def test_bad_site_input_is_422_with_a_reason(
-    api: tuple[Any, Any], body: dict[str, Any], reason: str
-) -> None:
+BAD_SITES = [
+    ({"opening_hours": {"monday": {"open": "07:00", "close": "16:00"}}}, "weekday"),
+    ({"opening_hours": {"mon": {"open": "07:00"}}}, "close"),
+    ({"opening_hours": {"mon": {"open": "7 am", "close": "16:00"}}}, "opening_hours"),
+    ({"holidays": ["24 december"]}, "date"),
+    ({"timezone": "Europe/Nowhere"}, "time zone"),
+    ({"id": "has space"}, "pattern"),
+    ({"colour": "red"}, "Extra inputs"),
+]
+
+
+def test_bad_site_input_is_422_with_a_reason(api: tuple[Any, Any]) -> None:
     client, _ = api
-    resp = client.post("/api/v1/sites", json={"id": "s1", "name": "S", **body})
-    assert resp.status_code == 422
-    assert reason in resp.text
+    for body, reason in BAD_SITES:
+        resp = client.post("/api/v1/sites", json={"id": "s1", "name": "S", **body})
+        assert resp.status_code == 422, body
+        assert reason in resp.text, body
+    assert client.get("/api/v1/sites").json() == []
 
 
 def test_places_and_care_units(api: tuple[Any, Any]) -> None:
@@ -140,51 +138,49 @@ def test_places_and_care_units(api: tuple[Any, Any]) -> None:
     assert client.delete("/api/v1/care-units/u3").status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("body", "status", "reason"),
-    [
-        ({"id": "x", "type": "toaster"}, 422, "unknown device type 'toaster'"),
-        ({"id": "x", "type": "water_leak", "site_id": "nowhere"}, 404, "site 'nowhere'"),
-        ({"id": "x", "type": "water_leak", "place_id": "nowhere"}, 404, "place 'nowhere'"),
-        (
-            {"id": "x", "type": "water_leak", "place_id": "bod", "site_id": "skola-1"},
-            422,
-            "is on site",
-        ),
-        (
-            {"id": "x", "type": "water_leak", "refs": [{"source": "ttn", "ref": "EUI-1"}]},
-            409,
-            "EUI-1",
-        ),
-        ({"id": "leak-1", "type": "water_leak"}, 409, "exists already"),
-        (
-            {"id": "x", "type": "water_leak", "refs": [{"source": "ttn", "ref": "a"}] * 2},
-            422,
-            "twice",
-        ),
-        (
-            {"id": "x", "type": "water_leak", "refs": [{"source": "lora", "ref": "a"}]},
-            422,
-            "source",
-        ),
-        ({"id": "a b", "type": "water_leak"}, 422, "pattern"),
-        ({"id": "x", "type": "water_leak", "expected_interval_s": 0}, 422, "greater than 0"),
-        ({"id": "x", "type": "water_leak", "colour": "red"}, 422, "Extra inputs"),
-        ({"type": "water_leak"}, 422, "Field required"),
-    ],
-)
-def test_device_create_errors(
-    api: tuple[Any, Any], body: dict[str, Any], status: int, reason: str
-) -> None:
+BAD_DEVICES = [
+    ({"id": "x", "type": "toaster"}, 422, "unknown device type 'toaster'"),
+    ({"id": "x", "type": "water_leak", "site_id": "nowhere"}, 404, "site 'nowhere'"),
+    ({"id": "x", "type": "water_leak", "place_id": "nowhere"}, 404, "place 'nowhere'"),
+    (
+        {"id": "x", "type": "water_leak", "place_id": "bod", "site_id": "skola-1"},
+        422,
+        "is on site",
+    ),
+    (
+        {"id": "x", "type": "water_leak", "refs": [{"source": "ttn", "ref": "EUI-1"}]},
+        409,
+        "EUI-1",
+    ),
+    ({"id": "leak-1", "type": "water_leak"}, 409, "exists already"),
+    (
+        {"id": "x", "type": "water_leak", "refs": [{"source": "ttn", "ref": "a"}] * 2},
+        422,
+        "twice",
+    ),
+    (
+        {"id": "x", "type": "water_leak", "refs": [{"source": "lora", "ref": "a"}]},
+        422,
+        "source",
+    ),
+    ({"id": "a b", "type": "water_leak"}, 422, "pattern"),
+    ({"id": "x", "type": "water_leak", "expected_interval_s": 0}, 422, "greater than 0"),
+    ({"id": "x", "type": "water_leak", "colour": "red"}, 422, "Extra inputs"),
+    ({"type": "water_leak"}, 422, "Field required"),
+]
+
+
+def test_device_create_errors(api: tuple[Any, Any]) -> None:
     client, _ = api
     _site(client)
     _site(client, "bod-7")
     client.post("/api/v1/places", json={"id": "bod", "site_id": "bod-7", "name": "Bod"})
     first = {"id": "leak-1", "type": "water_leak", "refs": [{"source": "ttn", "ref": "EUI-1"}]}
     assert client.post("/api/v1/devices", json=first).status_code == 201
-    resp = client.post("/api/v1/devices", json=body)
-    assert resp.status_code == status, resp.text
-    assert reason in resp.text
+    for body, status, reason in BAD_DEVICES:
+        resp = client.post("/api/v1/devices", json=body)
+        assert resp.status_code == status, (body, resp.text)
+        assert reason in resp.text, body
     assert client.get("/api/v1/devices").json()["total"] == 1
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.net import free_port, wait_port
+from tests.support.net import free_port, wait_for, wait_port
 
 __all__ = ["PostgresCluster", "pg_cluster", "postgres_bin"]
 
@@ -81,7 +81,21 @@ class PostgresCluster:
             cwd=self.root,
         )
         wait_port(self.port, timeout=30)
+        wait_for(self._ready, 30, 0.1, what="PostgreSQL accepts connections")
         return self
+
+    def _ready(self) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(self._dsn("postgres"), connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.OperationalError:  # "the database system is starting up"
+            return False
+        return True
+
+    def _dsn(self, database: str) -> str:
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
@@ -90,9 +104,7 @@ class PostgresCluster:
         import psycopg
 
         name = f"kv_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(
-            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
-        ) as conn:
+        with psycopg.connect(self._dsn("postgres"), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
