@@ -22,6 +22,7 @@ receive time (telemetry is published the moment it is taken).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from ingest.errors import DecodeError
@@ -49,13 +50,14 @@ _ENERGY: dict[str, tuple[str, str]] = {
 }
 _PRESSURE_TO_PA = {"hPa": 100.0, "mmHg": 133.322387415, "inHg": 3386.389}
 _LWT = {"online": True, "offline": False}
+_OFFSET = re.compile(r"T.*(?:[Zz]|[+-]\d{2}:?\d{2})$")
 
 
 def _time(data: dict[str, object], received_at: datetime) -> datetime:
     raw = data.get("Time")
     if isinstance(raw, str):
         text = raw.strip()
-        has_offset = text.endswith(("Z", "z")) or (len(text) > 19 and text[19:20] in "+-")
+        has_offset = _OFFSET.search(text) is not None
         if has_offset:
             return parse_time(text, field="Time")
         # Naive local time is not trusted, but it must at least be a time.

@@ -42,6 +42,12 @@ def test_tasmota_fahrenheit_and_time_with_offset() -> None:
     [reading] = d.readings
     assert reading.value == pytest.approx(-18.0)
     assert reading.time == datetime(2026, 1, 15, 10, 59, tzinfo=UTC)
+    fraction = payload.replace(b"11:59:00+01:00", b"11:59:00.250+0100")
+    assert tasmota.decode("tele/frys/SENSOR", fraction, NOW).readings[0].time == datetime(
+        2026, 1, 15, 10, 59, 0, 250000, tzinfo=UTC
+    )
+    naive = payload.replace(b"11:59:00+01:00", b"11:59:00.250")
+    assert tasmota.decode("tele/frys/SENSOR", naive, NOW).readings[0].time == NOW
 
 
 def test_tasmota_two_probes_become_two_devices() -> None:
