@@ -155,6 +155,7 @@ def test_every_generated_dashboard_query_runs(bucket: str) -> None:
         ("active", "critical", 1),
         ("active", "warning", 0),
     ]
+    assert [r["_value"] for r in results["kv-device-health/Tysta enheter"]] == [0]
     seen = results["kv-device-health/Senast hörd"]
     assert {r["device"] for r in seen} == {"shed-1", "frys-1", "leak-1"}
     assert not any(r["offline"] for r in seen)

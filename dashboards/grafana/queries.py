@@ -86,8 +86,9 @@ def last_seen(bucket: str, intervals: Mapping[str, int], *, offline_only: bool =
     ``_value`` is dropped before grouping: a device's fields have different types (a freezer's
     float temperature and bool door), which Flux refuses to merge into one table.
     """
+    # 0/1 summed, not filtered rows counted: no offline device reads 0, not "no data"
     tail = (
-        '  |> filter(fn: (r) => r.offline)\n  |> count(column: "device")'
+        "  |> map(fn: (r) => ({_value: if r.offline then 1 else 0}))\n  |> sum()"
         if offline_only
         else '  |> sort(columns: ["age_s"], desc: true)'
     )
@@ -123,15 +124,15 @@ def care_counts(bucket: str, intervals: Mapping[str, int]) -> str:
         "  |> map(fn: (r) => ({\n"
         "      site: r.site,\n"
         f"      reporting: if {_AGE_S} <= {_limit(intervals)} then 1 else 0,\n"
-        "      devices: 1,\n"
+        "      devices: 1\n"
         "  }))\n"
         '  |> group(columns: ["site"])\n'
         "  |> reduce(\n"
         "      identity: {reporting: 0, devices: 0},\n"
         "      fn: (r, accumulator) => ({\n"
         "          reporting: accumulator.reporting + r.reporting,\n"
-        "          devices: accumulator.devices + r.devices,\n"
-        "      }),\n"
+        "          devices: accumulator.devices + r.devices\n"
+        "      })\n"
         "  )\n"
         "  |> group()"
     )  # fmt: skip
