@@ -115,7 +115,16 @@ def decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
         )
     event = parts[5]
     topic_eui = normalise_eui(parts[3], "devEui in the topic")
-    data = load_json_object(payload)
+    try:
+        data = load_json_object(payload)
+    except DecodeError as exc:
+        if not str(exc).startswith("payload is not JSON"):
+            raise
+        # Binary Protobuf is ChirpStack's other encoding; say which setting picks JSON.
+        raise DecodeError(
+            f"{exc} (Protobuf?): set json=true under [integration.mqtt] in chirpstack.toml "
+            '(v4) or marshaler="json" (v3)'
+        ) from exc
     info = data.get("deviceInfo")
     if isinstance(info, dict) and info.get("devEui") is not None:
         body_eui = normalise_eui(info["devEui"], "deviceInfo.devEui")

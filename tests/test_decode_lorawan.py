@@ -195,6 +195,7 @@ def test_dedup_key_changes_with_session_and_frame() -> None:
             "but the payload names",
         ),
         (CS_V4 + "frobnicate", CHIRPSTACK_V4_JOIN, "unknown ChirpStack event type"),
+        (CS_V4 + "up", b"\n$\x08\x01", "set json=true under \\[integration.mqtt\\]"),
         (
             CS_V3 + "up",
             {**CHIRPSTACK_V3_PB_UP, "objectJSON": "{not json"},
@@ -217,8 +218,9 @@ def test_dedup_key_changes_with_session_and_frame() -> None:
     ],
 )
 def test_chirpstack_rejections_have_reasons(topic: str, payload: Any, reason: str) -> None:
+    raw = payload if isinstance(payload, bytes) else dumps(payload)
     with pytest.raises(DecodeError, match=reason):
-        chirpstack.decode(topic, dumps(payload), NOW)
+        chirpstack.decode(topic, raw, NOW)
 
 
 # -- The Things Stack ------------------------------------------------------------------------
