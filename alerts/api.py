@@ -9,11 +9,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from access.auth import Principal, RequireUser
+from access.auth import AccessDenied, Principal, RequireUser
 from alerts.errors import AlertNotFound, RuleConfigError
 from alerts.service import Alerting
 from alerts.silences import Silence
 from alerts.store import Alert
+from alerts.visibility import may_see
 
 __all__ = ["router"]
 
@@ -122,10 +123,17 @@ def _aware(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
+def _visible(svc: Alerting, user: Principal, alert_id: int) -> Alert:
+    alert = svc.store.get(alert_id)
+    if not may_see(user, alert):
+        raise AccessDenied("this alert is outside your sites or care units")
+    return alert
+
+
 @router.get("/alerts", response_model=list[AlertPublic])
 def list_alerts(
     svc: Svc,
-    _user: RequireUser,
+    user: RequireUser,
     state: Literal["active", "acknowledged", "resolved"] | None = None,
     device_id: str | None = None,
     site_id: str | None = None,
@@ -149,17 +157,17 @@ def list_alerts(
         since=_aware(since) if since else None,
         until=_aware(until) if until else None,
     )
-    return [AlertPublic.of(a) for a in found]
+    return [AlertPublic.of(a) for a in found if may_see(user, a)]
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertPublic)
-def get_alert(alert_id: int, svc: Svc, _user: RequireUser) -> AlertPublic:
-    return AlertPublic.of(svc.store.get(alert_id))
+def get_alert(alert_id: int, svc: Svc, user: RequireUser) -> AlertPublic:
+    return AlertPublic.of(_visible(svc, user, alert_id))
 
 
 @router.get("/alerts/{alert_id}/history")
-def alert_history(alert_id: int, svc: Svc, _user: RequireUser) -> list[dict[str, Any]]:
-    svc.store.get(alert_id)
+def alert_history(alert_id: int, svc: Svc, user: RequireUser) -> list[dict[str, Any]]:
+    _visible(svc, user, alert_id)
     return svc.store.transitions(alert_id)
 
 
@@ -168,6 +176,7 @@ def acknowledge(
     alert_id: int, request: Request, svc: Svc, user: RequireUser, body: NoteBody | None = None
 ) -> AlertPublic:
     note = body.note if body else None
+    _visible(svc, user, alert_id)
     alert = svc.engine.acknowledge(alert_id, user.name, datetime.now(UTC), note)
     _audit(request, user, "alert.acknowledge", str(alert_id), via="api")
     return AlertPublic.of(alert)
@@ -177,6 +186,7 @@ def acknowledge(
 def resolve(
     alert_id: int, request: Request, svc: Svc, user: RequireUser, body: NoteBody
 ) -> AlertPublic:
+    _visible(svc, user, alert_id)
     alert = svc.engine.resolve_manually(alert_id, user.name, datetime.now(UTC), body.note)
     _audit(request, user, "alert.resolve", str(alert_id), via="api")
     return AlertPublic.of(alert)

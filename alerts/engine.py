@@ -127,6 +127,8 @@ class AlertEngine:
 
     def _env(self, device: DeviceInfo) -> Env:
         schedule, _name = self._site(device.site_id)
+        if schedule is not None and not schedule.hours:
+            schedule = None  # no opening hours entered: we cannot know when it is closed
         return Env(schedule, float(device.expected_interval_s), self.watching_since)
 
     # -- rule evaluation -------------------------------------------------------------------
@@ -221,9 +223,7 @@ class AlertEngine:
         assert tr.severity is not None
         message = None
         if not isinstance(entry.rule, ThresholdRule):
-            metric = entry.metric or "data"
-            if isinstance(entry.rule, NoDataRule) and tr.value is not None and tr.value == 0.0:
-                metric = "online"
+            metric = getattr(tr, "metric", None) or entry.metric or "data"
             since = getattr(tr, "since", None) or tr.at
             message = detail_for(entry.rule.kind, metric, since, tr.threshold)
         alert, kind = self.store.fire(

@@ -65,6 +65,7 @@ class Change:
     threshold: float | None
     at: datetime
     since: datetime | None = None
+    metric: str | None = None  # no_data: "online" when an availability message said offline
 
 
 def _num(value: Any) -> float | None:
@@ -221,12 +222,14 @@ class NoDataRule:
     ) -> tuple[HeldState, Change | None]:
         if metric == self.availability_metric:
             if not _truthy(value):  # LWT / availability "offline": no need to wait
-                return _settle(
+                st, ch = _settle(
                     state, HeldState(self.severity, value, at, state.last_seen), at, None
                 )
+                return st, replace(ch, value=None, metric="online") if ch else None
             return _settle(state, HeldState(None, value, None, at), at, None)
         last = at if state.last_seen is None else max(state.last_seen, at)
-        return _settle(state, HeldState(None, value, None, last), at, None)
+        st, ch = _settle(state, HeldState(None, value, None, last), at, None)
+        return st, replace(ch, value=None) if ch else None
 
     def tick(self, state: HeldState, now: datetime, env: Env) -> tuple[HeldState, Change | None]:
         if state.firing is not None:
@@ -239,7 +242,8 @@ class NoDataRule:
         limit = self.limit_s(env)
         if (now - seen).total_seconds() < limit:
             return state, None
-        return _settle(state, replace(state, firing=self.severity, since=seen), now, limit)
+        st, ch = _settle(state, replace(state, firing=self.severity, since=seen), now, limit)
+        return st, replace(ch, value=None) if ch else None
 
 
 def spec_bool(spec: Mapping[str, Any], key: str, default: bool) -> bool:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from access.auth import AccessDenied, Principal, web_principal
+from access.auth import Principal, web_principal
 from access.sessions import install_template_globals
 from dashboards.i18n import LANGS, format_value, metric_name, texts
 from devices.catalogue import CATALOGUE
@@ -82,23 +82,4 @@ def _in_scope(request: Request, user: Principal, alerts: list[Any]) -> list[Any]
     return [a for a in alerts if a.device_id in visible]
 
 
-@router.get("/alerts", response_class=HTMLResponse, response_model=None)
-def alerts_page(request: Request) -> Response:
-    user = web_principal(request)
-    if user is None:
-        return _login_redirect(request)
-    store = request.app.state.alert_store
-    open_alerts = _in_scope(request, user, store.list("active") + store.list("acknowledged"))
-    recent = _in_scope(request, user, store.list("resolved", limit=20))
-    return render(request, "alerts.html", user, alerts=open_alerts, recent=recent)
-
-
-@router.post("/alerts/{alert_id}/ack", response_model=None)
-def ack_from_page(request: Request, alert_id: int) -> Response:
-    user = web_principal(request)
-    if user is None:
-        return _login_redirect(request)
-    if not _in_scope(request, user, [request.app.state.alert_store.get(alert_id)]):
-        raise AccessDenied("this alert is outside your sites")
-    request.app.state.alert_store.acknowledge(alert_id, user.name, datetime.now(UTC))
-    return RedirectResponse("/alerts", status_code=303)
+# /alerts and the acknowledge links live in dashboards/alerts_web.py (issue 5)

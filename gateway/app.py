@@ -17,6 +17,7 @@ from access.setup import install_access
 from alerts.api import router as alerts_router
 from alerts.errors import RuleConfigError
 from alerts.store import AlertNotFound, AlertStateError
+from dashboards.alerts_web import router as alerts_web_router
 from dashboards.charts_api import router as charts_api_router
 from dashboards.charts_web import router as charts_web_router
 from dashboards.record_mail import install_record_mail
@@ -101,6 +102,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(devices_page_router)  # /devices for technicians (issue 4)
     app.include_router(alerts_router)
     app.include_router(ingest_router)
+    app.include_router(alerts_web_router)  # /alerts and /ack/<token> (issue 5)
     app.include_router(web_router)
     # after the other pages, so a fixed path such as /devices/claim wins over /devices/{id}
     app.include_router(charts_api_router)

@@ -54,4 +54,14 @@ def render_metrics(platform: Platform) -> str:
         platform.notifier.sent_failed,
         "notification deliveries that failed",
     )
+    # issue 5: notification delivery attempts by outcome, and the outbox by state
+    counts = platform.alerting.outbox.counts()
+    out.append("# HELP kommunvakt_alert_deliveries_total delivery attempts by outcome")
+    out.append("# TYPE kommunvakt_alert_deliveries_total counter")
+    for outcome, n in sorted(counts["deliveries"].items()):
+        out.append(f'kommunvakt_alert_deliveries_total{{outcome="{outcome}"}} {n}')
+    out.append("# HELP kommunvakt_alert_outbox notifications by state (pending: being retried)")
+    out.append("# TYPE kommunvakt_alert_outbox gauge")
+    for state, n in sorted(counts["outbox"].items()):
+        out.append(f'kommunvakt_alert_outbox{{state="{state}"}} {n}')
     return "\n".join(out) + "\n"

@@ -1,0 +1,228 @@
+"""The ``/alerts`` page (acknowledge, resolve with a note) and the acknowledge-link pages.
+
+``/ack/<token>`` needs no sign-in: the token in the notification is the authority (signed,
+expiring, single use; ``alerts.links``). GET shows what would be acknowledged and a button;
+only the POST from that page acknowledges, so a mail scanner that fetches every link in a
+message acknowledges nothing. The form carries the double-submit CSRF token like sign-in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from access.auth import AccessDenied, Principal, web_principal
+from alerts.errors import AckLinkError, AlertStateError
+from alerts.messages import SEVERITY_SV, num
+from alerts.service import Alerting
+from alerts.store import Alert
+from alerts.visibility import may_see
+from dashboards.web import render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+TEXTS = {
+    "sv": {
+        "resolve": "Åtgärdat",
+        "note": "Anteckning",
+        "all_states": "Alla",
+        "open": "Öppna",
+        "filter": "Visa",
+        "silences": "Underhållsfönster (notiser pausade)",
+        "until": "till",
+        "ack_title": "Kvittera larm",
+        "ack_confirm": "Kvittera larmet",
+        "ack_done": "Larmet är kvitterat. Tack!",
+        "ack_already": "Larmet är redan kvitterat",
+        "resolved_already": "Larmet är redan återställt",
+        "link_error": "Länken kan inte användas",
+        "reminders": "påminnelser",
+        "escalated": "eskalerat",
+        "unacked_resolved": "återställt utan kvittens",
+    },
+    "en": {
+        "resolve": "Resolved",
+        "note": "Note",
+        "all_states": "All",
+        "open": "Open",
+        "filter": "Show",
+        "silences": "Maintenance windows (notifications paused)",
+        "until": "until",
+        "ack_title": "Acknowledge alert",
+        "ack_confirm": "Acknowledge the alert",
+        "ack_done": "The alert is acknowledged. Thank you!",
+        "ack_already": "The alert is acknowledged already",
+        "resolved_already": "The alert is resolved already",
+        "link_error": "This link cannot be used",
+        "reminders": "reminders",
+        "escalated": "escalated",
+        "unacked_resolved": "resolved without acknowledgement",
+    },
+}
+
+
+def _svc(request: Request) -> Alerting:
+    svc: Alerting = request.app.state.platform.alerting
+    return svc
+
+
+def _texts(request: Request) -> dict[str, str]:
+    lang = request.query_params.get("lang") or request.cookies.get("kv_lang") or "sv"
+    return TEXTS.get(lang, TEXTS["sv"])
+
+
+def _label(svc: Alerting, alert: Alert) -> str:
+    info = svc.engine.registry.info(alert.device_id)
+    if info is not None:
+        return info.name or info.id
+    return alert.rule.replace("_", " ")
+
+
+def _row(svc: Alerting, a: Alert) -> dict[str, Any]:
+    return {
+        "a": a,
+        "label": _label(svc, a),
+        "value": num(a.value),
+        "threshold": num(a.threshold),
+        "severity_sv": SEVERITY_SV.get(a.severity, a.severity),
+    }
+
+
+def _login(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+@router.get("/alerts", response_class=HTMLResponse, response_model=None)
+def alerts_page(
+    request: Request,
+    state: str = "open",
+    site_id: str | None = None,
+    severity: str | None = None,
+) -> Response:
+    user = web_principal(request)
+    if user is None:
+        return _login(request)
+    svc = _svc(request)
+    store = svc.store
+    site = site_id or None
+    sev = severity or None
+    if state == "open":
+        found = [
+            *store.list("active", site_id=site, severity=sev, limit=500),
+            *store.list("acknowledged", site_id=site, severity=sev, limit=500),
+        ]
+    else:
+        chosen = state if state in ("active", "acknowledged", "resolved") else None
+        found = store.list(chosen, site_id=site, severity=sev, limit=500)
+    visible = [_row(svc, a) for a in found if may_see(user, a)]
+    recent = [
+        _row(svc, a) for a in store.list("resolved", limit=20) if may_see(user, a)
+    ]  # fmt: skip
+    silences = svc.silences.list(datetime.now(UTC))
+    return render(
+        request, "alerts.html", user, rows=visible, recent=recent, silences=silences,
+        at=_texts(request), state=state, site_id=site or "", severity=sev or "",
+        sites=svc.engine.registry.list_sites(),
+    )  # fmt: skip
+
+
+def _visible_or_403(svc: Alerting, user: Principal, alert_id: int) -> Alert:
+    alert = svc.store.get(alert_id)
+    if not may_see(user, alert):
+        raise AccessDenied("this alert is outside your sites or care units")
+    return alert
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=None)
+def ack_from_page(request: Request, alert_id: int) -> Response:
+    user = web_principal(request)
+    if user is None:
+        return _login(request)
+    svc = _svc(request)
+    _visible_or_403(svc, user, alert_id)
+    with contextlib.suppress(AlertStateError):  # someone was quicker: the page shows who
+        svc.engine.acknowledge(alert_id, user.name, datetime.now(UTC), None)
+    return RedirectResponse(f"/alerts#alert-{alert_id}", status_code=303)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=None)
+def resolve_from_page(
+    request: Request, alert_id: int, note: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    user = web_principal(request)
+    if user is None:
+        return _login(request)
+    svc = _svc(request)
+    _visible_or_403(svc, user, alert_id)
+    with contextlib.suppress(AlertStateError):
+        svc.engine.resolve_manually(alert_id, user.name, datetime.now(UTC), note or None)
+    return RedirectResponse("/alerts", status_code=303)
+
+
+def _link_page(
+    request: Request, status: int, token: str, alert: Alert | None, message: str | None, done: bool
+) -> HTMLResponse:
+    svc = _svc(request)
+    row = _row(svc, alert) if alert is not None else None
+    resp = render(
+        request, "alert_ack_link.html", None, row=row, token=token, message=message, done=done,
+        at=_texts(request),
+    )  # fmt: skip
+    resp.status_code = status
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"  # the token must not leak onwards
+    return resp
+
+
+def _check(request: Request, token: str) -> tuple[Alert | None, str | None, int]:
+    svc, texts = _svc(request), _texts(request)
+    now = datetime.now(UTC)
+    try:
+        claim = svc.links.verify(token, now)
+    except AckLinkError as exc:
+        return None, f"{texts['link_error']}: {exc}.", 410
+    alert = svc.store.get(claim.alert_id)
+    if alert.state == "acknowledged":
+        return alert, f"{texts['ack_already']} ({alert.acknowledged_by}).", 200
+    if alert.state == "resolved":
+        return alert, f"{texts['resolved_already']}.", 200
+    if svc.links.is_used(claim):
+        return alert, f"{texts['link_error']}: länken har redan använts.", 410
+    return alert, None, 200
+
+
+@router.get("/ack/{token}", response_class=HTMLResponse)
+def ack_link_confirm(request: Request, token: str) -> HTMLResponse:
+    alert, message, status = _check(request, token)
+    return _link_page(request, status, token, alert, message, done=False)
+
+
+@router.post("/ack/{token}", response_class=HTMLResponse)
+def ack_link_use(request: Request, token: str) -> HTMLResponse:
+    alert, message, status = _check(request, token)
+    if message is not None or alert is None:
+        return _link_page(request, status, token, alert, message, done=False)
+    svc = _svc(request)
+    now = datetime.now(UTC)
+    claim = svc.links.verify(token, now)
+    try:
+        svc.links.use(claim, now)
+        actor = f"länk: {claim.recipient}"[:100]
+        alert = svc.engine.acknowledge(alert.id, actor, now, "kvitterat via länk i notisen")
+    except (AckLinkError, AlertStateError) as exc:
+        return _link_page(request, 410, token, alert, f"{_texts(request)['link_error']}: {exc}.",
+                          done=False)  # fmt: skip
+    audit = getattr(request.app.state.platform, "audit", None)
+    if audit is not None:
+        client = request.client.host if request.client else None
+        audit.record(
+            now, actor, "alert.acknowledge", "alert", str(alert.id), source_ip=client,
+            details={"via": "link"},
+        )  # fmt: skip
+    return _link_page(request, 200, token, alert, None, done=True)

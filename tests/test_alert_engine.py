@@ -1,0 +1,255 @@
+"""The engine with an injected clock, real SQLite and a real HTTP receiver (apprise json://).
+
+Flapping, severity changes, silences, closing time from the clock, silent devices, care alerts
+routed by tags, and a restart that neither repeats the first message nor forgets reminders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerts.service import Alerting, build_alerting
+from devices.db import Base, make_engine, make_sessionmaker
+from devices.registry import DeviceRegistry
+from devices.schemas import DeviceCreate, SiteCreate
+from gateway.settings import load_settings
+from ingest.reading import Reading
+from tests.support.alert_sinks import JsonSink
+from tests.support.net import wait_for
+from tests.support.platform import TOKEN
+
+T0 = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)  # Wednesday 10:00 in Stockholm
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, seconds: float) -> datetime:
+        self.now = T0 + timedelta(seconds=seconds)
+        return self.now
+
+
+@pytest.fixture
+def sink() -> Iterator[JsonSink]:
+    s = JsonSink().start()
+    yield s
+    s.stop()
+
+
+class World:
+    def __init__(self, tmp: Path, sink: JsonSink, clock: Clock) -> None:
+        self.tmp, self.sink, self.clock = tmp, sink, clock
+        self.settings = load_settings(
+            data_dir=tmp,
+            admin_token=TOKEN,
+            rule_overrides={"shed_too_hot": {"hold_s": 60}},
+            alerting={
+                "recipients": [
+                    {"name": "Jour", "url": sink.url("facility"), "tags": ["role:facility"]},
+                    {"name": "Beredskap", "url": sink.url("oncall"), "tags": ["role:oncall"]},
+                    {
+                        "name": "Natt Norr",
+                        "url": sink.url("care"),
+                        "tags": ["care_unit:norr", "role:night_staff"],
+                    },
+                ],
+                "reminder_s": {"critical": 300, "warning": 0},
+                "escalation": [{"after_s": 600, "roles": ["oncall"]}],
+                "retry_first_s": 0.2,
+            },
+        )
+        db = make_engine(self.settings.db_url)
+        Base.metadata.create_all(db)
+        self.sessions = make_sessionmaker(db)
+        self.registry = DeviceRegistry(self.sessions)
+        self.alerting = self.build()
+
+    def build(self) -> Alerting:
+        alerting = build_alerting(self.settings, self.sessions, self.registry, self.clock)
+        alerting.notifier.start()
+        alerting.engine.restore(self.clock())
+        return alerting
+
+    def restart(self) -> None:
+        self.alerting.notifier.stop()
+        self.alerting = self.build()
+
+    def device(self, dev_id: str, type_: str, site: str | None = None, **kw: Any) -> None:
+        self.registry.create(DeviceCreate(id=dev_id, type=type_, site_id=site, **kw), now=T0)
+
+    def read(self, dev_id: str, metric: str, value: Any, seconds: float) -> None:
+        at = self.clock.at(seconds)
+        info = self.registry.info(dev_id)
+        assert info is not None
+        self.alerting.engine.on_readings([(info, Reading(dev_id, at, metric, value))])
+
+    def tick(self, seconds: float) -> None:
+        self.alerting.engine.tick(self.clock.at(seconds))
+
+    def titles(self, path: str) -> list[str]:
+        return [b["title"] for b in self.sink.at(path)]
+
+
+@pytest.fixture
+def world(tmp_path: Path, sink: JsonSink) -> Iterator[World]:
+    w = World(tmp_path, sink, Clock())
+    w.registry.create_site(SiteCreate(id="vattenverket", name="Vattenverket"))
+    yield w
+    w.alerting.notifier.stop()
+
+
+def settle(world: World, path: str, count: int) -> list[str]:
+    wait_for(lambda: len(world.sink.at(path)) >= count, what=f"{count} message(s) at /{path}")
+    return world.titles(path)
+
+
+def test_flapping_gives_one_message_per_state_change(world: World) -> None:
+    world.device("tb-7", "technical_shed_temperature", "vattenverket", name="Teknikbod 7")
+    # 25.5 held for the 60 s hold → warning; then oscillating 24.2..25.4 (inside the 1 °C
+    # hysteresis band) for ten minutes: no new message; 23.5 resolves
+    world.read("tb-7", "temperature", 25.5, 0)
+    world.read("tb-7", "temperature", 25.5, 60)
+    for i in range(60):
+        world.read("tb-7", "temperature", 24.2 if i % 2 else 25.4, 70 + i * 10)
+        world.tick(75 + i * 10)
+    world.read("tb-7", "temperature", 23.5, 700)
+    titles = settle(world, "facility", 2)
+    assert [t.split(":")[0] for t in titles] == ["Varning", "Återställt"]
+    assert len(world.alerting.store.list()) == 1
+
+
+def test_severity_change_updates_the_same_alert_with_one_message(world: World) -> None:
+    world.device("tb-7", "technical_shed_temperature", "vattenverket", name="Teknikbod 7")
+    world.read("tb-7", "temperature", 26.0, 0)
+    world.tick(60)
+    world.read("tb-7", "temperature", 31.0, 70)
+    world.tick(130)
+    world.tick(131)
+    titles = settle(world, "facility", 2)
+    assert titles[0].startswith("Varning: Teknikbod 7 (Vattenverket)")
+    assert titles[1].startswith("Kritiskt larm (var Varning): Teknikbod 7")
+    assert len(world.alerting.store.list()) == 1
+
+
+def test_silence_records_but_holds_back_and_announces_after(world: World) -> None:
+    store = world.alerting.silences
+    world.device("frys-1", "freezer", "vattenverket", name="Frys 1", place="Köket")
+    store.create(
+        "device", "frys-1", T0, T0 + timedelta(minutes=30), "byte av givare", "tekniker", T0
+    )
+    world.read("frys-1", "door_open", True, 0)
+    world.tick(600)  # door open 10 min: the alert fires, stored, but nobody is paged
+    alert = world.alerting.store.list(state="active")[0]
+    assert alert.rule == "freezer_door_open_too_long"
+    deliveries = world.alerting.outbox.deliveries(alert.id)
+    assert [d.outcome for d in deliveries] == ["suppressed"]
+    world.tick(1799)
+    assert world.sink.at("facility") == []
+    world.tick(1800)  # the window ends with the door still open: announced now
+    # (the freezer also went silent at 1800 s: the no-data rule's own warning)
+    settle(world, "facility", 2)
+    (body,) = [
+        b["message"] for b in world.sink.at("facility")
+        if b["title"].startswith("Varning (efter underhållsfönster): Frys 1 (Vattenverket, Köket)")
+    ]  # fmt: skip
+    assert "Dörren är öppen sedan" in body
+    assert "/ack/" in body
+
+
+def test_closing_time_check_runs_from_the_clock(world: World) -> None:
+    world.registry.create_site(
+        SiteCreate(
+            id="skolan",
+            name="Norra skolan",
+            opening_hours={d: {"open": "07:00", "close": "16:00"} for d in ("mon", "wed")},
+        )
+    )
+    world.device("larm-1", "premises_alarm", "skolan", name="Larmcentral")
+    world.read("larm-1", "armed", False, 0)  # 10:00 local, disarmed during the day
+    closing = 6 * 3600  # 16:00 local (CEST)
+    rule = "premises_not_armed_after_closing"
+    world.tick(closing - 1)
+    assert world.alerting.store.list(state="active", rule=rule) == []
+    world.tick(closing)  # no reading arrives: the clock runs the check
+    (alert,) = world.alerting.store.list(state="active", rule=rule)
+    assert (alert.rule, alert.severity) == ("premises_not_armed_after_closing", "critical")
+    titles = settle(world, "facility", 2)
+    (body,) = [
+        b["message"] for b in world.sink.at("facility")
+        if b["title"].startswith("Kritiskt larm: Larmcentral (Norra skolan)")
+    ]  # fmt: skip
+    assert "Larmet är inte tillkopplat efter stängningstid" in body
+    assert [t for t in titles if "offline" in t] == []
+
+
+def test_silent_device_and_lwt(world: World) -> None:
+    world.device("frys-2", "freezer", "vattenverket", name="Frys 2")
+    world.read("frys-2", "temperature", -21.0, 0)
+    world.tick(1799)
+    world.tick(1800)  # 3 × 600 s without a word
+    (alert,) = world.alerting.store.list(state="active")
+    assert (alert.rule, alert.severity) == ("device_silent", "warning")
+    world.read("frys-2", "temperature", -21.0, 1900)
+    assert world.alerting.store.list(state="active") == []
+    world.read("frys-2", "online", False, 2000)  # LWT: at once
+    (alert,) = world.alerting.store.list(state="active")
+    assert "offline" in (alert.message or "")
+
+
+def test_care_alert_goes_to_the_units_night_staff_only(world: World) -> None:
+    engine = world.alerting.engine
+    engine.raise_external(
+        "boende-12", "missed_check", "critical", "Tillsyn 02:00 missad, rum 12",
+        ["care_unit:norr", "role:night_staff"], world.clock.at(0),
+    )  # fmt: skip
+    engine.raise_external(
+        "boende-40", "missed_check", "critical", "Tillsyn missad, rum 40",
+        ["care_unit:syd", "role:night_staff"], world.clock.at(1),
+    )  # fmt: skip
+    titles = settle(world, "care", 1)
+    assert len(titles) == 1
+    assert "Tillsyn 02:00 missad, rum 12" in world.sink.at("care")[0]["message"]
+    assert world.sink.at("facility") == []
+
+
+def test_restart_neither_repeats_nor_forgets(world: World) -> None:
+    world.device("tb-7", "technical_shed_temperature", "vattenverket", name="Teknikbod 7")
+    world.read("tb-7", "temperature", 31.0, 0)
+    world.tick(60)
+    world.tick(360)  # one reminder (300 s)
+    titles = settle(world, "facility", 2)
+    assert titles[1].startswith("Påminnelse 1: Kritiskt larm")
+    world.restart()
+    world.read("tb-7", "temperature", 31.5, 400)  # still hot: no new alert, no message
+    world.tick(401)
+    world.tick(659)
+    assert world.sink.at("oncall") == []
+    world.tick(660)  # escalation to on-call 10 min after the alert started (at 60 s)
+    settle(world, "oncall", 1)
+    world.restart()
+    world.tick(960)  # reminders continue, numbered on, to facility and the escalated role
+    titles = settle(world, "facility", 3)
+    assert titles[2].startswith("Påminnelse 2: Kritiskt larm")
+    assert [t.split(":")[0] for t in settle(world, "oncall", 2)] == [
+        "Eskalerat, ej kvitterat",
+        "Påminnelse 2",
+    ]
+    assert len(world.alerting.store.list()) == 1
+    alert = world.alerting.store.list()[0]
+    world.alerting.engine.acknowledge(alert.id, "anna", world.clock.at(1000), None)
+    world.tick(2000)
+    world.read("tb-7", "temperature", 20.0, 2100)
+    titles = settle(world, "facility", 4)
+    assert titles[3].startswith("Återställt: Teknikbod 7")
+    assert "Kvitterat av anna" in world.sink.at("facility")[3]["message"]
+    assert len(world.sink.at("facility")) == 4  # nothing between the ack and the recovery
