@@ -16,6 +16,7 @@ Target (issue 3): ≥ 50,000 messages/s for native and zigbee2mqtt.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.decode", description=__doc__)
     parser.add_argument("--seconds", type=float, default=0.4, help="per family and round")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args(argv)
+    # Called from another runner (benchmarks/__main__.py), sys.argv is theirs, not ours.
+    args = parser.parse_args([] if argv is None else argv)
     results = run(args.seconds)
     if args.json:
         print(orjson.dumps([_as_dict(r) for r in results]).decode())
@@ -220,4 +222,4 @@ def _as_dict(r: FamilyResult) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
