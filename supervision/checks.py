@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from supervision.errors import NotFound
-from supervision.machine import OPEN, CheckState, Step
+from supervision.machine import ALERTING, OPEN, CheckState, Step
 from supervision.models import CheckRow, TransitionRow
 
 __all__ = ["Check", "CheckBook"]
@@ -187,6 +187,14 @@ class CheckBook:
 
     def of_night(self, night: date, care_unit_id: str | None = None) -> list[Check]:
         query = select(CheckRow).where(CheckRow.night == night)
+        if care_unit_id is not None:
+            query = query.where(CheckRow.care_unit_id == care_unit_id)
+        with self._sessions() as s:
+            return [_check(r) for r in s.scalars(query.order_by(CheckRow.due_at))]
+
+    def still_open_before(self, night: date, care_unit_id: str | None = None) -> list[Check]:
+        """Checks of earlier nights that still need a person (they stay on the board)."""
+        query = select(CheckRow).where(CheckRow.night < night, CheckRow.status.in_(ALERTING | OPEN))
         if care_unit_id is not None:
             query = query.where(CheckRow.care_unit_id == care_unit_id)
         with self._sessions() as s:

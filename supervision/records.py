@@ -36,7 +36,10 @@ class SupervisionRecords:
 
     def board(self: SupervisionService, unit_id: str, now: datetime) -> list[BoardRow]:
         residents = self.residents.list(unit_id)
-        checks = self.checks.of_night(self.tonight(now), unit_id)
+        night = self.tonight(now)
+        checks = self.checks.still_open_before(night, unit_id) + self.checks.of_night(
+            night, unit_id
+        )
         policy = self.policy(None)
         return build_board(
             residents,
