@@ -221,6 +221,8 @@ def decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
         metric, unit, scale, offset = _metric(name, u, i)
         refs.append(device)
         boolean = metric in CANONICAL_UNITS and CANONICAL_UNITS[metric] is None
+        if vb is not None and metric in _CONVERT:
+            raise DecodeError(f"record {i}: {metric} is a number, not a boolean (vb)")
         value: Value | None = None
         if vb is not None or boolean:
             raw: object = vb if vb is not None else (vs if vs is not None else v)

@@ -193,6 +193,7 @@ def test_senml_name_split_without_base_name() -> None:
         (b'[{"bn":"d:","u":"count","v":3}]', "does not say what is measured"),
         (b'[{"bn":"d:","n":"temp","v":1,"t":1e300}]', "out of range"),
         (b'[{"bn":"d:","n":"door","v":7}]', "is not a boolean"),
+        (b'[{"bn":"d:","n":"temp","vb":true}]', "temperature is a number, not a boolean"),
         (b"[1]", "record 0 is not a JSON object"),
     ],
 )
