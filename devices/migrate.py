@@ -5,9 +5,15 @@ is created from the models (``metadata.create_all``) and stamped at head, a data
 before migrations existed (tables but no ``alembic_version``) is completed and stamped, and a
 migrated one is upgraded to head. No alembic.ini is needed at run time.
 
-The baseline is regenerated from the models with one line (delete the old baseline first)::
+The baseline keeps the fixed id ``0001`` so that databases stamped with an earlier baseline
+stay "at head". It is regenerated from the models with one line::
 
-    rm devices/migrations/versions/[0-9a-f]*_*.py && python -m devices.migrate revision baseline
+    rm devices/migrations/versions/0001_*.py && python -m devices.migrate revision baseline 0001
+
+Later changes are new revisions on top: ``python -m devices.migrate revision "what changed"``.
+Until a table has a revision, ``prepare_database`` also creates missing tables after the upgrade
+(``create_all`` only adds tables, never alters one), so a table added by a model appears on an
+existing database at the next start; a changed column needs a revision.
 
 ``python -m devices.migrate upgrade [URL]`` and ``... current [URL]`` work on any database
 (URL defaults to the settings' database).
@@ -63,6 +69,7 @@ def prepare_database(engine: Engine) -> str:
         cfg = alembic_config(connection=conn)
         if "alembic_version" in tables and MigrationContext.configure(conn).get_current_revision():
             command.upgrade(cfg, "head")
+            Base.metadata.create_all(conn)  # tables no revision knows yet (see above)
             outcome = "upgraded"
         else:
             Base.metadata.create_all(conn)
@@ -81,8 +88,11 @@ def _main(argv: list[str]) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'scratch.db'}"
             message = argv[1] if len(argv) > 1 else "change"
+            rev_id = argv[2] if len(argv) > 2 else None
             command.upgrade(alembic_config(url), "head")
-            script = command.revision(alembic_config(url), message=message, autogenerate=True)
+            script = command.revision(
+                alembic_config(url), message=message, autogenerate=True, rev_id=rev_id
+            )
         for one in script if isinstance(script, list) else [script]:
             if one is not None and shutil.which("ruff"):
                 subprocess.run(["ruff", "check", "-q", "--fix", one.path], check=False)

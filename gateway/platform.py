@@ -15,6 +15,7 @@ from alerts.engine import AlertEngine
 from alerts.notify import Notifier
 from alerts.service import build_alerting
 from alerts.store import AlertStore
+from devices.catalogue import register_types
 from devices.db import make_engine, make_sessionmaker
 from devices.migrate import prepare_database
 from devices.quarantine import QuarantineStore
@@ -69,6 +70,7 @@ class Platform:
         self.sessions = make_sessionmaker(self.db)
         AuditLog.install_guards(self.db)
         self.audit = AuditLog(self.sessions)
+        register_types(settings.device_types)  # extra sensor types: data in the settings
         self.registry = DeviceRegistry(self.sessions)
         self.quarantine = QuarantineStore(self.sessions)
         self.dead_letters = DeadLetterStore(self.sessions)

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     #: Mosquitto dynamic-security admin (mqtt://admin:pw@host:port): per-device credentials
     dynsec_url: SecretStr | None = None
+    #: extra sensor types, as data: [[device_types]] key, name_sv, metrics, expected_interval_s
+    device_types: list[dict[str, Any]] = Field(default_factory=list)
     notify_urls: list[SecretStr] = Field(default_factory=list)
     rule_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # issue 5: recipients, reminders, escalation, ack links (TOML [alerting] or JSON env)

@@ -456,3 +456,24 @@ def test_every_route_wants_a_token(api: tuple[Any, Any]) -> None:
     ):
         resp = client.request(method, path, headers={"Authorization": "Bearer wrong-token"})
         assert resp.status_code == 401, (method, path)
+
+
+def test_sensor_types_from_the_settings(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    from devices import catalogue
+
+    spec = {
+        "key": "door_contact_extra",
+        "name_sv": "Dörrkontakt",
+        "name_en": "Door contact",
+        "metrics": ["door_open", "battery"],
+        "expected_interval_s": 3600,
+    }
+    try:
+        for client, _platform in make_api(request, tmp_path, device_types=[spec]):
+            types = {t["key"]: t for t in client.get("/api/v1/device-types").json()}
+            assert types["door_contact_extra"]["units"] == {"door_open": None, "battery": "%EL"}
+            resp = client.post("/api/v1/devices", json={"id": "d1", "type": "door_contact_extra"})
+            assert resp.status_code == 201
+            assert resp.json()["expected_interval_s"] == 3600
+    finally:
+        catalogue._BY_KEY.pop("door_contact_extra", None)
