@@ -1,0 +1,165 @@
+"""The service against a real SQLite database and the real pipeline, with the clock moved by
+the test: absences, a declined night, consent withdrawal for a bed sensor, the March night,
+retention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.pipeline import Inbound
+from gateway.platform import Platform
+from gateway.settings import load_settings
+from tests.support.platform import TOKEN
+
+STHLM = ZoneInfo("Europe/Stockholm")
+API = "/api/v1/supervision"
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def local(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=STHLM).astimezone(UTC)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    clock = Clock(local(2026, 11, 20, 21, 0))
+    platform = Platform(load_settings(data_dir=tmp_path / "d", admin_token=TOKEN), clock=clock)
+    # no start(): the test drives the clock by calling the ticker itself
+    with TestClient(create_app(platform), headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+        assert c.post("/api/v1/care-units", json={"id": "u1", "name": "U1"}).status_code == 201
+        yield {"platform": platform, "svc": platform.supervision, "client": c, "clock": clock}
+    platform.stop()
+
+
+def resident(c: TestClient, method: str, times: list[str], bed: str | None = None,
+             valid_from: str = "2026-11-01") -> str:  # fmt: skip
+    rid = c.post(f"{API}/residents", json={"label": "Lgh 1, A.A.", "care_unit_id": "u1"}).json()[
+        "id"
+    ]
+    c.post(
+        f"{API}/residents/{rid}/consents",
+        json={"party": "resident", "scope": [method], "given_on": "2026-01-01"},
+    )
+    if bed:
+        c.post(
+            "/api/v1/devices", json={"id": bed, "type": "bed_sensor", "expected_interval_s": 300}
+        )
+        assert c.post(f"{API}/residents/{rid}/sensors", json={"device_id": bed}).status_code == 201
+    r = c.post(
+        f"{API}/residents/{rid}/schedules",
+        json={"method": method, "times": times, "valid_from": valid_from},
+    )
+    assert r.status_code == 201, r.text
+    return rid
+
+
+def statuses(svc: Any, rid: str) -> list[str]:
+    return [c.status for c in svc.checks.of_resident(rid)]
+
+
+def test_absence_suspends_and_its_early_end_resumes(world: dict[str, Any]) -> None:
+    c, svc, clock = world["client"], world["svc"], world["clock"]
+    rid = resident(c, "camera", ["22:00", "23:00", "01:00"])
+    assert statuses(svc, rid) == ["scheduled"] * 3
+    r = c.post(
+        f"{API}/residents/{rid}/absences",
+        json={"reason": "hospital", "starts_at": "2026-11-20T21:30:00+01:00",
+              "ends_at": "2026-11-20T23:30:00+01:00"},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert statuses(svc, rid) == ["suspended", "suspended", "scheduled"]
+    clock.at = local(2026, 11, 20, 21, 45)
+    assert c.post(f"{API}/residents/{rid}/absences/{r.json()['id']}/end").status_code == 200
+    assert statuses(svc, rid) == ["scheduled"] * 3
+    clock.at = local(2026, 11, 20, 21, 50)
+    c.post(
+        f"{API}/residents/{rid}/absences",
+        json={"reason": "travel", "starts_at": "2026-11-20T21:50:00+01:00"},
+    )
+    clock.at = local(2026, 11, 21, 3, 0)
+    svc.tick(clock())
+    assert statuses(svc, rid) == ["suspended"] * 3  # never missed while away
+
+
+def test_a_declined_night_is_never_missed(world: dict[str, Any]) -> None:
+    c, svc, clock = world["client"], world["svc"], world["clock"]
+    rid = resident(c, "camera", ["22:00", "01:00"])
+    r = c.post(f"{API}/residents/{rid}/skip-night", json={"night": "2026-11-20"})
+    assert r.json() == {"skipped_checks": 2}
+    clock.at = local(2026, 11, 21, 4, 0)
+    svc.tick(clock())
+    assert statuses(svc, rid) == ["skipped_by_resident"] * 2
+    transitions = svc.checks.transitions([svc.checks.of_resident(rid)[0].id])
+    assert transitions[-1]["actor"] == "admin"
+    assert transitions[-1]["note"] == "på den boendes begäran"
+
+
+def _reading(platform: Platform, bed: str, in_bed: bool, at: datetime) -> None:
+    payload = orjson.dumps({"time": at.isoformat(), "values": {"in_bed": in_bed}})
+    platform.pipeline.process([Inbound(f"kv/{bed}/up", payload, 1, 1, at)])
+
+
+def test_consent_withdrawal_stops_the_sensor_at_once(world: dict[str, Any]) -> None:
+    c, svc, clock, platform = world["client"], world["svc"], world["clock"], world["platform"]
+    rid = resident(c, "sensor", ["22:00"], bed="bed-9")
+    _reading(platform, "bed-9", True, clock())
+    assert "bed-9" in svc._in_bed
+    consent = c.get(f"{API}/residents/{rid}").json()["consents"][0]["id"]
+    w = c.post(f"{API}/residents/{rid}/consents/{consent}/withdraw")
+    assert w.json() == {"cancelled_checks": 1}
+    assert "bed-9" not in svc._in_bed  # what the sensor said is forgotten
+    _reading(platform, "bed-9", False, clock())
+    assert "bed-9" not in svc._in_bed  # and what it says now is not taken
+    clock.at = local(2026, 11, 20, 23, 0)
+    svc.tick(clock())
+    assert statuses(svc, rid) == ["cancelled"]
+    assert svc.materialise(date(2026, 11, 21), clock()) == 0  # and no new night either
+
+
+def test_sensor_check_in_the_missing_march_hour(world: dict[str, Any]) -> None:
+    c, svc, clock, platform = world["client"], world["svc"], world["clock"], world["platform"]
+    clock.at = local(2026, 3, 28, 21, 0)
+    rid = resident(c, "sensor", ["02:30"], bed="bed-3", valid_from="2026-03-01")
+    (check,) = svc.checks.of_resident(rid)
+    assert (check.planned, check.due_at) == ("02:30", datetime(2026, 3, 29, 1, 0, tzinfo=UTC))
+    row = svc.board("u1", clock())[0].checks[0]
+    assert (row.planned, row.local) == ("02:30", "03:00")
+    clock.at = datetime(2026, 3, 29, 0, 58, tzinfo=UTC)  # 01:58 CET
+    _reading(platform, "bed-3", True, clock())
+    svc.tick(clock())
+    assert statuses(svc, rid) == ["scheduled"]
+    clock.at = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # 03:00 CEST: the jump is over
+    svc.tick(clock())
+    assert statuses(svc, rid) == ["ok"]
+
+
+def test_retention_of_check_records_and_counts(world: dict[str, Any]) -> None:
+    c, svc, clock = world["client"], world["svc"], world["clock"]
+    rid = resident(c, "camera", ["22:00"])
+    assert svc.counts_per_care_unit(clock()) == {"u1": {"scheduled": 1}}
+    clock.at = local(2026, 11, 21, 2, 0)
+    svc.tick(clock())
+    assert svc.counts_per_care_unit(clock()) == {"u1": {"missed": 1}}
+    assert c.get(f"{API}/counts").json() == {"u1": {"missed": 1}}
+    clock.at = local(2026, 11, 20, 21, 0) + timedelta(days=90)
+    assert svc.retention(clock())["checks"] == 0  # 90 nights: kept
+    clock.at = local(2026, 11, 20, 21, 0) + timedelta(days=91)
+    assert svc.retention(clock())["checks"] == 1
+    assert statuses(svc, rid) == []
+    assert world["platform"].audit.entries(target_id=rid)  # the audit trail has its own period
