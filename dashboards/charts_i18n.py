@@ -7,6 +7,8 @@ __all__ = ["words"]
 _SV = {
     "history": "Historik",
     "site": "Plats",
+    "sites": "Platser",
+    "no_sites": "Inga platser som du har behörighet till.",
     "range": "Period",
     "legend_threshold": "Larmgräns",
     "legend_limit": "Gräns (egenkontroll)",
@@ -53,6 +55,8 @@ _EN = {
     **_SV,
     "history": "History",
     "site": "Site",
+    "sites": "Sites",
+    "no_sites": "No sites you have access to.",
     "range": "Range",
     "legend_threshold": "Alert threshold",
     "legend_limit": "Limit (self-monitoring)",

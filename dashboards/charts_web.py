@@ -245,3 +245,32 @@ def daily_record_page(request: Request, site_id: str, month: str | None = None) 
         next_month=f"{next_m[0]:04d}-{next_m[1]:02d}",
         gap_factor=GAP_FACTOR,
     )
+
+
+@router.get("/sites", response_model=None)
+def sites_page(request: Request) -> Response:
+    """Every site the user may see, with how many sensors and open alerts it has."""
+    user = _user_or_redirect(request)
+    if isinstance(user, RedirectResponse):
+        return user
+    state = request.app.state
+    limits = record_limits(state.settings)
+    open_alerts = state.alert_store.open_alerts()
+    rows = []
+    for site in state.registry.list_sites():
+        if not user.may_see_site(site.id):
+            continue
+        devices, _ = state.registry.list(site_id=site.id, limit=10_000)
+        ids = {d.id for d in devices}
+        severities = {a.severity for a in open_alerts if a.device_id in ids}
+        worst = "critical" if "critical" in severities else "warning" if severities else "ok"
+        rows.append(
+            {
+                "site": site,
+                "devices": len(devices),
+                "alerts": sum(1 for a in open_alerts if a.device_id in ids),
+                "state": worst,
+                "has_record": any(d.type in limits for d in devices),
+            }
+        )
+    return render(request, "sites.html", user, w=words(_lang(request)), rows=rows)

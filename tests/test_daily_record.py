@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +96,25 @@ def test_spring_dst_day_is_23_hours_and_months_parse() -> None:
     assert parse_month("2026-10") == (2026, 10)
     with pytest.raises(ValueError, match="YYYY-MM"):
         parse_month("oktober")
+
+
+def test_pdf_without_dejavu_falls_back_to_latin1_helvetica(tmp_path: Path) -> None:
+    from dashboards.daily_record import DeviceRecord, SiteRecord
+    from dashboards.record_export import record_pdf
+
+    rows = tuple(_rows().values())  # type: ignore[arg-type]
+    record = SiteRecord(
+        "s",
+        "Ängsgårdens kök",
+        "2026-10",
+        NOW,
+        (DeviceRecord("k", "Kyl 2", "Förråd", "fridge", 8.0, rows),),  # type: ignore[arg-type]
+    )
+    pdf = tmp_path / "core.pdf"
+    pdf.write_bytes(record_pdf(record, font_dir=tmp_path / "no-fonts-here"))
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "Temperaturlogg (egenkontroll) - Ängsgårdens kök - oktober 2026" in text
+    assert "Kyl: Kyl 2, Förråd (gräns 8,0 °C)" in text
+    assert "Helvetica" in pdf.read_bytes().decode("latin-1")
