@@ -196,7 +196,7 @@ def device_charts(
         extra = (extra_thresholds or {}).get(metric)
         if extra is not None and all(abs(t.value - extra.value) > 1e-9 for t in thresholds):
             thresholds.append(extra)
-        series = ()
+        series: tuple[Series, ...] = ()
         if metric != "timeline":
             segs = series_segments(points, start, end, max_gap, 90 if small else CHART_BUCKETS)
             series = (Series(metric, metric_label(metric, lang), segs),)
