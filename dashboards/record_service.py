@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dashboards.daily_record import (
@@ -78,7 +78,3 @@ def build_site_record(
         )
         out.append(DeviceRecord(d.id, d.name or d.id, d.place, d.type, limits[d.type], tuple(rows)))
     return SiteRecord(site_id, name, f"{year:04d}-{month:02d}", now, tuple(out))
-
-
-def yesterday(now: datetime, tz: Any) -> date:
-    return (now.astimezone(tz) - timedelta(days=1)).date()
