@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -131,6 +131,14 @@ class CheckBook:
             s.commit()
             return _check(row)
 
+    def keys_of_night(self, night: date) -> set[tuple[int | None, datetime]]:
+        """(schedule id, due time) of the checks that exist for ``night``."""
+        with self._sessions() as s:
+            rows = s.execute(
+                select(CheckRow.schedule_id, CheckRow.due_at).where(CheckRow.night == night)
+            )
+            return {(sid, due) for sid, due in rows}
+
     def get(self, check_id: int) -> Check:
         with self._sessions() as s:
             row = s.get(CheckRow, check_id)
@@ -167,12 +175,13 @@ class CheckBook:
             s.commit()
             return _check(row)
 
-    def open_checks(self) -> list[Check]:
+    def open_checks(self, due_by: datetime | None = None) -> list[Check]:
+        """Checks that wait for something; scheduled ones only once due by ``due_by``."""
+        query = select(CheckRow).where(CheckRow.status.in_(OPEN))
+        if due_by is not None:
+            query = query.where(or_(CheckRow.status != "scheduled", CheckRow.due_at <= due_by))
         with self._sessions() as s:
-            rows = s.scalars(
-                select(CheckRow).where(CheckRow.status.in_(OPEN)).order_by(CheckRow.due_at)
-            )
-            return [_check(r) for r in rows]
+            return [_check(r) for r in s.scalars(query.order_by(CheckRow.due_at))]
 
     def of_resident(
         self, resident_id: str, *, night: date | None = None, statuses: frozenset[str] | None = None

@@ -55,6 +55,7 @@ class ScheduleInfo:
     recheck_minutes: float | None
     ladder: tuple[str, ...] | None
     step_minutes: float | None
+    ended_at: datetime | None = None
 
 
 def _resident(r: ResidentRow) -> Resident:
@@ -73,6 +74,7 @@ def _schedule(r: ScheduleRow, timezone: str) -> ScheduleInfo:
         r.recheck_minutes,
         tuple(r.ladder) if r.ladder else None,
         r.step_minutes,
+        r.ended_at,
     )
 
 

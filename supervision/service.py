@@ -42,7 +42,9 @@ __all__ = ["SupervisionService", "check_json"]
 
 log = logging.getLogger(__name__)
 
-MATERIALISE_EVERY = timedelta(seconds=30)
+#: tonight's checks are created at the start of each night, after every change of plan or
+#: consent (``refresh``), and again this often as a safety net
+MATERIALISE_EVERY = timedelta(minutes=10)
 
 
 class _Device(Protocol):
@@ -114,6 +116,7 @@ class SupervisionService(SupervisionRecords):
         self._monitored: dict[str, str] = {}  # device id → resident id (sensor consent open)
         self._schedules: dict[int, ScheduleInfo] = {}
         self._next_materialise = datetime.min.replace(tzinfo=UTC)
+        self._materialised_night: date | None = None
         self._next_retention = datetime.min.replace(tzinfo=UTC)
         self.refresh()
 
@@ -180,12 +183,12 @@ class SupervisionService(SupervisionRecords):
     def tick(self, now: datetime) -> None:
         """Platform ticker: create tonight's checks, read sensors when due, run the windows."""
         with self._lock:
-            if now >= self._next_materialise:
+            night = night_of(now, self.zone)
+            if now >= self._next_materialise or night != self._materialised_night:
                 self._next_materialise = now + MATERIALISE_EVERY
-                self.materialise(night_of(now, self.zone), now)
-            for check in self.checks.open_checks():
-                if check.due_at - self.policy(check.schedule_id).early > now:
-                    break  # ordered by due time: the rest are later
+                self._materialised_night = night
+                self.materialise(night, now)
+            for check in self.checks.open_checks(due_by=now + self.policy(None).early):
                 self._advance(check, now)
             if now >= self._next_retention:
                 self._next_retention = now + timedelta(seconds=self.settings.retention_interval_s)
@@ -340,15 +343,26 @@ class SupervisionService(SupervisionRecords):
         """Create the checks of ``night`` that the live schedules and consents allow."""
         created = 0
         with self._lock:
+            exists = self.checks.keys_of_night(night)
+            gates: dict[tuple[str, str], datetime | None] = {}
             for sched in self._schedules.values():
-                if not sched.plan.covers(night) or self._ended(sched, now):
+                if not sched.plan.covers(night) or sched.ended_at is not None:
                     continue
-                gate = self.residents.consent_gate(sched.resident_id, sched.method)
+                due = [
+                    pc
+                    for pc in planned_checks(sched.plan, night)
+                    if (sched.id, pc.due_at) not in exists
+                ]
+                if not due:
+                    continue
+                key = (sched.resident_id, sched.method)
+                if key not in gates:
+                    gates[key] = self.residents.consent_gate(*key)
                 resident = self.residents.find(sched.resident_id)
-                if gate is None or resident is None:
+                if gates[key] is None or resident is None:
                     continue
-                since = max(gate, sched.created_at)
-                for pc in planned_checks(sched.plan, night):
+                since = max(gates[key], sched.created_at)  # type: ignore[type-var]
+                for pc in due:
                     if pc.due_at < since:
                         continue  # a plan or consent never reaches back in time
                     check = self.checks.create(
@@ -368,13 +382,6 @@ class SupervisionService(SupervisionRecords):
                     if self.residents.is_suspended(resident.id, pc.due_at):
                         self._apply_admin(check, "suspended", "system", now, "frånvaro")
         return created
-
-    def _ended(self, sched: ScheduleInfo, now: datetime) -> bool:
-        with self._sessions() as s:
-            from supervision.models import ScheduleRow
-
-            row = s.get(ScheduleRow, sched.id)
-            return row is None or row.ended_at is not None
 
     # -- changes of plan that touch open checks --------------------------------------------
 
