@@ -245,3 +245,13 @@ def test_morning_mail_sends_yesterdays_record_once_a_day(
     wait_for(lambda: len(received) == 2, what="the second morning's e-mail")
     assert received[1]["title"].endswith("2026-10-26")
     assert len(received) == 2
+
+
+def test_limits_are_configuration(kitchen: tuple[Any, TestClient]) -> None:
+    p, c = kitchen
+    p.settings.record_limits = {"freezer": -21.0}  # e.g. a kitchen's stricter own limit
+    body = c.get("/api/v1/sites/solgarden/daily-record", params={"month": "2026-10"}).json()
+    assert [d["device_id"] for d in body["devices"]] == ["frys-1"]  # fridges not covered now
+    days = {d["day"]: d for d in body["devices"][0]["days"]}
+    assert days["2026-10-02"]["above_limit_min"] == pytest.approx(24 * 60)
+    assert days["2026-10-25"]["above_limit_min"] == pytest.approx(25 * 60 - 10)  # one at -22
