@@ -102,6 +102,8 @@ def run(
             host=settings.api_host,
             port=settings.api_port,
             log_level="warning",
+            # an open night board is a long request (SSE): it must not hold up a stop
+            timeout_graceful_shutdown=5,
         )
     )
     try:

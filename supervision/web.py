@@ -30,7 +30,7 @@ from supervision.texts import board_texts
 
 __all__ = ["router"]
 
-STREAM_MAX = 3600.0
+STREAM_MAX = 300.0  # seconds; the browser reconnects and access is checked again
 _HERE = Path(__file__).parent
 _templates = Jinja2Templates(
     directory=[str(_HERE / "templates"), str(_HERE.parent / "dashboards" / "templates")]
