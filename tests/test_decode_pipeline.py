@@ -192,3 +192,26 @@ def test_unknown_refs_of_each_family_wait_in_quarantine(platform: Any, client: A
         "eui-77": "ttn",
     }
     assert "water_leak" in unknown["Okänd: sensor/1"]["last_payload"]
+
+
+def test_formats_from_settings_choose_the_family(tmp_path: Any) -> None:
+    """An operator whose zigbee2mqtt uses base topic ``hus3`` says so in the settings."""
+    from gateway.platform import Platform
+    from gateway.settings import load_settings
+    from tests.support.platform import TOKEN
+
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        admin_token=TOKEN,
+        formats={"native": ["kv/+/up"], "zigbee2mqtt": ["hus3/#"]},
+    )
+    p = Platform(settings)
+    try:
+        assert p.router.subscriptions == ["hus3/#", "kv/+/up"]
+        decoded = p.router.decode("hus3/Frys: dörr", b'{"contact":true}', datetime.now(UTC))
+        assert [(r.device_ref, r.metric, r.value) for r in decoded.readings] == [
+            ("Frys: dörr", "door_open", False)
+        ]
+        assert p.router.family_for("zigbee2mqtt/Frys") is None  # not configured here
+    finally:
+        p.stop()
