@@ -317,7 +317,7 @@ def claim(
     _may_place(user, body.site_id)
     if body.issue_mqtt_credentials:
         _dynsec(request)
-    platform = getattr(state, "platform", None)
+    platform = state.platform
     result = claim_unknown(
         ref,
         body,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -161,13 +161,13 @@ class DeviceRegistry(SiteDirectory):
             if fields.get("type") is not None and fields["type"] not in CATALOGUE:
                 raise unknown_type(fields["type"])
             if "site_id" in fields or "place_id" in fields:
+                place_id = fields.get("place_id", row.place_id)
+                # a new place brings its site; dropping the place keeps the site
+                site_id = fields.get("site_id", None if place_id is not None else row.site_id)
                 site_id, place = self._resolve_place(
-                    s,
-                    fields.get("site_id", row.site_id if "place_id" not in fields else None),
-                    fields.get("place_id"),
-                    fields.get("place", row.place),
+                    s, site_id, place_id, fields.get("place", row.place)
                 )
-                fields["site_id"], fields["place"] = site_id, place
+                fields.update(site_id=site_id, place=place, place_id=place_id)
             if "care_unit_id" in fields:
                 self._require(s, CareUnitRow, fields["care_unit_id"], "care unit")
             refs = fields.pop("refs", None)
@@ -287,7 +287,7 @@ class DeviceRegistry(SiteDirectory):
         return row.site_id, row.name
 
     @staticmethod
-    def _check_refs_free(s: Session, refs: list[str], owner: str | None) -> None:
+    def _check_refs_free(s: Session, refs: Sequence[str], owner: str | None) -> None:
         taken = s.scalars(select(DeviceRefRow).where(DeviceRefRow.ref.in_(refs))).all()
         for t in taken:
             if t.device_id != owner:

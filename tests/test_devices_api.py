@@ -103,6 +103,14 @@ def test_places_and_care_units(api: tuple[Any, Any]) -> None:
     assert renamed.status_code == 200
     assert client.get("/api/v1/devices/frys-2").json()["place"] == "Storkök, frys 2"
     assert client.patch("/api/v1/places/nope", json={"name": "x"}).status_code == 404
+    moved = client.patch("/api/v1/devices/frys-2", json={"site_id": "bod-7"})
+    assert moved.status_code == 422  # its place is on the other site: say which place to use
+    assert "is on site 'skola-1'" in moved.text
+    moved = client.patch("/api/v1/devices/frys-2", json={"place_id": "bod"})
+    assert (moved.json()["site_id"], moved.json()["place"]) == ("bod-7", "Bod")
+    unplaced = client.patch("/api/v1/devices/frys-2", json={"place_id": None, "place": "Förråd"})
+    assert (unplaced.json()["site_id"], unplaced.json()["place_id"]) == ("bod-7", None)
+    client.patch("/api/v1/devices/frys-2", json={"place_id": "kok-frys-2"})
     assert client.delete("/api/v1/places/kok-frys-2").status_code == 409
     assert client.delete("/api/v1/sites/skola-1").status_code == 409
     assert client.delete("/api/v1/places/bod").status_code == 204
