@@ -104,6 +104,14 @@ def test_audit_export_per_resident_and_per_user(
     assert ("nurse-b", "supervision.history.view", "allowed") in actions
     # the export itself is on record
     assert platform.audit.entries(actor="reviewer", action="supervision.audit.export")
+    # nobody edits or deletes the record through the platform: the database refuses it
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+
+    for stmt in ("DELETE FROM audit_log", "UPDATE audit_log SET actor = 'x'"):
+        with pytest.raises(DatabaseError, match="append-only"), platform.db.begin() as conn:
+            conn.execute(text(stmt))
+    assert platform.audit.verify()
 
 
 def test_no_schedule_without_consent_and_withdrawal_stops_at_once(
