@@ -69,6 +69,7 @@ class AlertEngine:
         self._rules: dict[tuple[str, str, str | None], list[RuleEntry]] = {}
         self._state: dict[tuple[str, str], Any] = {}
         self._sites: dict[str, tuple[float, SiteSchedule | None, str | None]] = {}
+        self._value_written: dict[tuple[str, str], float] = {}
         self._lock = threading.RLock()
         self.watching_since: datetime | None = None
 
@@ -185,6 +186,17 @@ class AlertEngine:
         self._state[key] = state
         if change is not None:
             self._apply(device, entry, change)
+        elif isinstance(rule, ThresholdRule) and state.firing is not None:
+            self._refresh_value(key, float(reading.value), reading.time)  # type: ignore[arg-type]
+
+    def _refresh_value(self, key: tuple[str, str], value: float, at: datetime) -> None:
+        # keep the stored value of a firing alert current for reminders and the page, but
+        # write at most every 30 s per alert: a chatty sensor must not turn into SQL load
+        last = self._value_written.get(key)
+        if last is not None and time.monotonic() - last < 30:
+            return
+        self._value_written[key] = time.monotonic()
+        self.store.update_value(key[0], key[1], value, at)
 
     def tick(self, now: datetime) -> None:
         """Every second: hold times, closing times, silent devices; then the follow-up."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -189,6 +189,20 @@ class AlertStore:
                 )
             s.commit()
             return _alert(row), kind
+
+    def update_value(self, device_id: str, rule: str, value: float, at: datetime) -> None:
+        """The latest value of a firing alert (reminders quote it); no transition."""
+        with self._sessions() as s:
+            s.execute(
+                update(AlertRow)
+                .where(
+                    AlertRow.device_id == device_id,
+                    AlertRow.rule == rule,
+                    AlertRow.state != "resolved",
+                )
+                .values(value=value, updated_at=at)
+            )
+            s.commit()
 
     def resolve(
         self,
