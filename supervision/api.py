@@ -197,8 +197,8 @@ def audit_export(
     )
     log_type = type(svc.audit)
     if format == "csv":
-        return Response(log_type.to_csv(entries), media_type="text/csv; charset=utf-8")  # type: ignore[attr-defined]
-    return Response(log_type.to_json(entries), media_type="application/json")  # type: ignore[attr-defined]
+        return Response(log_type.to_csv(entries), media_type="text/csv; charset=utf-8")
+    return Response(log_type.to_json(entries), media_type="application/json")
 
 
 router.include_router(plan_router)

@@ -4,24 +4,24 @@ trail for log review; and their end: retention, export and erasure on request.""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
+from sqlalchemy.orm import Session, sessionmaker
 
-from supervision.alerting import alert_key, alert_rule
+from supervision.alerting import AlertSink, alert_key, alert_rule
 from supervision.board import BoardRow, build_board
-from supervision.checks import Check
+from supervision.checks import Check, CheckBook
 from supervision.errors import NotFound
-from supervision.machine import ALERTING
+from supervision.machine import ALERTING, Policy
 from supervision.models import ResidentRow, SuspensionRow
-from supervision.residents import Resident
+from supervision.residents import Resident, ResidentBook
 from supervision.schedule import night_of
-
-if TYPE_CHECKING:
-    from supervision.service import SupervisionService
+from supervision.settings import SupervisionSettings
 
 __all__ = ["SupervisionRecords", "check_json", "resident_json"]
 
@@ -31,11 +31,27 @@ log = logging.getLogger(__name__)
 class SupervisionRecords:
     """Mixed into ``SupervisionService``: everything that reads or ends the records."""
 
-    def tonight(self: SupervisionService, now: datetime) -> date:
+    if TYPE_CHECKING:  # what the service provides
+        zone: ZoneInfo
+        settings: SupervisionSettings
+        residents: ResidentBook
+        checks: CheckBook
+        audit: Any
+        alerts: AlertSink
+        _sessions: sessionmaker[Session]
+        _lock: threading.RLock
+
+        def policy(self, schedule_id: int | None) -> Policy: ...
+
+        def refresh(self) -> None: ...
+
+        def _alert_call(self, fn: Any, *args: Any) -> None: ...
+
+    def tonight(self, now: datetime) -> date:
         return night_of(now, self.zone)
 
-    def board(self: SupervisionService, unit_id: str, now: datetime) -> list[BoardRow]:
-        residents = self.residents.list(unit_id)
+    def board(self, unit_id: str, now: datetime) -> list[BoardRow]:
+        residents = self.residents.of_unit(unit_id)
         night = self.tonight(now)
         checks = self.checks.still_open_before(night, unit_id) + self.checks.of_night(
             night, unit_id
@@ -51,7 +67,7 @@ class SupervisionRecords:
             zone=self.zone,
         )
 
-    def history(self: SupervisionService, resident_id: str) -> dict[str, Any]:
+    def history(self, resident_id: str) -> dict[str, Any]:
         resident = self.residents.get(resident_id)
         checks = self.checks.of_resident(resident_id)
         return {
@@ -60,21 +76,19 @@ class SupervisionRecords:
             "transitions": self.checks.transitions([c.id for c in checks]),
         }
 
-    def counts_per_care_unit(self: SupervisionService, now: datetime) -> dict[str, dict[str, int]]:
+    def counts_per_care_unit(self, now: datetime) -> dict[str, dict[str, int]]:
         """For Grafana (dashboards): tonight's checks per care unit and status, counts only."""
         return self.checks.counts(self.tonight(now))
 
-    def residents_with_units(
-        self: SupervisionService, units: Iterable[str] | None
-    ) -> list[Resident]:
-        residents = self.residents.list()
+    def residents_with_units(self, units: Iterable[str] | None) -> list[Resident]:
+        residents = self.residents.of_unit()
         if units is None:
             return residents
         allowed = set(units)
         return [r for r in residents if r.care_unit_id in allowed]
 
     def audit_entries(
-        self: SupervisionService,
+        self,
         *,
         resident_id: str | None = None,
         actor: str | None = None,
@@ -85,12 +99,12 @@ class SupervisionRecords:
         everything the user did (or was refused)."""
         log_ = self.audit
         if actor is not None:
-            return list(log_.entries(actor=actor, since=since, until=until, limit=100_000))  # type: ignore[attr-defined]
+            return list(log_.entries(actor=actor, since=since, until=until, limit=100_000))
         assert resident_id is not None
         own = log_.entries(
             target_type="resident",
             target_id=resident_id,
-            since=since,  # type: ignore[attr-defined]
+            since=since,
             until=until,
             limit=100_000,
         )
@@ -99,7 +113,7 @@ class SupervisionRecords:
             for e in log_.entries(
                 action="supervision.board.view",
                 since=since,
-                until=until,  # type: ignore[attr-defined]
+                until=until,
                 limit=100_000,
             )
             if e.details and f'"{resident_id}"' in e.details
@@ -108,7 +122,7 @@ class SupervisionRecords:
 
     # -- retention, export, erasure -------------------------------------------------------
 
-    def retention(self: SupervisionService, now: datetime) -> dict[str, int]:
+    def retention(self, now: datetime) -> dict[str, int]:
         """Erase check records and audit entries older than their retention periods."""
         st = self.settings
         before = self.tonight(now) - timedelta(days=st.check_retention_days)
@@ -135,7 +149,7 @@ class SupervisionRecords:
             )
         return {"checks": checks, "absences": absences, "audit": audit}
 
-    def export_resident(self: SupervisionService, resident_id: str) -> dict[str, Any]:
+    def export_resident(self, resident_id: str) -> dict[str, Any]:
         """Everything stored about a resident (a request under GDPR art. 15/20)."""
         out = self.history(resident_id)
         out["consents"] = self.residents.consents(resident_id)
@@ -161,9 +175,7 @@ class SupervisionRecords:
         out["sensors"] = self.residents.sensors_of(resident_id)
         return out
 
-    def erase_resident(
-        self: SupervisionService, resident_id: str, actor: str, now: datetime
-    ) -> None:
+    def erase_resident(self, resident_id: str, actor: str, now: datetime) -> None:
         """Erase a resident and all their care data (GDPR art. 17); the audit log keeps ids."""
         with self._lock:
             for check in self.checks.of_resident(resident_id, statuses=ALERTING):

@@ -155,7 +155,7 @@ class ResidentBook:
             row = s.get(ResidentRow, resident_id)
             return _resident(row) if row is not None else None
 
-    def list(self, care_unit_id: str | None = None) -> list[Resident]:
+    def of_unit(self, care_unit_id: str | None = None) -> list[Resident]:
         query = select(ResidentRow).order_by(ResidentRow.care_unit_id, ResidentRow.label)
         if care_unit_id is not None:
             query = query.where(ResidentRow.care_unit_id == care_unit_id)

@@ -196,7 +196,7 @@ class SupervisionService(SupervisionRecords):
 
     def _advance(self, check: Check, now: datetime) -> None:
         policy = self.policy(check.schedule_id)
-        state, steps = check.state, []
+        state, steps = check.state, list[Step]()
         sensor_due = check.method == "sensor" and (
             (state.status == "scheduled" and now >= state.due_at)
             or (
@@ -359,9 +359,10 @@ class SupervisionService(SupervisionRecords):
                 if key not in gates:
                     gates[key] = self.residents.consent_gate(*key)
                 resident = self.residents.find(sched.resident_id)
-                if gates[key] is None or resident is None:
+                gate = gates[key]
+                if gate is None or resident is None:
                     continue
-                since = max(gates[key], sched.created_at)  # type: ignore[type-var]
+                since = max(gate, sched.created_at)
                 for pc in due:
                     if pc.due_at < since:
                         continue  # a plan or consent never reaches back in time
