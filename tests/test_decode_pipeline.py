@@ -113,7 +113,9 @@ def test_duplicate_uplink_stored_once_even_across_a_store_failure(
 
 def test_rejected_messages_are_listed_counted_and_pruned(platform: Any, client: Any) -> None:
     now = datetime.now(UTC)
-    old = now - timedelta(days=40)
+    # Two days old: inside the platform's own 30-day retention (its clock thread prunes too),
+    # outside the one-day age this test prunes with.
+    old = now - timedelta(days=2)
     platform.pipeline.process(
         [
             inbound("zigbee2mqtt/Frys kök", b'{"contact":"maybe"}', old, 1),
@@ -141,7 +143,7 @@ def test_rejected_messages_are_listed_counted_and_pruned(platform: Any, client: 
     metrics = client.get("/metrics").text
     assert "kommunvakt_dead_letters_total 4" in metrics
 
-    platform.pipeline.prune(timedelta(days=30), timedelta(hours=24))
+    platform.pipeline.prune(timedelta(days=1), timedelta(hours=24))
     left = {d["topic"] for d in client.get("/api/v1/dead-letters").json()}
     assert "zigbee2mqtt/Frys kök" not in left
     assert len(left) == 3
