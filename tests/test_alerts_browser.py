@@ -1,0 +1,77 @@
+"""``/alerts`` in headless Chromium on a phone: a facility user acknowledges, then resolves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.net import wait_for
+from tests.test_web_shell import publish
+
+pytestmark = pytest.mark.browser
+PASSWORD = "ett långt lösenord 42"
+
+
+def test_acknowledge_and_resolve_on_the_alerts_page(
+    browser: Any, platform_factory: Any, tmp_path: Path
+) -> None:
+    proc = platform_factory(
+        tmp_path / "kv",
+        env={"KOMMUNVAKT_RULE_OVERRIDES": json.dumps({"shed_too_hot": {"hold_s": 0}})},
+    ).start()
+    proc.post("/api/v1/sites", {"id": "vattenverket", "name": "Vattenverket"})
+    proc.post("/api/v1/sites", {"id": "skola", "name": "Skolan"})
+    for dev, site in (("tb-7", "vattenverket"), ("tb-8", "skola")):
+        proc.post(
+            "/api/v1/devices",
+            {"id": dev, "type": "technical_shed_temperature", "name": f"Bod {dev}",
+             "site_id": site, "place": "Pumprum"},
+        )  # fmt: skip
+        publish(proc.mqtt_port, f"kv/{dev}/up", {"values": {"temperature": 31.5}})
+    wait_for(lambda: len(proc.get("/api/v1/alerts", state="active")) == 2, what="two alerts")
+    (mine,) = proc.get("/api/v1/alerts", site_id="vattenverket")
+    proc.post(
+        "/api/v1/users",
+        {"username": "anna", "role": "facility_staff", "password": PASSWORD,
+         "sites": ["vattenverket"]},
+    )  # fmt: skip
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(f"{proc.base_url}/login?next=/alerts")
+        page.fill("#username", "anna")
+        page.fill("#password", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url(f"{proc.base_url}/alerts")
+        rows = page.locator("tr[data-alert-id]")
+        assert rows.count() == 1  # the other site's alert is not hers to see
+        row = page.locator(f"tr[data-alert-id='{mine['id']}']")
+        assert row.get_attribute("data-state") == "active"
+        assert "Bod tb-7" in row.inner_text()
+        assert "31,5" in row.inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+        row.locator("button[name=ack]").click()
+        page.wait_for_selector(f"tr[data-alert-id='{mine['id']}'][data-state='acknowledged']")
+        row = page.locator(f"tr[data-alert-id='{mine['id']}']").first
+        assert "anna" in row.inner_text()
+
+        row.locator("input[name=note]").fill("dörren till boden stängd, fläkt omstartad")
+        row.locator("button[name=resolve]").click()
+        page.wait_for_selector(f"tr[data-alert-id='{mine['id']}'][data-state='resolved']")
+        assert page.locator("tr[data-alert-id][data-state='active']").count() == 0
+    finally:
+        page.close()
+
+    history = proc.get(f"/api/v1/alerts/{mine['id']}/history")
+    assert [(h["kind"], h["actor"]) for h in history] == [
+        ("fire", "system"),
+        ("acknowledge", "anna"),
+        ("resolve", "anna"),
+    ]
+    assert history[-1]["note"] == "dörren till boden stängd, fläkt omstartad"
+    (other,) = proc.get("/api/v1/alerts", site_id="skola")
+    assert other["state"] == "active"
