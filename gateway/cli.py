@@ -82,9 +82,9 @@ def run(
     if simulate:
         from simulators import DemoSimulator
 
-        seed_demo(platform)
+        plan = seed_demo(platform)
         target = settings.mqtt_target
-        sim = DemoSimulator(target.host, target.port)
+        sim = DemoSimulator(target.host, target.port, plan=plan)
         sim.start()
         platform.on_stop(sim.stop)
     url = settings.public_url

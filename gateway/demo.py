@@ -1,23 +1,97 @@
-"""Seeds the demo municipality into the registry (idempotent)."""
+"""Seeds the demo municipality (idempotent) and returns the timeline the simulator plays.
+
+Sites, devices (each with the ref its payload family uses), the kitchen's opening hours set
+to close two minutes after the start, and, when the e-supervision package is there, a care
+unit with a resident whose bed sensor is checked five minutes after the start (see
+``simulators.demo``). The care part is guarded: a demo without it still shows the alerts.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from devices.errors import Conflict
-from devices.schemas import DeviceCreate, SiteCreate
+from devices.schemas import DeviceCreate, SiteCreate, SiteUpdate
 from gateway.platform import Platform
-from simulators.demo import DEMO_DEVICES, DEMO_SITES
+from simulators.demo import (
+    DEMO_CARE_UNIT,
+    DEMO_DEVICES,
+    DEMO_RESIDENT,
+    DEMO_SITES,
+    DemoPlan,
+    demo_plan,
+)
 
 __all__ = ["seed_demo"]
 
+log = logging.getLogger(__name__)
 
-def seed_demo(platform: Platform) -> None:
+ACTOR = "demo"
+
+
+def seed_demo(platform: Platform, now: datetime | None = None) -> DemoPlan:
+    now = now or datetime.now(UTC)
+    plan = demo_plan(now)
+    registry = platform.registry
     for site in DEMO_SITES:
         with contextlib.suppress(Conflict):
-            platform.registry.create_site(SiteCreate(**site))
+            registry.create_site(SiteCreate(**site))  # type: ignore[arg-type]
+    # The demo kitchen closes two minutes after the start, so the closing-time check runs.
+    registry.update_site(
+        "solgardens-kok",
+        SiteUpdate(opening_hours=plan.opening_hours()),  # type: ignore[arg-type]
+    )
+    _seed_care_unit(platform)
     for device in DEMO_DEVICES:
         with contextlib.suppress(Conflict):
-            new = DeviceCreate(**device)  # type: ignore[arg-type]
-            platform.registry.create(new, now=datetime.now(UTC))
+            registry.create(DeviceCreate(**device), now=now)  # type: ignore[arg-type]
+    _seed_resident(platform, plan, now)
+    log.info(
+        "demo: kitchen closes %s, night check at %s (Europe/Stockholm)",
+        plan.closing_local,
+        plan.check_local,
+    )
+    return plan
+
+
+def _seed_care_unit(platform: Platform) -> None:
+    try:
+        from devices.schemas import CareUnitCreate
+
+        with contextlib.suppress(Conflict):
+            platform.registry.create_care_unit(CareUnitCreate(**DEMO_CARE_UNIT))  # type: ignore[attr-defined]
+    except Exception as exc:  # the registry without care units: the demo goes on
+        log.warning("demo: no care unit (%s)", exc)
+
+
+def _seed_resident(platform: Platform, plan: DemoPlan, now: datetime) -> None:
+    """A resident with consent, the bed sensor bound, and tonight's check at ``plan.check``."""
+    service: Any = getattr(platform, "supervision", None)
+    if service is None:
+        log.info("demo: e-supervision is not part of this build; no resident seeded")
+        return
+    try:
+        from zoneinfo import ZoneInfo
+
+        from supervision.schedule import night_of
+
+        book = service.residents
+        unit = str(DEMO_RESIDENT["care_unit_id"])
+        of_unit = getattr(book, "of_unit", None) or book.list  # renamed during issue 6
+        resident = next((r for r in of_unit(unit) if r.label == DEMO_RESIDENT["label"]), None)
+        if resident is None:
+            resident = book.create(str(DEMO_RESIDENT["label"]), unit, actor=ACTOR, now=now)
+            book.record_consent(resident.id, party="resident", scope=["sensor"],
+                                given_on=now.date(), actor=ACTOR, now=now)  # fmt: skip
+            book.bind_sensor(resident.id, "sang-rum-12", actor=ACTOR, now=now)
+        for old in book.schedules(resident.id):
+            book.end_schedule(resident.id, old.id, now=now)
+        night = night_of(plan.check, ZoneInfo("Europe/Stockholm"))
+        book.add_schedule(resident.id, method="sensor", times=[plan.check_local],
+                          valid_from=night, valid_to=None, actor=ACTOR, now=now)  # fmt: skip
+        service.refresh()
+    except Exception as exc:  # supervision is young; the building demo must not depend on it
+        log.warning("demo: could not seed the resident and night check (%s)", exc)

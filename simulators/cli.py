@@ -65,10 +65,19 @@ def _scenario_command(scenario: Scenario) -> None:
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="print the messages as JSON lines, no broker")
         ] = False,
+        wall_clock: Annotated[
+            bool,
+            typer.Option(
+                "--wall-clock",
+                help="compress the story's clock by --speed so message times stay on the wall "
+                "clock (for rules that look at the clock: closing time, silence)",
+            ),
+        ] = False,
     ) -> None:
         try:
             encoder = get_encoder(format)
-            messages = play(scenario, encoder, seed=seed, start=_start(start))
+            scale = speed if wall_clock else 1.0
+            messages = play(scenario, encoder, seed=seed, start=_start(start), time_scale=scale)
             first = next(messages, None)
         except (UnsupportedFormat, ValueError) as exc:
             raise _fail(str(exc)) from exc
@@ -87,7 +96,7 @@ def _scenario_command(scenario: Scenario) -> None:
             stream,
             encoder,
             scenario.devices,
-            speed=speed,
+            speed=speed / scale,
             on_message=lambda m: typer.echo(f"  {m.at:%Y-%m-%d %H:%M:%S} {m.topic}"),
         )
         typer.echo(f"{sent} messages published")

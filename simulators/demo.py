@@ -1,125 +1,218 @@
-"""The demo municipality: a few devices publishing native payloads in accelerated time.
+"""The demo municipality: sites, a care unit, a shed, a kitchen, and their stories at ×60.
 
-A technical shed warms through a summer afternoon past 25 and 30 °C and cools again, a
-freezer hums at -20 °C, a room reports its climate. Deterministic under a seed.
+``demo_plan(now)`` fixes the timeline so that everything lands within minutes of starting:
+the shed passes 25 and 30 °C, the laundry floods and is stopped, a climate sensor's battery
+dies, the reception sensor loses power and comes back, the kitchen closes two minutes after
+the start with the freezer door ajar, and at the resident's night check (five minutes after
+the start) the bed is empty. Every device speaks its own payload family, so the demo also
+shows the gateway reading ChirpStack, TTN, zigbee2mqtt, Tasmota, SenML and native at once.
+
+Message times follow the wall clock (``time_scale``): rules that look at the clock (closing
+time, silence, the night check) see the story at the same moment as the readings.
 """
 
 from __future__ import annotations
 
-import json
+import heapq
 import logging
 import math
 import random
 import threading
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from devices.catalogue import CATALOGUE
+from simulators.behaviour import ordinary_values
+from simulators.encoders import ENCODERS, Encoder
+from simulators.model import Observation, SimDevice, SimMessage
+from simulators.scenarios import SCENARIOS, STOCKHOLM, play
 
-__all__ = ["DEMO_DEVICES", "DEMO_SITES", "DemoSimulator"]
+__all__ = [
+    "DEMO_CARE_UNIT",
+    "DEMO_DEVICES",
+    "DEMO_RESIDENT",
+    "DEMO_SITES",
+    "DemoPlan",
+    "DemoSimulator",
+    "demo_plan",
+    "demo_stream",
+]
 
 log = logging.getLogger(__name__)
 
+SPEED = 60.0
+
 DEMO_SITES = [
-    {"id": "vattenverket", "name": "Vattenverket, teknikbod 3", "address": "Verkvägen 3"},
+    {"id": "vattenverket", "name": "Vattenverket", "address": "Verkvägen 3"},
     {"id": "solgardens-kok", "name": "Solgårdens skola, kök", "address": "Skolgatan 1"},
+    {"id": "bjorkgarden", "name": "Björkgårdens äldreboende", "address": "Björkvägen 12"},
+]
+DEMO_CARE_UNIT = {"id": "bjorkgarden-natt", "name": "Björkgården, nattpatrull",
+                  "site_id": "bjorkgarden"}  # fmt: skip
+DEMO_RESIDENT = {"label": "Rum 12, A.K.", "care_unit_id": DEMO_CARE_UNIT["id"]}
+
+#: scenario -> payload family its devices speak in the demo
+_FAMILY_OF = {
+    "shed-heat": "chirpstack",
+    "leak": "ttn",
+    "freezer-door": "zigbee2mqtt",
+    "night-wander": "senml",
+    "battery-death": "zigbee2mqtt",
+    "offline": "tasmota",
+}
+#: a plain device that just reports, in our own format
+DINING = SimDevice("matsal-klimat", "room_climate", "Matsalen", "solgardens-kok", "Matsal")
+
+
+def _encoder_of(device: SimDevice) -> Encoder:
+    if device == DINING:
+        return ENCODERS["native"]
+    for name, family in _FAMILY_OF.items():
+        if device in SCENARIOS[name].devices:
+            return ENCODERS[family]
+    return ENCODERS["native"]
+
+
+DEMO_DEVICE_LIST: list[SimDevice] = [
+    *(d for name in _FAMILY_OF for d in SCENARIOS[name].devices),
+    DINING,
+]
+#: registrations: id, type, name, site, place and the ref its family uses
+DEMO_DEVICES: list[dict[str, object]] = [
+    {
+        "id": d.id,
+        "type": d.type,
+        "name": d.name,
+        "site_id": d.site_id,
+        "place": d.place,
+        **(
+            {"refs": [{"source": _encoder_of(d).source, "ref": _encoder_of(d).ref(d)}]}
+            if _encoder_of(d).ref(d) != d.id
+            else {}
+        ),
+    }
+    for d in DEMO_DEVICE_LIST
 ]
 
-DEMO_DEVICES = [
-    {
-        "id": "teknikbod-3",
-        "type": "technical_shed_temperature",
-        "name": "Teknikbod 3",
-        "site_id": "vattenverket",
-        "place": "Apparatrum",
-    },
-    {
-        "id": "frys-1",
-        "type": "freezer",
-        "name": "Frys 1",
-        "site_id": "solgardens-kok",
-        "place": "Förråd",
-    },
-    {
-        "id": "matsal-klimat",
-        "type": "room_climate",
-        "name": "Matsalen",
-        "site_id": "solgardens-kok",
-        "place": "Matsal",
-    },
-]
+
+@dataclass(frozen=True, slots=True)
+class DemoPlan:
+    start: datetime  # UTC, when the stories begin
+    closing: datetime  # the kitchen closes (a whole minute)
+    check: datetime  # the resident's night check (a whole minute)
+
+    @property
+    def closing_local(self) -> str:
+        return self.closing.astimezone(STOCKHOLM).strftime("%H:%M")
+
+    @property
+    def check_local(self) -> str:
+        return self.check.astimezone(STOCKHOLM).strftime("%H:%M")
+
+    def opening_hours(self) -> dict[str, dict[str, str]]:
+        """Open from early morning (or from midnight) until the demo's closing minute."""
+        close = self.closing.astimezone(STOCKHOLM).time()
+        opens = time(6, 0) if close > time(6, 30) else time(0, 0)
+        day = {"open": opens.strftime("%H:%M"), "close": close.strftime("%H:%M")}
+        return {d: dict(day) for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
-def shed_temperature(minutes: float) -> float:
-    """A summer day in accelerated time: 21 °C at dawn, peaking at 32 °C in the afternoon."""
-    phase = (minutes % 120) / 120  # one 'day' every 120 simulated minutes
-    return round(26.5 - 5.5 * math.cos(2 * math.pi * phase), 1)
+def _next_minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+def demo_plan(now: datetime) -> DemoPlan:
+    start = now.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=5)
+    return DemoPlan(
+        start,
+        _next_minute(start + timedelta(minutes=2)),
+        _next_minute(start + timedelta(minutes=5)),
+    )
+
+
+def _anchored(name: str, story_at: datetime, real_at: datetime) -> datetime:
+    """The start that puts the story's moment ``story_at`` at ``real_at`` (clock ×SPEED)."""
+    story = SCENARIOS[name]
+    return real_at - (story_at - story.story_start) / SPEED
+
+
+def demo_stream(plan: DemoPlan, seed: int = 1) -> Iterator[SimMessage]:
+    """Every demo story, merged in time order; messages before ``plan.start`` are dropped."""
+    starts = {name: plan.start for name in _FAMILY_OF}
+    fd = SCENARIOS["freezer-door"].story_start
+    starts["freezer-door"] = _anchored("freezer-door", fd.replace(hour=16, minute=0), plan.closing)
+    nw = SCENARIOS["night-wander"].story_start
+    check_story = (nw + timedelta(days=1)).replace(hour=2, minute=30)
+    starts["night-wander"] = _anchored("night-wander", check_story, plan.check)
+    streams = [
+        play(SCENARIOS[name], ENCODERS[family], seed=seed, start=starts[name], time_scale=SPEED)
+        for name, family in _FAMILY_OF.items()
+    ]
+    for msg in heapq.merge(*streams, key=lambda m: m.at):
+        if msg.at >= plan.start:
+            yield msg
+
+
+def heartbeats(start: datetime, every_s: float, seed: int = 1) -> Iterator[SimMessage]:
+    """After the stories: the healthy devices keep reporting ordinary values."""
+    rng = random.Random(seed)
+    quiet = set(SCENARIOS["battery-death"].devices)
+    alive = [d for d in DEMO_DEVICE_LIST if d not in quiet]
+    for k in range(1_000_000_000):
+        at = start + timedelta(seconds=every_s * k)
+        for i, device in enumerate(alive):
+            values = ordinary_values(device.type, CATALOGUE[device.type].metrics, rng)
+            if device.type == "technical_shed_temperature":
+                values["temperature"] = round(21 + math.sin(k / 10), 1)
+            if device.type == "bed_sensor":
+                values["in_bed"] = True
+            yield from _encoder_of(device).uplink(
+                Observation(at + timedelta(seconds=i), device, values), seq=10_000 + k
+            )
 
 
 class DemoSimulator:
-    def __init__(self, host: str, port: int, *, interval_s: float = 5.0, seed: int = 1) -> None:
-        self.host, self.port, self.interval_s = host, port, interval_s
-        self._rng = random.Random(seed)
+    """Plays the demo stories on the broker, then keeps the healthy devices reporting."""
+
+    def __init__(
+        self, host: str, port: int, *, plan: DemoPlan | None = None, seed: int = 1
+    ) -> None:
+        self.url = f"mqtt://{host}:{port}"
+        self.plan = plan or demo_plan(datetime.now(UTC))
+        self.seed = seed
+        self.published = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="kommunvakt-demo")
-        self.published = 0
 
     def start(self) -> None:
-        self._client.connect_async(self.host, self.port)
-        self._client.loop_start()
-        self._thread = threading.Thread(target=self._run, name="simulator", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="demo-simulator", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._client.loop_stop()
-        self._client.disconnect()
+            self._thread.join(timeout=10)
 
-    def step(self, tick: int) -> list[tuple[str, dict[str, object]]]:
-        now = datetime.now(UTC).isoformat()
-        rng = self._rng
-        return [
-            (
-                "kv/teknikbod-3/up",
-                {
-                    "time": now,
-                    "values": {
-                        "temperature": shed_temperature(tick),
-                        "humidity": round(40 + rng.random() * 5, 1),
-                        "battery": 97,
-                    },
-                },
-            ),
-            (
-                "kv/frys-1/up",
-                {
-                    "time": now,
-                    "values": {
-                        "temperature": round(-20 + rng.gauss(0, 0.4), 1),
-                        "door_open": False,
-                    },
-                },
-            ),
-            (
-                "kv/matsal-klimat/up",
-                {
-                    "time": now,
-                    "values": {
-                        "temperature": round(21 + rng.gauss(0, 0.3), 1),
-                        "humidity": 38,
-                        "co2": int(600 + rng.random() * 300),
-                    },
-                },
-            ),
-        ]
+    def _count(self, _msg: SimMessage) -> None:
+        self.published += 1
 
     def _run(self) -> None:
-        tick = 0
-        while not self._stop.wait(self.interval_s if tick else 1.0):
-            for topic, payload in self.step(tick):
-                self._client.publish(topic, json.dumps(payload), qos=1)
-                self.published += 1
-            tick += 1
+        from simulators.runner import run_messages
+
+        encoders = {d.id: _encoder_of(d) for d in DEMO_DEVICE_LIST}
+        native = ENCODERS["native"]
+        try:
+            stream = demo_stream(self.plan, self.seed)
+            run_messages(self.url, stream, native, DEMO_DEVICE_LIST, speed=1.0,
+                         encoders=encoders, on_message=self._count,
+                         should_stop=self._stop.is_set, sleep=self._stop.wait)  # fmt: skip
+            if self._stop.is_set():
+                return
+            beats = heartbeats(datetime.now(UTC), 30.0, self.seed)
+            run_messages(self.url, beats, native, DEMO_DEVICE_LIST, speed=1.0,
+                         encoders=encoders, on_message=self._count,
+                         should_stop=self._stop.is_set, sleep=self._stop.wait,
+                         client_suffix="-hb")  # fmt: skip
+        except Exception:
+            log.exception("the demo simulator stopped")

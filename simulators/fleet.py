@@ -131,12 +131,16 @@ def run_fleet(
     sent = 0
     started = time.monotonic()
     try:
-        for msg in messages:
+        while True:
+            # Checked before taking a message, so none is drawn and then not sent.
             if count is not None and sent >= count:
                 break
             if duration is not None and time.monotonic() - started >= duration:
                 break
             if should_stop():
+                break
+            msg = next(messages, None)
+            if msg is None:
                 break
             pacer.wait()
             shards[zlib.crc32(msg.device_id.encode()) % len(shards)].publish(msg)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from simulators.encoders.base import Encoder
 from simulators.model import SimDevice, SimMessage
@@ -32,8 +32,12 @@ def run_messages(
     should_stop: Callable[[], bool] = lambda: False,
     sleep: Callable[[float], object] = time.sleep,
     client_suffix: str = "",
+    encoders: Mapping[str, Encoder] | None = None,
 ) -> int:
-    """Publish ``messages`` spaced by their simulated times divided by ``speed``."""
+    """Publish ``messages`` spaced by their simulated times divided by ``speed``.
+
+    ``encoders`` names another family for some devices (the demo mixes them all).
+    """
     if speed <= 0:
         raise ValueError("speed must be positive")
     by_id = {d.id: d for d in devices}
@@ -53,7 +57,8 @@ def run_messages(
                     return sent
                 sleep(min(ahead, 0.5))
             device = by_id[msg.device_id]
-            cid = encoder.client_id(device) + client_suffix
+            enc = encoders.get(device.id, encoder) if encoders else encoder
+            cid = enc.client_id(device) + client_suffix
             if msg.kind == "will":
                 gone = connections.pop(cid, None)
                 if gone is not None:
@@ -62,7 +67,7 @@ def run_messages(
                 continue
             pub = connections.get(cid)
             if pub is None:
-                will = encoder.offline(device, msg.at) if encoder.per_device_connection else None
+                will = enc.offline(device, msg.at) if enc.per_device_connection else None
                 pub = connections[cid] = Publisher(url, cid, will=will).start()
             pub.publish(msg)
             on_message(msg)
