@@ -68,7 +68,7 @@ def wait_samples(
 
 
 def test_points_carry_measurement_tags_and_fields(vm: VictoriaMetrics) -> None:
-    now = datetime.now(UTC).replace(microsecond=123456)
+    now = datetime.now(UTC).replace(microsecond=123456) - timedelta(minutes=5)
     store = influx(vm)
     store.write(
         [
@@ -156,3 +156,91 @@ def test_every_reading_exactly_once_across_a_server_stop_and_start(
     assert counts == expected  # every reading exactly once: no loss, no duplicate
     values = {ts: v for _n, _l, ts, v in samples}
     assert all(values[to_ms(r.time)] == pytest.approx(r.value) for r in written)
+
+
+class _RecordingProxy:
+    """A loopback HTTP hop between the real client and the real server that records each
+    request (path, headers, body) and forwards it unchanged."""
+
+    def __init__(self, target: str) -> None:
+        import http.server
+        import threading
+
+        import httpx
+
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                outer.requests.append((self.path, headers, body))
+                forward = {
+                    k: v
+                    for k, v in headers.items()
+                    if k in ("content-encoding", "authorization", "content-type")
+                }
+                resp = httpx.post(target + self.path, content=body, headers=forward, timeout=10)
+                self.send_response(resp.status_code)
+                self.send_header("Content-Length", str(len(resp.content)))
+                self.end_headers()
+                self.wfile.write(resp.content)
+
+            def do_GET(self) -> None:  # the bucket lookup, answered by the server
+                resp = httpx.get(
+                    target + self.path,
+                    headers={"Authorization": self.headers["Authorization"] or ""},
+                    timeout=10,
+                )
+                self.send_response(resp.status_code)
+                self.send_header("Content-Length", str(len(resp.content)))
+                self.end_headers()
+                self.wfile.write(resp.content)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_one_gzip_request_per_batch_at_millisecond_precision(vm: VictoriaMetrics) -> None:
+    import gzip
+
+    proxy = _RecordingProxy(vm.url)
+    try:
+        store = InfluxReadingStore(
+            proxy.url, "secret-token", "kommunvakt", "kommunvakt", tags_for=TAGS.get
+        )
+        base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        batch = [
+            StoredReading("frys-1", base + timedelta(seconds=i), metric, value)
+            for i in range(1500)
+            for metric, value in (("temperature", -20.0 + i / 1000), ("door_open", i % 2 == 0))
+        ]
+        store.write(batch)
+        store.close()
+    finally:
+        proxy.close()
+    writes = [r for r in proxy.requests if r[0].startswith("/api/v2/write")]
+    assert len(writes) == 1  # 3,000 readings, one request
+    path, headers, body = writes[0]
+    assert headers["content-encoding"] == "gzip"
+    assert headers["authorization"] == "Token secret-token"
+    assert "precision=ms" in path
+    assert "bucket=kommunvakt" in path
+    lines = gzip.decompress(body).decode().splitlines()
+    assert len(lines) == 1500  # temperature and door of one instant share a line
+    assert lines[0].startswith(
+        "freezer,device=frys-1,place=Kök\\,\\ frys\\ 2,site=kok-1,type=freezer "
+    )
+    assert len(body) < len(gzip.decompress(body)) / 5
+    got = wait_samples(vm, 3000)
+    assert len(got) == 3000
