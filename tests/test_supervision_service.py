@@ -19,6 +19,7 @@ from gateway.pipeline import Inbound
 from gateway.platform import Platform
 from gateway.settings import load_settings
 from tests.support.platform import TOKEN
+from tests.support.postgres import pg_cluster  # noqa: F401 (a fixture)
 
 STHLM = ZoneInfo("Europe/Stockholm")
 API = "/api/v1/supervision"
@@ -36,10 +37,14 @@ def local(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
     return datetime(y, m, d, hh, mm, tzinfo=STHLM).astimezone(UTC)
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
     clock = Clock(local(2026, 11, 20, 21, 0))
-    platform = Platform(load_settings(data_dir=tmp_path / "d", admin_token=TOKEN), clock=clock)
+    extra = {}
+    if request.param == "postgres":
+        extra["database_url"] = request.getfixturevalue("pg_cluster").create_database()
+    settings = load_settings(data_dir=tmp_path / "d", admin_token=TOKEN, **extra)
+    platform = Platform(settings, clock=clock)
     # no start(): the test drives the clock by calling the ticker itself
     with TestClient(create_app(platform), headers={"Authorization": f"Bearer {TOKEN}"}) as c:
         assert c.post("/api/v1/care-units", json={"id": "u1", "name": "U1"}).status_code == 201
@@ -163,3 +168,20 @@ def test_retention_of_check_records_and_counts(world: dict[str, Any]) -> None:
     assert svc.retention(clock())["checks"] == 1
     assert statuses(svc, rid) == []
     assert world["platform"].audit.entries(target_id=rid)  # the audit trail has its own period
+
+
+def test_export_and_erase(world: dict[str, Any]) -> None:
+    c, svc, clock = world["client"], world["svc"], world["clock"]
+    rid = resident(c, "sensor", ["22:00"], bed="bed-5")
+    clock.at = local(2026, 11, 20, 22, 0)
+    svc.tick(clock())  # no data from bed-5: technical failure, an alert is open
+    assert statuses(svc, rid) == ["technical_failure"]
+    alerts = world["platform"].alerts
+    assert [a.state for a in alerts.list(origin="external", limit=10)] == ["active"]
+    exported = c.get(f"{API}/residents/{rid}/export").json()
+    assert exported["sensors"] == ["bed-5"]
+    assert [t["to"] for t in exported["transitions"]] == ["scheduled", "technical_failure"]
+    assert c.delete(f"{API}/residents/{rid}").status_code == 204
+    assert svc.checks.of_resident(rid) == []
+    assert svc.residents.bindings() == {}
+    assert [a.state for a in alerts.list(origin="external", limit=10)] == ["resolved"]
