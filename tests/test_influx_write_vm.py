@@ -162,9 +162,10 @@ class _RecordingProxy:
     """A loopback HTTP hop between the real client and the real server that records each
     request (path, headers, body) and forwards it unchanged."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, delay_s: float = 0.0) -> None:
         import http.server
         import threading
+        import time
 
         import httpx
 
@@ -174,6 +175,7 @@ class _RecordingProxy:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(delay_s)  # a slow InfluxDB
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 outer.requests.append((self.path, headers, body))
                 forward = {
@@ -244,3 +246,36 @@ def test_one_gzip_request_per_batch_at_millisecond_precision(vm: VictoriaMetrics
     assert len(body) < len(gzip.decompress(body)) / 5
     got = wait_samples(vm, 3000)
     assert len(got) == 3000
+
+
+def test_a_slow_server_does_not_slow_the_acknowledgement(
+    vm: VictoriaMetrics, tmp_path: Path
+) -> None:
+    import time
+
+    proxy = _RecordingProxy(vm.url, delay_s=1.5)
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    spool = SpooledStore(
+        InfluxReadingStore(proxy.url, "t", "kommunvakt", "kommunvakt", tags_for=TAGS.get),
+        tmp_path / "spool.db",
+        batch_size=100,
+        flush_interval=0.01,
+    )
+    try:
+        slowest = 0.0
+        for start in range(0, 300, 20):
+            batch = [
+                StoredReading("shed-1", base + timedelta(seconds=i), "temperature", 20.0, "Cel")
+                for i in range(start, start + 20)
+            ]
+            t = time.perf_counter()
+            spool.write(batch)  # what the broker acknowledgement waits for
+            slowest = max(slowest, time.perf_counter() - t)
+        # every write returned long before one request to the slow server could have
+        assert slowest < 1.0
+        assert spool.stats().size > 0
+        assert spool.flush(60)
+        spool.close()
+    finally:
+        proxy.close()
+    assert len(wait_samples(vm, 300)) == 300
