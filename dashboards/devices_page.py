@@ -24,11 +24,12 @@ from devices.dynsec import DynsecAdmin, DynsecError
 from devices.errors import RegistryError
 from devices.health import device_health
 from devices.registry import DeviceRegistry
-from devices.schemas import ClaimRequest, DeviceCreate, MqttCredentials
+from devices.schemas import ClaimRequest, DeviceCreate, DevicePublic, MqttCredentials
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+SHOWN = 200  # rows on one page; search narrows it down
 
 _SV = {
     "heading": "Enheter",
@@ -132,15 +133,20 @@ def _page(
     q = (params.get("q") or "").strip()[:100] or None
     health = params.get("health") or None
     now = datetime.now(UTC)
-    devices, _ = registry.list(q=q, limit=100_000)
-    rows = []
-    for d in devices:
-        if not user.may_see_site(d.site_id):
-            continue
-        h = device_health(state.store.latest(d.id), d.expected_interval_s, now)
-        if health and h.status != health:
-            continue
-        rows.append({"device": d, "health": h})
+    scope = None if user.may_see_site(None) else user.sites
+    keep = None
+    if health:
+
+        def keep(d: DevicePublic) -> bool:
+            return (
+                device_health(state.store.latest(d.id), d.expected_interval_s, now).status == health
+            )
+
+    devices, total = registry.list(q=q, site_in=scope, keep=keep, limit=SHOWN)
+    rows = [
+        {"device": d, "health": device_health(state.store.latest(d.id), d.expected_interval_s, now)}
+        for d in devices
+    ]
     lang = request.cookies.get("kv_lang") or "sv"
     if params.get("lang") in ("sv", "en"):
         lang = params["lang"]
@@ -150,8 +156,8 @@ def _page(
         "devices.html",
         user,
         d=words,
-        rows=rows[:200],
-        total=len(rows),
+        rows=rows,
+        total=total,
         q=q or "",
         health=health or "",
         types=list(CATALOGUE.values()),

@@ -137,13 +137,9 @@ def list_devices(
 ) -> DevicePage:
     now = datetime.now(UTC)
     keep = None
-    if health is not None or not user.may_see_site(None):
+    if health is not None:
 
         def keep(d: DevicePublic) -> bool:
-            if not user.may_see_site(d.site_id):
-                return False
-            if health is None:
-                return True
             return with_health(request, d, now).health.status == health  # type: ignore[union-attr]
 
     items, total = registry.list(
@@ -153,6 +149,7 @@ def list_devices(
         place_id=place_id,
         care_unit_id=care_unit_id,
         q=q,
+        site_in=None if user.may_see_site(None) else user.sites,
         keep=keep,
         offset=offset,
         limit=limit,

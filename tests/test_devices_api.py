@@ -485,3 +485,37 @@ def test_sensor_types_from_the_settings(request: pytest.FixtureRequest, tmp_path
             assert resp.json()["expected_interval_s"] == 3600
     finally:
         catalogue._BY_KEY.pop("door_contact_extra", None)
+
+
+def test_a_technician_sees_and_places_devices_only_on_their_sites(api: tuple[Any, Any]) -> None:
+    from access import admin
+
+    client, platform = api
+    _site(client)
+    _site(client, "bod-7")
+    for device_id, site in (("a-1", "skola-1"), ("b-1", "bod-7"), ("c-1", None)):
+        body = {"id": device_id, "type": "water_leak", "site_id": site}
+        assert client.post("/api/v1/devices", json=body).status_code == 201
+    user = {
+        "username": "tek-norr",
+        "role": "technician",
+        "password": "en lång lösenfras 42",
+        "sites": ["skola-1"],
+    }
+    assert client.post("/api/v1/users", json=user).status_code == 201
+    token, _info = admin.create_token(
+        client.app.state.users, platform.audit, "admin", datetime.now(UTC), "tek-norr", "cli"
+    )
+    tek = {"Authorization": f"Bearer {token}"}
+    listed = client.get("/api/v1/devices", headers=tek).json()
+    assert (listed["total"], [d["id"] for d in listed["items"]]) == (1, ["a-1"])
+    assert client.get("/api/v1/devices/b-1", headers=tek).status_code == 404
+    assert client.get("/api/v1/devices/c-1/latest", headers=tek).status_code == 404
+    assert client.post("/api/v1/devices/b-1/retire", headers=tek).status_code == 404
+    elsewhere = {"id": "x-1", "type": "water_leak", "site_id": "bod-7"}
+    assert client.post("/api/v1/devices", json=elsewhere, headers=tek).status_code == 403
+    here = {"id": "x-2", "type": "water_leak", "site_id": "skola-1"}
+    assert client.post("/api/v1/devices", json=here, headers=tek).status_code == 201
+    moved = client.patch("/api/v1/devices/x-2", json={"site_id": "bod-7"}, headers=tek)
+    assert moved.status_code == 403
+    assert client.get("/api/v1/devices", params={"limit": 10}).json()["total"] == 4  # admin
