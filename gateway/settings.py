@@ -140,6 +140,12 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from exc
         return self
 
+    @model_validator(mode="after")
+    def _influx_needs_token(self) -> Settings:
+        if self.store == "influxdb" and self.influx_token is None:
+            raise ValueError("KOMMUNVAKT_STORE=influxdb needs KOMMUNVAKT_INFLUX_TOKEN")
+        return self
+
     @field_validator("admin_token")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
