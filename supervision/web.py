@@ -140,6 +140,17 @@ def board_rows(unit_id: str, request: Request) -> Response:
     return HTMLResponse(html)
 
 
+def _still_allowed(request: Request, unit: str) -> bool:
+    """Ask again on every round: a long stream must end when its sign-in or scope does."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        principal = request.app.state.token_verifier(token.strip())
+    else:
+        principal = web_principal(request)
+    return principal is not None and bool(principal.may_see_care_unit(unit))
+
+
 def _sse(event: str, data: str) -> str:
     lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
     return f"event: {event}\n{lines}\n"
@@ -160,8 +171,8 @@ async def board_events(unit_id: str, request: Request) -> Response:
         ends = sent + STREAM_MAX
         yield f"retry: {int(poll * 1000)}\n\n"
         while time.monotonic() < ends and not await request.is_disconnected():
-            if getattr(request.state, "principal", None) is None and web_principal(request) is None:
-                break  # signed out or session expired: stop showing care data
+            if not await run_in_threadpool(_still_allowed, request, unit_id):
+                break  # signed out, token revoked or unit withdrawn: stop showing care data
             minute = int(now_of(request).timestamp() // 60)
             key = (svc.version, minute)
             if key != last:

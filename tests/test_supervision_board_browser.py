@@ -140,6 +140,14 @@ def test_board_on_a_phone_shows_a_deviation_live(
         assert history[-1]["to"] == "resolved"
         alerts = platform.alerts.list(rule="supervision_missed", origin="external", limit=5)
         assert [a.state for a in alerts] == ["resolved"]
+
+        # the session is ended elsewhere (signed out, account disabled): the open board stops
+        # receiving care data and says so
+        page.wait_for_selector("#sv-live:not(.lost)")
+        page.evaluate("window.__notReloaded = true")  # the visit's form post loaded the page
+        api.app.state.web_sessions.drop_user("natt-anna")  # type: ignore[attr-defined]
+        page.wait_for_selector("#sv-live.lost", timeout=15_000)
+        assert page.evaluate("window.__notReloaded") is True
     finally:
         page.close()
 
