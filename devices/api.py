@@ -160,8 +160,9 @@ def list_devices(
 
 @router.post("/devices", response_model=DevicePublic, status_code=status.HTTP_201_CREATED)
 def create_device(
-    request: Request, body: DeviceCreate, registry: Registry, user: RequireUser
+    request: Request, response: Response, body: DeviceCreate, registry: Registry, user: RequireUser
 ) -> DevicePublic:
+    response.headers["Cache-Control"] = "no-store"  # it may carry a password, once
     _may_place(user, body.site_id)
     if body.place_id is not None:
         _may_place(user, registry.get_place(body.place_id).site_id)
@@ -264,9 +265,10 @@ def _after_retire(request: Request, device: DevicePublic) -> None:
     status_code=status.HTTP_201_CREATED,
 )
 def issue_credentials(
-    request: Request, device_id: str, registry: Registry, user: RequireUser
+    request: Request, response: Response, device_id: str, registry: Registry, user: RequireUser
 ) -> MqttCredentials:
     """A new MQTT username/password for the device (shown once; replaces any earlier one)."""
+    response.headers["Cache-Control"] = "no-store"
     device = _visible(user, registry.get(device_id))
     if device.state == "retired":
         raise HTTPException(status.HTTP_409_CONFLICT, f"device {device_id!r} is retired")
@@ -307,9 +309,15 @@ def unknown_devices(request: Request, _user: RequireUser) -> list[dict[str, Any]
     status_code=status.HTTP_201_CREATED,
 )
 def claim(
-    request: Request, ref: str, body: ClaimRequest, registry: Registry, user: RequireUser
+    request: Request,
+    response: Response,
+    ref: str,
+    body: ClaimRequest,
+    registry: Registry,
+    user: RequireUser,
 ) -> ClaimPublic:
     """Register a device the gateway heard under that ref; its last 24 h are ingested."""
+    response.headers["Cache-Control"] = "no-store"
     state = request.app.state
     _may_place(user, body.site_id)
     if body.issue_mqtt_credentials:

@@ -288,6 +288,12 @@ def import_csv(
     return report
 
 
+def _explicit_interval(type_key: str, interval: int) -> str:
+    """Blank when it is the type's default, so a re-import keeps following the catalogue."""
+    sensor = CATALOGUE.get(type_key)
+    return "" if sensor is not None and sensor.expected_interval_s == interval else str(interval)
+
+
 def _export_rows(registry: DeviceRegistry) -> Iterator[list[str]]:
     yield list(COLUMNS)
     offset = 0
@@ -306,7 +312,7 @@ def _export_rows(registry: DeviceRegistry) -> Iterator[list[str]]:
                 d.place or "",
                 d.care_unit_id or "",
                 refs,
-                str(d.expected_interval_s),
+                _explicit_interval(d.type, d.expected_interval_s),
                 d.installed_by or "",
                 d.notes or "",
                 d.state,

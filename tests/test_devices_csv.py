@@ -40,7 +40,7 @@ def _post(client: Any, text: bytes, dry_run: bool) -> Any:
 SWEDISH = (
     "enhet;typ;namn;fastighet;plats-id;rum;referenser;intervall;anteckningar;status\r\n"
     "frys-1;freezer;Frys 1;;kok;;zigbee2mqtt:Frys kök;;vid diskbänken;active\r\n"
-    "bod-3;technical_shed_temperature;Teknikbod 3;skola-1;;Apparatrum;chirpstack:A840;600;;\r\n"
+    "bod-3;technical_shed_temperature;Teknikbod 3;skola-1;;Apparatrum;chirpstack:A840;300;;\r\n"
     "\r\n"
     'lack-1;water_leak;"Läcka; diskrum";skola-1;;;;;;maintenance\r\n'
 )
@@ -61,7 +61,7 @@ def test_swedish_excel_file_in_windows_1252_with_semicolons(api: tuple[Any, Any]
     assert platform.registry.lookup("Frys kök").id == "frys-1"  # the gateway knows it at once
     assert client.get("/api/v1/devices/lack-1").json()["name"] == "Läcka; diskrum"
     assert client.get("/api/v1/devices/lack-1").json()["state"] == "maintenance"
-    assert client.get("/api/v1/devices/bod-3").json()["expected_interval_s"] == 600
+    assert client.get("/api/v1/devices/bod-3").json()["expected_interval_s"] == 300
 
 
 def test_dry_run_reports_every_bad_row_and_import_is_all_or_nothing(
@@ -127,7 +127,10 @@ def test_export_round_trips_through_import(api: tuple[Any, Any]) -> None:
     assert exported.headers["content-type"].startswith("text/csv")
     body = exported.content
     assert body.startswith(b"\xef\xbb\xbfid;type;name;site_id;place_id")
-    assert "Läcka; diskrum" in body.decode("utf-8-sig")  # quoted, not split
+    text = body.decode("utf-8-sig")
+    assert "Läcka; diskrum" in text  # quoted, not split
+    assert ";chirpstack:A840;300;" in text  # an explicit interval is kept ...
+    assert ";zigbee2mqtt:Frys kök;;" in text  # ... the type's default left blank
     ids = [line.split(";")[0] for line in body.decode("utf-8-sig").splitlines()[1:]]
     assert ids == ["bod-3", "frys-1", "lack-1", "old-1"]
     # the export reads back as an import: every row parses, each one is a known device
