@@ -1,9 +1,9 @@
-"""The pipeline: decode → registry → rules → store, then acknowledge, in batches.
+"""The pipeline: decode → registry → store → rules, then acknowledge, in batches.
 
 ``submit`` runs on paho's network thread and only queues; the queue is bounded, so a slow
 store pushes back on the broker instead of filling memory. One worker thread takes a batch,
-decodes every message, looks its device up, runs the rules, writes the batch in one
-transaction and only then acknowledges the batch to the broker in arrival order (MQTT 3.1.1
+decodes every message, looks its device up, writes the batch in one transaction, runs the
+rules on it (their transitions are stored too) and only then acknowledges the batch to the broker in arrival order (MQTT 3.1.1
 §4.6 wants QoS 1 acknowledgements in the order the messages arrived). A rejected message gets
 a reason in the dead-letter store and is acknowledged too: it is kept, just not as a reading.
 """
@@ -246,8 +246,10 @@ class Pipeline:
                 for r in readings:
                     stored.append(StoredReading(device.id, r.time, r.metric, r.value, r.unit))
                     matched.append((device, r))
-        self.engine.on_readings(matched)
         self.store.write(stored)
+        # Rules run once the batch is stored: a batch retried after a store error must not
+        # run them twice (the store is idempotent, the rules' hold timers are not).
+        self.engine.on_readings(matched)
         for key in new_keys:
             self._recent.add(key)
         for listener in self.listeners:
