@@ -27,10 +27,25 @@ log = logging.getLogger(__name__)
 
 
 class EngineSink:
-    """The alerts engine's public API for alerts from outside the rule engine (issue 5)."""
+    """The alerts engine's public API for alerts from outside the rule engine (issue 5).
 
-    def __init__(self, engine: Any) -> None:
+    The care unit's site (registry) is passed along, so a message says where ("Vallmon, ...")
+    instead of "okänd plats".
+    """
+
+    def __init__(self, engine: Any, sessions: Any = None) -> None:
         self.engine = engine
+        self._sessions = sessions
+        self._sites: dict[str, str | None] = {}
+
+    def _site_of(self, unit: str) -> str | None:
+        if unit not in self._sites and self._sessions is not None:
+            from devices.models import CareUnitRow
+
+            with self._sessions() as s:
+                row = s.get(CareUnitRow, unit)
+                self._sites[unit] = row.site_id if row is not None else None
+        return self._sites.get(unit)
 
     def raise_alert(self, alert: SupervisionAlert) -> None:
         self.engine.raise_external(
@@ -40,6 +55,7 @@ class EngineSink:
             f"{alert.title}\n{alert.body}",
             tags=[f"care_unit:{alert.care_unit_id}", "role:night_staff"],
             at=alert.at,
+            site_id=self._site_of(alert.care_unit_id),
         )
 
     def resolve_alert(
@@ -51,7 +67,7 @@ class EngineSink:
 def _alert_sink(platform: Platform) -> AlertSink:
     engine = getattr(platform, "engine", None)
     if engine is not None and hasattr(engine, "raise_external"):
-        return EngineSink(engine)
+        return EngineSink(engine, platform.sessions)
     log.warning("the alerts engine has no raise_external: supervision alerts go to the log only")
     return LogSink()
 

@@ -136,9 +136,10 @@ def test_sensor_and_camera_outcomes_with_alerts(running: dict[str, Any]) -> None
     broker: Mosquitto = running["broker"]
     night = running["night"]
     assert (
-        client.post("/api/v1/care-units", json={"id": "natt-e2e", "name": "Natt E2E"}).status_code
-        == 201
+        client.post("/api/v1/sites", json={"id": "vallmon", "name": "Vallmon"}).status_code == 201
     )
+    unit = {"id": "natt-e2e", "name": "Natt E2E", "site_id": "vallmon"}
+    assert client.post("/api/v1/care-units", json=unit).status_code == 201
     for bed in ("bed-1", "bed-2", "bed-3"):
         r = client.post(
             "/api/v1/devices", json={"id": bed, "type": "bed_sensor", "expected_interval_s": 600}
@@ -201,6 +202,7 @@ def test_sensor_and_camera_outcomes_with_alerts(running: dict[str, Any]) -> None
     assert "care_unit:natt-e2e" in alert.tags
     assert "role:night_staff" in alert.tags
     assert "Lgh 6, F.F." in (alert.message or "")  # the pseudonymous label, nothing more
+    assert alert.site_id == "vallmon"  # the unit's site: the message says where
 
     # a visit from the board resolves the escalation and its alert, with the staff as actor
     check = platform.supervision.checks.of_resident(out_of_bed)[0]
