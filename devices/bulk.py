@@ -18,10 +18,10 @@ import io
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 
 from devices.catalogue import CATALOGUE
@@ -246,6 +246,10 @@ def _check(
     return good, errors
 
 
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
 def import_csv(
     registry: DeviceRegistry,
     data: bytes,
@@ -273,8 +277,9 @@ def import_csv(
     refs = [{"device_id": g["device"]["id"], **r} for g in good for r in g["refs"]]
     with registry.sessions() as s:
         try:
-            s.execute(insert(DeviceRow), devices)
-            s.execute(insert(DeviceRefRow), refs)
+            # Core inserts: no RETURNING of generated keys, one executemany per table
+            s.execute(_table(DeviceRow).insert(), devices)
+            s.execute(_table(DeviceRefRow).insert(), refs)
             s.commit()
         except IntegrityError as exc:
             s.rollback()
