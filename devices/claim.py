@@ -74,13 +74,13 @@ def claim_unknown(
     )
     device = registry.create(new, now=now)
     # From here the gateway knows the ref: new messages are stored directly. What waited in
-    # quarantine goes the same way the pipeline goes: rules, then the store, then listeners.
+    # quarantine goes the way the pipeline goes: the store, then the rules, then listeners.
     taken = quarantine.take(ref, now - CLAIM_WINDOW)
     info: DeviceInfo | None = registry.info(device.id)
     assert info is not None
     matched = [(info, Reading(ref, r.time, r.metric, r.value, r.unit)) for r in taken]
-    engine.on_readings(matched)
     store.write([StoredReading(info.id, r.time, r.metric, r.value, r.unit) for r in taken])
+    engine.on_readings(matched)
     for listener in listeners:
         listener(matched)
     return ClaimResult(device, len(taken))
