@@ -115,6 +115,7 @@ class SupervisionService(SupervisionRecords):
         self._in_bed: dict[str, tuple[bool, datetime]] = {}
         self._monitored: dict[str, str] = {}  # device id → resident id (sensor consent open)
         self._schedules: dict[int, ScheduleInfo] = {}
+        self._open_gates: set[tuple[str, str]] = set()  # (resident, method) with consent
         self._next_materialise = datetime.min.replace(tzinfo=UTC)
         self._materialised_night: date | None = None
         self._next_retention = datetime.min.replace(tzinfo=UTC)
@@ -137,6 +138,11 @@ class SupervisionService(SupervisionRecords):
                 self._last_seen.pop(device_id, None)
                 self._in_bed.pop(device_id, None)
             self._monitored = monitored
+            self._open_gates = {
+                (sched.resident_id, sched.method)
+                for sched in self._schedules.values()
+                if self.residents.consent_gate(sched.resident_id, sched.method) is not None
+            }
             self._next_materialise = datetime.min.replace(tzinfo=UTC)
 
     def _seed(self, device_id: str) -> None:
@@ -205,12 +211,21 @@ class SupervisionService(SupervisionRecords):
                 and now >= state.recheck_at
             )
         )
+        stopped = self._stopped(check)
+        if stopped is not None:
+            # however the plan or consent changed, a check that may no longer run stops here
+            state, steps = apply(state, Outcome("cancel", now, "system", "system", stopped), policy)
+            if steps:
+                self._commit(check, state, steps)
+            return
         if sensor_due:
             devices = [d for d, r in self._monitored.items() if r == check.resident_id]
             if not devices:
-                # the consent gate closed: the check must not read the sensor
+                # consent is there but no sensor is bound: nobody knows, so somebody goes
                 state, steps = apply(
-                    state, Outcome("cancel", now, "system", "system", "samtycke saknas"), policy
+                    state,
+                    Outcome("technical_failure", now, "system", "system", "ingen sensor kopplad"),
+                    policy,
                 )
             else:
                 kind, note = self._sensor(devices[0], now)
@@ -222,6 +237,17 @@ class SupervisionService(SupervisionRecords):
         steps += more
         if steps:
             self._commit(check, state, steps)
+
+    def _stopped(self, check: Check) -> str | None:
+        """Why a waiting check may no longer run (consent gone, schedule ended), or None."""
+        if check.status not in ("scheduled", "recheck_pending"):
+            return None
+        if (check.resident_id, check.method) not in self._open_gates:
+            return "samtycke saknas"
+        sched = self._schedules.get(check.schedule_id) if check.schedule_id is not None else None
+        if sched is None or (sched.ended_at is not None and sched.ended_at <= check.due_at):
+            return "schemat avslutat"
+        return None
 
     def _sensor(self, device_id: str, now: datetime) -> tuple[Any, str]:
         info = self.registry.info(device_id)

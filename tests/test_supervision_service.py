@@ -185,3 +185,23 @@ def test_export_and_erase(world: dict[str, Any]) -> None:
     assert svc.checks.of_resident(rid) == []
     assert svc.residents.bindings() == {}
     assert [a.state for a in alerts.list(origin="external", limit=10)] == ["resolved"]
+
+
+def test_a_plan_changed_behind_the_api_still_stops_its_checks(world: dict[str, Any]) -> None:
+    c, svc, clock = world["client"], world["svc"], world["clock"]
+    rid = resident(c, "camera", ["22:00", "23:00"])
+    (sched,) = svc.residents.schedules(rid)
+    clock.at = local(2026, 11, 20, 22, 30)
+    svc.residents.end_schedule(rid, sched.id, now=clock())  # e.g. a seeding script
+    svc.refresh()
+    clock.at = local(2026, 11, 21, 1, 0)
+    svc.tick(clock())
+    # 22:00 was due before the plan ended: missed; 23:00 was not: cancelled, never missed
+    assert statuses(svc, rid) == ["missed", "cancelled"]
+    sensor = resident(c, "sensor", ["01:30"], bed="bed-7")
+    svc.residents.unbind_sensor(sensor, "bed-7")
+    svc.refresh()
+    clock.at = local(2026, 11, 21, 1, 30)
+    svc.tick(clock())
+    # consent is there, the sensor is not: a technical failure (a visit), not silence
+    assert statuses(svc, sensor) == ["technical_failure"]
