@@ -22,6 +22,7 @@ from devices.dynsec import DynsecAdmin, DynsecError
 from tests.support.dynsec import ADMIN_PASSWORD, dynsec_mosquitto
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import free_port, wait_for
+from tests.support.platform import PlatformProcess
 from tests.support.registry_api import make_api
 
 pytestmark = pytest.mark.mosquitto
@@ -174,3 +175,58 @@ def test_broker_errors_are_reported(broker: Mosquitto) -> None:
     admin = DynsecAdmin("127.0.0.1", broker.port, "admin", ADMIN_PASSWORD)
     with pytest.raises(DynsecError, match="disableClient"):
         admin.disable("nobody")
+
+
+def test_the_gateway_never_receives_a_device_speaking_as_another(
+    broker: Mosquitto, platform_factory: type[PlatformProcess], tmp_path: Path
+) -> None:
+    admin = DynsecAdmin("127.0.0.1", broker.port, "admin", ADMIN_PASSWORD)
+    gateway_password = "gateway-password-0123456789"
+    responses = admin.execute(
+        [
+            {
+                "command": "createRole",
+                "rolename": "gateway",
+                "acls": [
+                    {"acltype": "subscribePattern", "topic": "#", "priority": 0, "allow": True},
+                    {"acltype": "publishClientReceive", "topic": "#", "priority": 0, "allow": True},
+                ],
+            },
+            {
+                "command": "createClient",
+                "username": "gateway",
+                "password": gateway_password,
+                "roles": [{"rolename": "gateway"}],
+            },
+        ]
+    )
+    assert [r.get("error") for r in responses] == [None, None]
+    proc = platform_factory(
+        tmp_path / "data",
+        mqtt_url=f"mqtt://gateway:{gateway_password}@127.0.0.1:{broker.port}",
+        env={"KOMMUNVAKT_DYNSEC_URL": f"mqtt://admin:{ADMIN_PASSWORD}@127.0.0.1:{broker.port}"},
+    ).start()
+    shed = {"id": "shed-1", "type": "technical_shed_temperature", "issue_mqtt_credentials": True}
+    creds = proc.post("/api/v1/devices", shed)["mqtt_credentials"]
+    proc.post("/api/v1/devices", {"id": "shed-2", "type": "technical_shed_temperature"})
+
+    def temperature(device_id: str) -> object:
+        values = {v["metric"]: v["value"] for v in proc.get(f"/api/v1/devices/{device_id}/latest")}
+        return values.get("temperature")
+
+    device = Mqtt5(broker.port, creds["username"], creds["password"])
+    try:
+        body = b'{"values": {"temperature": %s}}'
+        device.client.publish("kv/shed-1/up", body % b"21.5", qos=1)
+        wait_for(lambda: temperature("shed-1") == 21.5, what="its own reading stored")
+        info = device.client.publish("kv/shed-2/up", body % b"99.0", qos=1)
+        wait_for(lambda: info.mid in device.acks, what="PUBACK of the forged message")
+        assert device.acks[info.mid].is_failure
+        device.client.publish("kv/shed-1/up", body % b"22.0", qos=1)  # a marker after it
+        wait_for(lambda: temperature("shed-1") == 22.0, what="the marker stored")
+    finally:
+        device.close()
+    assert proc.get("/api/v1/devices/shed-2/latest") == []
+    assert proc.get("/api/v1/unknown-devices") == []
+    assert proc.get("/api/v1/dead-letters") == []
+    assert creds["password"] not in proc.output()
