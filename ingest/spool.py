@@ -27,61 +27,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
+from ingest import spool_sql as sql
 from ingest.errors import StoreError, StoreRejected
-from ingest.line_protocol import EPOCH
-from ingest.reading import Value
 from ingest.store import LatestValue, ReadingStore, StoredReading
 
 __all__ = ["SpoolStats", "SpooledStore"]
 
 log = logging.getLogger(__name__)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS spool (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    enqueued_us INTEGER NOT NULL,
-    device_id TEXT NOT NULL,
-    metric TEXT NOT NULL,
-    ts_us INTEGER NOT NULL,
-    num REAL,
-    txt TEXT,
-    kind TEXT NOT NULL,
-    unit TEXT
-);
-CREATE INDEX IF NOT EXISTS spool_device ON spool (device_id, metric, ts_us);
-CREATE TABLE IF NOT EXISTS rejected (
-    seq INTEGER PRIMARY KEY,
-    rejected_us INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    metric TEXT NOT NULL,
-    ts_us INTEGER NOT NULL,
-    num REAL,
-    txt TEXT,
-    kind TEXT NOT NULL,
-    unit TEXT
-);
-"""
-_US = timedelta(microseconds=1)
-
-_INSERT = """INSERT INTO spool (enqueued_us, device_id, metric, ts_us, num, txt, kind, unit)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
-_OLDEST_CHUNK = """SELECT seq, enqueued_us, device_id, metric, ts_us, num, txt, kind, unit
-FROM spool ORDER BY seq LIMIT ?"""
-_REJECT = """INSERT INTO rejected
-(seq, rejected_us, reason, device_id, metric, ts_us, num, txt, kind, unit)
-SELECT seq, ?, ?, device_id, metric, ts_us, num, txt, kind, unit
-FROM spool WHERE seq BETWEEN ? AND ?"""
-_OLDEST = "SELECT enqueued_us FROM spool ORDER BY seq LIMIT 1"
-_BY_DEVICE = """SELECT device_id, metric, ts_us, num, txt, kind, unit
-FROM spool WHERE device_id = ? ORDER BY ts_us"""
-_BY_METRIC = """SELECT device_id, metric, ts_us, num, txt, kind, unit
-FROM spool WHERE device_id = ? AND metric = ? ORDER BY ts_us"""
-_REJECTED = """SELECT reason, device_id, metric, ts_us, num, txt, kind, unit
-FROM rejected ORDER BY seq LIMIT ?"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,36 +51,6 @@ class SpoolStats:
     last_error: str | None
 
 
-def _us(when: datetime) -> int:
-    # integer arithmetic: a float timestamp can land a microsecond short and move a reading
-    # into the previous millisecond, which is a different point in InfluxDB
-    return (when - EPOCH) // _US
-
-
-def _from_us(us: int) -> datetime:
-    return EPOCH + timedelta(microseconds=us)
-
-
-def _encode(value: Value) -> tuple[float | None, str | None, str]:
-    if isinstance(value, bool):
-        return float(value), None, "b"
-    if isinstance(value, int | float):
-        return float(value), None, "n"
-    return None, str(value), "s"
-
-
-def _reading(row: tuple[str, str, int, float | None, str | None, str, str | None]) -> StoredReading:
-    device_id, metric, ts_us, num, txt, kind, unit = row
-    value: Value
-    if kind == "b":
-        value = bool(num)
-    elif kind == "n":
-        value = float(num or 0.0)
-    else:
-        value = txt or ""
-    return StoredReading(device_id, _from_us(ts_us), metric, value, unit)
-
-
 class SpooledStore:
     def __init__(
         self,
@@ -138,6 +63,7 @@ class SpooledStore:
         on_full: Callable[[SpoolStats], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_backoff: float = 30.0,
+        latest_ttl: float = 30.0,
     ) -> None:
         self.backend = backend
         self.path = Path(path)
@@ -156,7 +82,7 @@ class SpooledStore:
             # FULL, not NORMAL: once a batch is here the broker has forgotten it, so the
             # commit must survive a power cut as well as a crash.
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(sql.SCHEMA)
             self._size: int = self._db.execute("SELECT count(*) FROM spool").fetchone()[0]
             self._rejected: int = self._db.execute("SELECT count(*) FROM rejected").fetchone()[0]
         except sqlite3.Error as exc:
@@ -166,6 +92,10 @@ class SpooledStore:
         self._send_errors = 0
         self._last_error: str | None = None
         self._closing = False
+        self.latest_ttl = latest_ttl
+        self._latest_lock = threading.Lock()
+        self._latest: dict[str, dict[str, LatestValue]] = {}
+        self._latest_asked: dict[str, float] = {}  # device → monotonic time InfluxDB was asked
         self._drain = False
         # what's spooled from an earlier run is overdue: replay it at once
         self._due: float | None = time.time() if self._size else None
@@ -179,11 +109,11 @@ class SpooledStore:
     def write(self, readings: Sequence[StoredReading]) -> None:
         if not readings:
             return
-        now_us = _us(self.clock())
+        now_us = sql.us(self.clock())
         rows = []
         for r in readings:
-            num, txt, kind = _encode(r.value)
-            rows.append((now_us, r.device_id, r.metric, _us(r.time), num, txt, kind, r.unit))
+            num, txt, kind = sql.encode(r.value)
+            rows.append((now_us, r.device_id, r.metric, sql.us(r.time), num, txt, kind, r.unit))
         with self._cond:
             overflow = self._size + len(rows) > self.max_readings
             became_full = overflow and not self._full
@@ -205,7 +135,7 @@ class SpooledStore:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany(
-                    _INSERT,
+                    sql.INSERT,
                     rows,
                 )
                 self._db.execute("COMMIT")
@@ -213,6 +143,13 @@ class SpooledStore:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise StoreError(f"cannot spool {len(rows)} readings: {exc}") from exc
+        by_device: dict[str, list[LatestValue]] = {}
+        for r in readings:
+            by_device.setdefault(r.device_id, []).append(
+                LatestValue(r.metric, r.value, r.unit, r.time)
+            )
+        for device_id, values in by_device.items():
+            self._remember(values, device_id)
         with self._cond:
             self._size += len(rows)
             if self._due is None:
@@ -258,13 +195,13 @@ class SpooledStore:
     def _send_one_chunk(self) -> None:
         with self._db_lock:
             rows = self._db.execute(
-                _OLDEST_CHUNK,
+                sql.OLDEST_CHUNK,
                 (self.batch_size,),
             ).fetchall()
         if not rows:
             return
         first, last = rows[0][0], rows[-1][0]
-        readings = [_reading(row[2:]) for row in rows]
+        readings = [sql.reading(row[2:]) for row in rows]
         reason: str | None = None
         try:
             self.backend.write(readings)
@@ -275,8 +212,8 @@ class SpooledStore:
             self._db.execute("BEGIN IMMEDIATE")
             if reason is not None:
                 self._db.execute(
-                    _REJECT,
-                    (_us(self.clock()), reason, first, last),
+                    sql.REJECT,
+                    (sql.us(self.clock()), reason, first, last),
                 )
             self._db.execute("DELETE FROM spool WHERE seq BETWEEN ? AND ?", (first, last))
             self._db.execute("COMMIT")
@@ -302,27 +239,57 @@ class SpooledStore:
         with self._db_lock:
             if metric is None:
                 rows = self._db.execute(
-                    _BY_DEVICE,
+                    sql.BY_DEVICE,
                     (device_id,),
                 ).fetchall()
             else:
                 rows = self._db.execute(
-                    _BY_METRIC,
+                    sql.BY_METRIC,
                     (device_id, metric),
                 ).fetchall()
-        return [_reading(r) for r in rows]
+        return [sql.reading(r) for r in rows]
 
     def latest(self, device_id: str) -> list[LatestValue]:
-        try:
-            newest = {v.metric: v for v in self.backend.latest(device_id)}
-        except StoreError as exc:
-            log.warning("latest values from the spool only: %s", exc)
-            newest = {}
-        for r in self._spooled(device_id):
-            known = newest.get(r.metric)
-            if known is None or r.time >= known.time:
-                newest[r.metric] = LatestValue(r.metric, r.value, r.unit, r.time)
+        """Newest value per metric: what this process wrote, merged with InfluxDB's answer
+        (asked at most once per ``latest_ttl`` per device: a staff page lists every device,
+        and one Flux query per device per page load would not scale). Another process that
+        writes the same bucket (scale-out) shows up within ``latest_ttl``."""
+        now = time.monotonic()
+        with self._latest_lock:
+            asked = self._latest_asked.get(device_id)
+        if asked is None or now - asked >= self.latest_ttl:
+            try:
+                self._remember(self.backend.latest(device_id), device_id)
+                if asked is None:  # after a restart the spool may hold newer ones
+                    self._remember(
+                        [
+                            LatestValue(r.metric, r.value, r.unit, r.time)
+                            for r in self._spooled(device_id)
+                        ],
+                        device_id,
+                    )
+                with self._latest_lock:
+                    self._latest_asked[device_id] = now
+            except StoreError as exc:
+                log.warning("latest values of %s without InfluxDB: %s", device_id, exc)
+                self._remember(
+                    [
+                        LatestValue(r.metric, r.value, r.unit, r.time)
+                        for r in self._spooled(device_id)
+                    ],
+                    device_id,
+                )
+        with self._latest_lock:
+            newest = dict(self._latest.get(device_id, {}))
         return [newest[m] for m in sorted(newest)]
+
+    def _remember(self, values: Sequence[LatestValue], device_id: str) -> None:
+        with self._latest_lock:
+            known = self._latest.setdefault(device_id, {})
+            for v in values:
+                old = known.get(v.metric)
+                if old is None or v.time >= old.time:
+                    known[v.metric] = v
 
     def history(
         self, device_id: str, metric: str, start: datetime, end: datetime
@@ -341,15 +308,15 @@ class SpooledStore:
     def rejected_readings(self, limit: int = 100) -> list[tuple[str, StoredReading]]:
         with self._db_lock:
             rows = self._db.execute(
-                _REJECTED,
+                sql.REJECTED,
                 (limit,),
             ).fetchall()
-        return [(row[0], _reading(row[1:])) for row in rows]
+        return [(row[0], sql.reading(row[1:])) for row in rows]
 
     def _oldest_enqueued(self) -> int | None:
         """Enqueue time of the oldest row, by primary key (min() over a column without an
         index would scan millions of rows during an outage, every second)."""
-        row = self._db.execute(_OLDEST).fetchone()
+        row = self._db.execute(sql.OLDEST).fetchone()
         return None if row is None else int(row[0])
 
     # -- health ---------------------------------------------------------------------------
@@ -357,7 +324,7 @@ class SpooledStore:
     def stats(self) -> SpoolStats:
         with self._db_lock:
             oldest = self._oldest_enqueued()
-        age = 0.0 if oldest is None else max(0.0, _us(self.clock()) / 1e6 - oldest / 1e6)
+        age = 0.0 if oldest is None else max(0.0, sql.us(self.clock()) / 1e6 - oldest / 1e6)
         with self._cond:
             return SpoolStats(
                 size=self._size,

@@ -28,6 +28,7 @@ class Backend:
         self.down = False
         self.refuse_device: str | None = None
         self.closed = False
+        self.latest_calls = 0
         self._lock = threading.Lock()
 
     def write(self, readings: Sequence[StoredReading]) -> None:
@@ -44,6 +45,7 @@ class Backend:
             return [r for chunk in self.chunks for r in chunk]
 
     def latest(self, device_id: str) -> list[LatestValue]:
+        self.latest_calls += 1
         if self.down:
             raise StoreError("unreachable")
         newest: dict[str, LatestValue] = {}
@@ -191,3 +193,22 @@ def test_age_of_the_oldest_waiting_reading(tmp_path: Path) -> None:
     s.write(readings(3, 4))
     assert s.stats().oldest_age_s == pytest.approx(42.0)
     s.close(drain_timeout=0)
+
+
+def test_latest_asks_the_backend_once_per_ttl_and_keeps_what_it_wrote(tmp_path: Path) -> None:
+    backend = Backend()
+    backend.chunks.append(readings(0, 5))  # written by another process before we started
+    s = spool(tmp_path, backend, latest_ttl=3600)
+    assert [v.value for v in s.latest("shed-1")] == [24.0]
+    s.write(readings(5, 7))
+    for _ in range(10):  # a staff page refreshing
+        assert [v.value for v in s.latest("shed-1")] == [26.0]
+    assert backend.latest_calls == 1
+    s.write(readings(3, 4))  # an older reading redelivered: latest stays the newest
+    assert [v.value for v in s.latest("shed-1")] == [26.0]
+    s.close(drain_timeout=0)
+    # a zero TTL asks every time: another gateway's newer reading shows up
+    s2 = spool(tmp_path, backend, latest_ttl=0)
+    backend.chunks.append(readings(9, 10))
+    assert [v.value for v in s2.latest("shed-1")] == [29.0]
+    s2.close(drain_timeout=0)
