@@ -210,3 +210,20 @@ def test_export_and_erase_a_resident_and_retention(
     erased = platform.supervision.retention(later)
     assert erased["audit"] > 0
     assert platform.audit.entries(target_id=rb) == []
+
+
+def test_board_page_in_swedish_and_english_and_refused_to_the_other_unit(
+    platform: Any, client: TestClient, env: dict[str, Any]
+) -> None:
+    sv = client.get("/supervision?unit=natt-b")
+    assert sv.status_code == 200
+    assert "Nattillsyn · natt-b" in sv.text
+    assert 'lang="sv"' in sv.text
+    en = client.get("/supervision?unit=natt-b&lang=en")
+    assert "Night checks · natt-b" in en.text
+    assert client.get("/supervision?unit=natt-b", headers=bearer(env["a"])).status_code == 403
+    # unit A's own board (empty) is fine, and unit A's list of units does not name unit B
+    own = client.get("/supervision", headers=bearer(env["a"]))
+    assert own.status_code == 200
+    assert "natt-b" not in own.text
+    assert "Inga tillsyner i natt." in own.text
