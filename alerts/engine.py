@@ -1,9 +1,14 @@
-"""The alert engine: runs each device's rules on its readings and on the clock, and follows up.
+"""The alert engine: runs each device's rules on its readings and on the clock.
 
 Rule evaluation is pure (``alerts.rules``, ``alerts.kinds``); this module keeps the
-per-(device, rule) state, persists transitions through ``AlertStore`` and hands messages to the
-``Notifier``. State survives a restart: open alerts are read back and their rules resume as
-firing; the follow-up (reminders, escalation) continues from what the store remembers.
+per-(device, rule) state, persists transitions through ``AlertStore`` and lets the
+``Announcer`` tell people. State survives a restart: open alerts are read back and their rules
+resume as firing; the follow-up (reminders, escalation) continues from what the store remembers.
+
+The hot path is cheap on purpose (it runs inside the pipeline before the store write): a
+device's rules are compiled once and indexed by metric, a "no data" rule only notes the time
+of each reading, and the clock tick only visits rules that have something pending (a hold
+running, a door open, a deadline passed) instead of every device every second.
 
 ``raise_external`` / ``resolve_external`` let other parts (e-supervision) raise alerts that no
 rule produces, with the same lifecycle, routing, follow-up and acknowledgement.
@@ -15,16 +20,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from alerts.followup import FollowUp, FollowUpPolicy, due, escalated_roles
+from alerts.announce import Announcer
+from alerts.followup import FollowUpPolicy
 from alerts.kinds import Change, Env, HeldState, NoDataRule
 from alerts.links import AckLinks
-from alerts.messages import compose, detail_for
+from alerts.messages import detail_for
 from alerts.notify import Notifier
-from alerts.outbox import DeliveryRecord
-from alerts.routing import alert_tags
 from alerts.rules import RuleState, ThresholdRule, Transition, evaluate, restored, tick
 from alerts.silences import SilenceStore
 from alerts.specs import DEFAULT_RULES, RuleEntry, build_rule, effective_specs, scopes_for
@@ -39,6 +44,15 @@ __all__ = ["AlertEngine"]
 log = logging.getLogger(__name__)
 
 OverrideSource = Callable[[], Mapping[str, Mapping[str, Any]]]
+Key = tuple[str, str]  # (device id, rule name)
+
+
+@dataclass(slots=True)
+class _Compiled:
+    entries: list[RuleEntry]
+    by_metric: dict[str, list[RuleEntry]] = field(default_factory=dict)
+    no_data: list[RuleEntry] = field(default_factory=list)
+    by_name: dict[str, RuleEntry] = field(default_factory=dict)
 
 
 class AlertEngine:
@@ -59,75 +73,86 @@ class AlertEngine:
         self.store = store
         self.notifier = notifier
         self.registry = registry
-        self.base_url = base_url.rstrip("/")
-        self.policy = policy or FollowUpPolicy()
-        self.silences = silences
-        self.links = links
+        self.announce = Announcer(
+            store, notifier, registry, policy or FollowUpPolicy(), silences, links, base_url,
+            clock,
+        )  # fmt: skip
         self._settings_overrides = dict(rule_overrides or {})
         self._api_overrides = api_overrides or (lambda: {})
         self._clock = clock
-        self._rules: dict[tuple[str, str, str | None], list[RuleEntry]] = {}
-        self._state: dict[tuple[str, str], Any] = {}
-        self._sites: dict[str, tuple[float, SiteSchedule | None, str | None]] = {}
-        self._value_written: dict[tuple[str, str], float] = {}
+        self._compiled: dict[tuple[str, str, str | None], _Compiled] = {}
+        self._state: dict[Key, Any] = {}
+        self._pending: set[Key] = set()  # rules the clock must look at
+        self._seen: dict[Key, float] = {}  # no_data: last reading (epoch s)
+        self._deadline: dict[Key, float] = {}  # no_data: silent from this instant on
+        self._schedules: dict[str, tuple[float, SiteSchedule | None]] = {}
+        self._value_written: dict[Key, float] = {}
+        self._last_scan = 0.0
         self._lock = threading.RLock()
         self.watching_since: datetime | None = None
 
     # -- configuration -------------------------------------------------------------------
 
+    def _compile(self, device: DeviceInfo, strict: bool = False) -> _Compiled:
+        key = (device.id, device.type, device.site_id)
+        compiled = self._compiled.get(key)
+        if compiled is not None:
+            return compiled
+        sensor_type = CATALOGUE.get(device.type)
+        base = [*(sensor_type.rules if sensor_type else ()), *DEFAULT_RULES]
+        metrics = sensor_type.metrics if sensor_type else ()
+        layers = [self._settings_overrides, self._api_overrides()]
+        compiled = _Compiled([])
+        for spec in effective_specs(base, metrics, scopes_for(*key), layers):
+            try:
+                entry = build_rule(spec)
+            except ValueError as exc:  # one bad override must not stop the others
+                if strict:
+                    raise
+                log.error("device %s: %s (rule skipped)", device.id, exc)
+                continue
+            compiled.entries.append(entry)
+            compiled.by_name[entry.name] = entry
+            if isinstance(entry.rule, NoDataRule):
+                compiled.no_data.append(entry)
+            else:
+                compiled.by_metric.setdefault(entry.rule.metric, []).append(entry)
+        self._compiled[key] = compiled
+        return compiled
+
     def rules_for(self, device: DeviceInfo | str, *, strict: bool = False) -> list[RuleEntry]:
         """A device's effective rules; given a type name, the type's rules (for charts)."""
         if isinstance(device, str):
             device = DeviceInfo("", device, "", None, None, "active", 600)
-        key = (device.id, device.type, device.site_id)
-        entries = self._rules.get(key)
-        if entries is None:
-            sensor_type = CATALOGUE.get(device.type)
-            base = [*(sensor_type.rules if sensor_type else ()), *DEFAULT_RULES]
-            metrics = sensor_type.metrics if sensor_type else ()
-            layers = [self._settings_overrides, self._api_overrides()]
-            specs = effective_specs(base, metrics, scopes_for(*key), layers)
-            entries = []
-            for spec in specs:
-                try:
-                    entries.append(build_rule(spec))
-                except ValueError as exc:  # one bad override must not stop the others
-                    if strict:
-                        raise
-                    log.error("device %s: %s (rule skipped)", device.id, exc)
-            self._rules[key] = entries
-        return entries
+        return self._compile(device, strict).entries
 
     def check_rules(self) -> None:
         """Compile every device's and every type's rules; raises ``RuleConfigError``."""
         with self._lock:
-            self._rules.clear()
+            self._compiled.clear()
             try:
                 for info in self.registry.all_info():
                     self.rules_for(info, strict=True)
                 for type_key in CATALOGUE:
                     self.rules_for(type_key, strict=True)
             finally:
-                self._rules.clear()
+                self._compiled.clear()
 
     def reload_rules(self) -> None:
         """Forget the compiled rules (after an override or a device changed)."""
         with self._lock:
-            self._rules.clear()
-
-    def _site(self, site_id: str | None) -> tuple[SiteSchedule | None, str | None]:
-        if site_id is None:
-            return None, None
-        cached = self._sites.get(site_id)
-        if cached is None or time.monotonic() - cached[0] > 60:
-            schedule = self.registry.site_schedule(site_id)
-            names = {s.id: s.name for s in self.registry.list_sites()}
-            cached = (time.monotonic(), schedule, names.get(site_id))
-            self._sites[site_id] = cached
-        return cached[1], cached[2]
+            self._compiled.clear()
+            self._deadline.clear()
+            self._last_scan = 0.0
 
     def _env(self, device: DeviceInfo) -> Env:
-        schedule, _name = self._site(device.site_id)
+        schedule = None
+        if device.site_id is not None:
+            cached = self._schedules.get(device.site_id)
+            if cached is None or time.monotonic() - cached[0] > 60:
+                cached = (time.monotonic(), self.registry.site_schedule(device.site_id))
+                self._schedules[device.site_id] = cached
+            schedule = cached[1]
         if schedule is not None and not schedule.hours:
             schedule = None  # no opening hours entered: we cannot know when it is closed
         return Env(schedule, float(device.expected_interval_s), self.watching_since)
@@ -141,55 +166,88 @@ class AlertEngine:
         with self._lock:
             for alert in self.store.open_alerts():
                 info = self.registry.info(alert.device_id)
-                if alert.origin != "rule" or info is None:
+                entry = self._compile(info).by_name.get(alert.rule) if info else None
+                if alert.origin != "rule" or entry is None:
                     continue
-                for entry in self.rules_for(info):
-                    if entry.name != alert.rule:
-                        continue
-                    rule = entry.rule
-                    if isinstance(rule, ThresholdRule):
-                        state: Any = restored(rule, alert.severity, alert.started_at)
-                    else:
-                        state = HeldState(alert.severity, None, alert.started_at)
-                    self._state[(alert.device_id, entry.name)] = state
-                    count += 1
+                if isinstance(entry.rule, ThresholdRule):
+                    state: Any = restored(entry.rule, alert.severity, alert.started_at)
+                else:
+                    state = HeldState(alert.severity, None, alert.started_at)
+                self._remember((alert.device_id, entry.name), state)
+                count += 1
         return count
+
+    def _remember(self, key: Key, state: Any) -> None:
+        self._state[key] = state
+        if isinstance(state, RuleState):
+            pending = bool(state.beyond_since)
+        else:
+            pending = state.since is not None or state.firing is not None
+        if pending:
+            self._pending.add(key)
+        else:
+            self._pending.discard(key)
 
     def on_readings(self, readings: Iterable[tuple[DeviceInfo, Reading]]) -> None:
         with self._lock:
             for device, reading in readings:
                 if device.state != "active":
                     continue
-                for entry in self.rules_for(device):
+                compiled = self._compile(device)
+                for entry in compiled.by_metric.get(reading.metric, ()):
                     self._evaluate(device, entry, reading)
+                for entry in compiled.no_data:
+                    self._heard(device, entry, reading)
 
     def _evaluate(self, device: DeviceInfo, entry: RuleEntry, reading: Reading) -> None:
         rule, key = entry.rule, (device.id, entry.name)
         change: Transition | Change | None
         if isinstance(rule, ThresholdRule):
-            if rule.metric != reading.metric or isinstance(reading.value, str | bool):
+            if isinstance(reading.value, str | bool):
                 return
             state = self._state.get(key, RuleState())
             state, change = evaluate(rule, state, float(reading.value), reading.time)
-        elif isinstance(rule, NoDataRule):
-            if not rule.counts(reading.metric):
-                return
-            state = self._state.get(key, HeldState())
-            state, change = rule.evaluate(
-                state, reading.metric, reading.value, reading.time, self._env(device)
-            )
         else:
-            if rule.metric != reading.metric:
-                return
             state = self._state.get(key, HeldState())
-            state, change = rule.evaluate(state, reading.value, reading.time, self._env(device))
-        self._state[key] = state
+            state, change = rule.evaluate(state, reading.value, reading.time, self._env(device))  # type: ignore[union-attr]
+        self._remember(key, state)
         if change is not None:
             self._apply(device, entry, change)
         elif isinstance(rule, ThresholdRule) and state.firing is not None:
             self._refresh_value(key, float(reading.value), reading.time)  # type: ignore[arg-type]
 
-    def _refresh_value(self, key: tuple[str, str], value: float, at: datetime) -> None:
+    def _heard(self, device: DeviceInfo, entry: RuleEntry, reading: Reading) -> None:
+        rule, key = entry.rule, (device.id, entry.name)
+        assert isinstance(rule, NoDataRule)
+        if not rule.counts(reading.metric):
+            return
+        state = self._state.get(key)
+        ts = reading.time.timestamp()
+        limit = rule.factor * (rule.interval_s or device.expected_interval_s)
+        if (state is None or state.firing is None) and reading.metric != rule.availability_metric:
+            if ts > self._seen.get(key, 0.0):  # the common case: just note the time
+                self._seen[key] = ts
+                self._deadline[key] = ts + limit
+            return
+        last = self._seen.get(key)
+        held = HeldState(
+            state.firing if state else None,
+            None,
+            None,
+            datetime.fromtimestamp(last, UTC) if last else None,
+        )
+        new, change = rule.evaluate(held, reading.metric, reading.value, reading.time, Env())
+        self._state[key] = new
+        if new.last_seen is not None:
+            self._seen[key] = new.last_seen.timestamp()
+        if new.firing is None:
+            self._deadline[key] = self._seen.get(key, ts) + limit
+        else:
+            self._deadline.pop(key, None)
+        if change is not None:
+            self._apply(device, entry, change)
+
+    def _refresh_value(self, key: Key, value: float, at: datetime) -> None:
         # keep the stored value of a firing alert current for reminders and the page, but
         # write at most every 30 s per alert: a chatty sensor must not turn into SQL load
         last = self._value_written.get(key)
@@ -199,38 +257,86 @@ class AlertEngine:
         self.store.update_value(key[0], key[1], value, at)
 
     def tick(self, now: datetime) -> None:
-        """Every second: hold times, closing times, silent devices; then the follow-up."""
+        """Every second: holds, closing times, silent devices; then the follow-up."""
         with self._lock:
-            for device in self.registry.all_info():
-                if device.state != "active":
-                    continue
-                for entry in self.rules_for(device):
-                    self._tick_rule(device, entry, now)
-            self.follow_up(now)
+            if time.monotonic() - self._last_scan > 60:
+                self._scan_devices(now)
+            for key in list(self._pending):
+                self._tick_rule(key, now)
+            now_ts = now.timestamp()
+            for key, deadline in list(self._deadline.items()):
+                if deadline <= now_ts:
+                    self._tick_silent(key, now, deadline)
+            self.announce.follow_up(now)
 
-    def _tick_rule(self, device: DeviceInfo, entry: RuleEntry, now: datetime) -> None:
-        key, rule = (device.id, entry.name), entry.rule
-        state = self._state.get(key)
+    def _scan_devices(self, now: datetime) -> None:
+        """Give devices nobody has heard from yet a deadline (new ones, and after a start)."""
+        self._last_scan = time.monotonic()
+        since = (self.watching_since or now).timestamp()
+        for device in self.registry.all_info():
+            if device.state != "active":
+                continue
+            for entry in self._compile(device).no_data:
+                key = (device.id, entry.name)
+                state = self._state.get(key)
+                if key in self._deadline or (state is not None and state.firing is not None):
+                    continue
+                rule = entry.rule
+                assert isinstance(rule, NoDataRule)
+                limit = rule.factor * (rule.interval_s or device.expected_interval_s)
+                start = max(self._seen.get(key, since), since)
+                self._deadline[key] = start + limit
+
+    def _lookup(self, key: Key) -> tuple[DeviceInfo, RuleEntry] | None:
+        device = self.registry.info(key[0])
+        if device is None or device.state != "active":
+            return None
+        entry = self._compile(device).by_name.get(key[1])
+        return (device, entry) if entry is not None else None
+
+    def _tick_rule(self, key: Key, now: datetime) -> None:
+        found = self._lookup(key)
+        if found is None:
+            self._pending.discard(key)
+            return
+        device, entry = found
+        rule, state = entry.rule, self._state.get(key)
         change: Transition | Change | None
         if isinstance(rule, ThresholdRule):
-            if state is None or not state.beyond_since:
-                return
-            state, change = tick(rule, state, now)
+            state, change = tick(rule, state or RuleState(), now)
         elif isinstance(rule, NoDataRule):
-            state, change = rule.tick(state or HeldState(), now, self._env(device))
+            self._pending.discard(key)
+            return
         else:
-            if state is None or (state.since is None and state.firing is None):
-                return
-            state, change = rule.tick(state, now, self._env(device))
-        self._state[key] = state
+            state, change = rule.tick(state or HeldState(), now, self._env(device))
+        self._remember(key, state)
         if change is not None:
             self._apply(device, entry, change)
+
+    def _tick_silent(self, key: Key, now: datetime, deadline: float) -> None:
+        found = self._lookup(key)
+        self._deadline.pop(key, None)
+        if found is None:
+            return
+        device, entry = found
+        rule = entry.rule
+        assert isinstance(rule, NoDataRule)
+        limit = rule.factor * (rule.interval_s or device.expected_interval_s)
+        # silent since the last reading, or since we started watching (grace after a start)
+        silent_since = datetime.fromtimestamp(deadline - limit, UTC)
+        env = Env(None, float(device.expected_interval_s))
+        state, change = rule.tick(HeldState(last_seen=silent_since), now, env)
+        if change is None:  # not due after all (an interval changed): look again later
+            self._scan_devices(now)
+            return
+        self._state[key] = state
+        self._apply(device, entry, change)
 
     def _apply(self, device: DeviceInfo, entry: RuleEntry, tr: Transition | Change) -> None:
         if tr.kind == "resolve":
             alert = self.store.resolve(device.id, entry.name, tr.value, tr.at)
             if alert is not None:
-                self._announce_recovery(alert)
+                self.announce.recovery(alert)
             return
         assert tr.severity is not None
         message = None
@@ -239,20 +345,13 @@ class AlertEngine:
             since = getattr(tr, "since", None) or tr.at
             message = detail_for(entry.rule.kind, metric, since, tr.threshold)
         alert, kind = self.store.fire(
-            device.id,
-            entry.name,
-            tr.severity,
-            tr.at,
-            metric=entry.metric or "",
-            value=tr.value,
-            threshold=tr.threshold,
-            site_id=device.site_id,
-            message=message,
+            device.id, entry.name, tr.severity, tr.at, metric=entry.metric or "",
+            value=tr.value, threshold=tr.threshold, site_id=device.site_id, message=message,
             tags=[f"role:{r}" for r in entry.roles],
-        )
+        )  # fmt: skip
         if kind is not None:
             log.info("alert %s %s: %s/%s %s", alert.id, kind, device.id, entry.name, tr.severity)
-            self._notify(alert, kind, previous=tr.previous)
+            self.announce.notify(alert, kind, previous=tr.previous)
 
     # -- alerts from outside the rule engine ---------------------------------------------
 
@@ -271,17 +370,11 @@ class AlertEngine:
         when = at or self._clock()
         with self._lock:
             alert, kind = self.store.fire(
-                source_id,
-                rule,
-                severity,
-                when,
-                site_id=site_id,
-                message=message,
-                tags=list(tags),
-                origin="external",
-            )
+                source_id, rule, severity, when, site_id=site_id, message=message,
+                tags=list(tags), origin="external",
+            )  # fmt: skip
             if kind is not None:
-                self._notify(alert, kind)
+                self.announce.notify(alert, kind)
             return alert
 
     def resolve_external(
@@ -297,7 +390,7 @@ class AlertEngine:
         with self._lock:
             alert = self.store.resolve(source_id, rule, None, at or self._clock(), actor, note)
             if alert is not None:
-                self._announce_recovery(alert)
+                self.announce.recovery(alert)
             return alert
 
     # -- people acting on alerts ---------------------------------------------------------
@@ -310,83 +403,13 @@ class AlertEngine:
         with self._lock:
             alert = self.store.resolve_by_id(alert_id, at, actor, note)
             # the rule starts afresh: a latched alarm re-arms, a hold is timed again
-            self._state.pop((alert.device_id, alert.rule), None)
-            self._announce_recovery(alert)
+            key = (alert.device_id, alert.rule)
+            self._state.pop(key, None)
+            self._pending.discard(key)
+            self._deadline.pop(key, None)
+            self.announce.recovery(alert)
             return alert
 
-    # -- messages --------------------------------------------------------------------------
-
     def follow_up(self, now: datetime) -> None:
-        for alert in self.store.open_alerts():
-            for step in due(alert, now, self.policy, self._silenced(alert, now)):
-                self._follow(alert, step, now)
-
-    def _follow(self, alert: Alert, step: FollowUp, now: datetime) -> None:
-        if step.kind == "fire":
-            self._notify(alert, "fire_after_silence", now=now)
-        elif step.kind == "reminder":
-            self._notify(alert, "reminder", now=now)
-        else:
-            self._notify(alert, "escalate", now=now, level=step.level, roles=step.roles)
-
-    def _silenced(self, alert: Alert, now: datetime) -> bool:
-        if self.silences is None:
-            return False
-        return self.silences.matching(alert.site_id, alert.device_id, alert.rule, now) is not None
-
-    def _names(self, alert: Alert) -> tuple[str, str | None, str | None]:
-        device = self.registry.info(alert.device_id)
-        if device is None:  # an external alert: the source is not a device
-            return alert.rule.replace("_", " "), self._site(alert.site_id)[1], None
-        return device.name or device.id, self._site(device.site_id)[1], device.place
-
-    def _notify(
-        self,
-        alert: Alert,
-        kind: str,
-        *,
-        previous: str | None = None,
-        now: datetime | None = None,
-        level: int | None = None,
-        roles: tuple[str, ...] = (),
-    ) -> None:
-        at = now or alert.updated_at
-        if self._silenced(alert, at):
-            self.store.note_follow_up(alert.id, at, "suppressed", note=kind)
-            self.notifier.outbox.record(
-                DeliveryRecord(alert.id, at, kind, "-", True, None, outcome="suppressed")
-            )
-            return
-        device_name, site_name, place = self._names(alert)
-        links = self.links
-        title, body = compose(
-            alert,
-            kind,
-            device_name=device_name,
-            site_name=site_name,
-            place=place,
-            page_link=f"{self.base_url}/alerts#alert-{alert.id}",
-            ack_link=(lambda r: links.url(alert.id, r, at)) if links is not None else None,
-            reminder_no=alert.reminders_sent + 1,
-            previous_severity=previous,
-        )
-        extra = [*alert.tags, *(f"role:{r}" for r in escalated_roles(alert, self.policy))]
-        if kind == "escalate":
-            extra = [t for t in alert.tags if not t.startswith("role:")]
-        tags = alert_tags(
-            severity=alert.severity,
-            roles=roles,
-            site_id=alert.site_id,
-            device_id=alert.device_id,
-            rule=alert.rule,
-            extra=extra,
-        )
-        self.notifier.dispatch(alert.id, kind, title, body, alert.severity, tags, at)
-        follow = {"reminder": "reminder", "escalate": "escalate"}.get(kind, "notified")
-        self.store.note_follow_up(alert.id, at, follow, escalation_level=level)  # type: ignore[arg-type]
-
-    def _announce_recovery(self, alert: Alert) -> None:
-        log.info("alert %s resolved: %s/%s", alert.id, alert.device_id, alert.rule)
-        if alert.last_notified_at is None:
-            return  # nobody was told it began (silenced): nothing to tell now
-        self._notify(alert, "resolve", now=alert.resolved_at)
+        with self._lock:
+            self.announce.follow_up(now)
