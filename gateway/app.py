@@ -30,6 +30,7 @@ from gateway.metrics import render_metrics
 from gateway.platform import Platform
 from gateway.settings import Settings, load_settings
 from ingest.api import router as ingest_router
+from ingest.errors import StoreError
 from supervision.api import install_handlers as install_supervision_handlers
 from supervision.api import router as supervision_api_router
 from supervision.web import router as supervision_web_router
@@ -82,6 +83,8 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.add_exception_handler(AlertStateError, _error(409))  # type: ignore[arg-type]
     app.add_exception_handler(RuleConfigError, _error(422))  # type: ignore[arg-type]
     app.add_exception_handler(Invalid, _error(422))  # type: ignore[arg-type]
+    # the reading store (InfluxDB) unreachable: the platform is up, the data is not
+    app.add_exception_handler(StoreError, _error(503))  # type: ignore[arg-type]
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:
