@@ -6,9 +6,11 @@ recording outcomes ``care.write``, changing residents, consents, schedules and s
 ``care.admin``, reading the audit log ``audit.read`` (``access.policy``). A refusal is written
 to the audit log before the 403 goes out. Audit entries carry ids, never labels.
 
-A board that stays open polls for news every few seconds; logging every poll would bury the
-monthly log review, so an uninterrupted view (same user, unit and address) is logged when it
-starts and again every ``view_audit_interval_s`` while it lasts.
+Every request for a board is logged (a page load, an API read, a new live stream). Within one
+open live stream the board re-renders whenever a check changes; those re-renders, and the
+polling fallback for browsers without EventSource, are one uninterrupted look and are logged
+again only every ``view_audit_interval_s`` (same user, unit and address), so the monthly log
+review is not buried under thousands of identical rows per phone and night.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def board(unit_id: str, request: Request, svc: Service, user: RequireUser) -> di
         now=now,
     )
     rows = svc.board(unit_id, now)
-    svc.gate.view(request, user, unit_id, [r.resident_id for r in rows], now)
+    svc.gate.view(request, user, unit_id, [r.resident_id for r in rows], now, force=True)
     return {
         "care_unit_id": unit_id,
         "night": svc.tonight(now).isoformat(),

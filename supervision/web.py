@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -177,8 +178,14 @@ async def board_events(unit_id: str, request: Request) -> Response:
             key = (svc.version, minute)
             if key != last:
                 html, residents = await run_in_threadpool(_rows_html, request, user, unit_id)
+                # a new stream is a new look (logged); re-renders within it are coalesced
                 await run_in_threadpool(
-                    svc.gate.view, request, user, unit_id, residents, now_of(request)
+                    partial(svc.gate.view, force=last is None),
+                    request,
+                    user,
+                    unit_id,
+                    residents,
+                    now_of(request),
                 )
                 yield _sse("board", html)
                 last, sent = key, time.monotonic()
