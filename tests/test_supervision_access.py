@@ -227,3 +227,22 @@ def test_board_page_in_swedish_and_english_and_refused_to_the_other_unit(
     assert own.status_code == 200
     assert "natt-b" not in own.text
     assert "Inga tillsyner i natt." in own.text
+
+
+def test_every_board_read_is_on_record(
+    platform: Any, client: TestClient, env: dict[str, Any]
+) -> None:
+    for _ in range(3):
+        assert client.get(f"{API}/units/natt-b/board", headers=bearer(env["b"])).status_code == 200
+    views = platform.audit.entries(actor="nurse-b", action="supervision.board.view")
+    assert len(views) == 3
+    assert all(v.target_type == "care_unit" and v.target_id == "natt-b" for v in views)
+    # while one open board re-renders, the look is logged once (coalesced)
+    gate = platform.supervision.gate
+    now = datetime.now(UTC)
+
+    class _Req:
+        client = type("C", (), {"host": "10.0.0.9"})()
+
+    assert gate.view(_Req(), platform.users.principal("nurse-b"), "natt-b", [], now) is True  # type: ignore[arg-type]
+    assert gate.view(_Req(), platform.users.principal("nurse-b"), "natt-b", [], now) is False  # type: ignore[arg-type]
