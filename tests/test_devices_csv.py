@@ -139,6 +139,7 @@ def test_export_round_trips_through_import(api: tuple[Any, Any]) -> None:
     assert all("exists already" in e["reason"] for e in again["errors"])
 
 
+@pytest.mark.slow
 def test_ten_thousand_rows_well_under_a_minute(api: tuple[Any, Any]) -> None:
     client, platform = api
     _setup(client)
