@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from alerts.followup import FollowUpPolicy, due, escalated_roles
 from alerts.links import AckLinks
@@ -49,6 +49,8 @@ class Announcer:
         self.base_url = base_url.rstrip("/")
         self.clock = clock
         self._site_names: tuple[float, dict[str, str]] = (0.0, {})
+        self._last_prune = 0.0
+        self.retention_days = (7.0, 365.0)  # outbox, delivery log (set from the config)
 
     def site_name(self, site_id: str | None) -> str | None:
         if site_id is None:
@@ -63,6 +65,18 @@ class Announcer:
         if self.silences is None:
             return False
         return self.silences.matching(alert.site_id, alert.device_id, alert.rule, now) is not None
+
+    def prune(self, now: datetime) -> None:
+        """Hourly: drop delivered messages and old delivery-log rows (retention)."""
+        if time.monotonic() - self._last_prune < 3600:
+            return
+        self._last_prune = time.monotonic()
+        outbox_days, log_days = self.retention_days
+        n = self.notifier.outbox.prune(
+            now - timedelta(days=outbox_days), now - timedelta(days=log_days)
+        )
+        if n:
+            log.info("pruned %d delivered message(s) and delivery-log row(s)", n)
 
     def follow_up(self, now: datetime) -> None:
         """Reminders, escalation steps and messages a silence held back, as they fall due."""

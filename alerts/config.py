@@ -63,6 +63,10 @@ class AlertingConfig(BaseModel):
     give_up_after_s: float = Field(24 * 3600.0, gt=0)
     link_secret: SecretStr | None = None
     link_ttl_s: float = Field(24 * 3600.0, gt=0)
+    #: delivered messages (their text, with ack links) are kept this long, the delivery log
+    #: longer; alerts and their transitions are kept (they are the record)
+    outbox_retention_days: float = Field(7.0, gt=0)
+    delivery_log_retention_days: float = Field(365.0, gt=0)
 
     @classmethod
     def of(cls, raw: Any) -> AlertingConfig:

@@ -268,6 +268,7 @@ class AlertEngine:
                 if deadline <= now_ts:
                     self._tick_silent(key, now, deadline)
             self.announce.follow_up(now)
+        self.announce.prune(now)
 
     def _scan_devices(self, now: datetime) -> None:
         """Give devices nobody has heard from yet a deadline (new ones, and after a start)."""

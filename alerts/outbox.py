@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.models import DeliveryRow, OutboxRow
@@ -227,6 +227,19 @@ class Outbox:
                 )
                 for r in rows
             ]
+
+    def prune(self, sent_before: datetime, log_before: datetime) -> int:
+        """Forget delivered or abandoned messages (their bodies hold acknowledge links) and
+        old delivery-log rows; pending messages are never pruned."""
+        with self._sessions() as s:
+            n = s.execute(
+                delete(OutboxRow).where(
+                    OutboxRow.state != "pending", OutboxRow.created_at < sent_before
+                )
+            ).rowcount
+            n += s.execute(delete(DeliveryRow).where(DeliveryRow.at < log_before)).rowcount
+            s.commit()
+            return int(n or 0)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Delivery attempts by outcome and outbox rows by state, for ``/metrics``."""

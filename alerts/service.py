@@ -69,4 +69,8 @@ def build_alerting(
         api_overrides=overrides.layer,
         clock=clock,
     )
+    engine.announce.retention_days = (
+        config.outbox_retention_days,
+        config.delivery_log_retention_days,
+    )
     return Alerting(config, store, outbox, notifier, silences, overrides, links, engine)

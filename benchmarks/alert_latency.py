@@ -51,6 +51,7 @@ class AlertLatencyResult:
     background_rate: float
     target_rate: float
     gateway_messages: float
+    queue_depth_end: float
     load_before: str
     load_after: str
 
@@ -60,7 +61,8 @@ class AlertLatencyResult:
             f"readings/s (target {self.target_rate:,.0f}): p50 {self.p50_ms:.0f} ms, "
             f"p99 {self.p99_ms:.0f} ms, max {self.max_ms:.0f} ms; "
             f"{self.received}/{self.probes} notifications; gateway took "
-            f"{self.gateway_messages:,.0f} messages; {self.load_before} → {self.load_after}"
+            f"{self.gateway_messages:,.0f} messages (queue {self.queue_depth_end:,.0f} at the "
+            f"end); {self.load_before} → {self.load_after}"
         )
 
 
@@ -159,7 +161,9 @@ def run(
         deadline = time.monotonic() + 30
         while len(receiver.arrivals) < probes and time.monotonic() < deadline:
             time.sleep(0.1)
-        after = gateway.metrics().get("kommunvakt_messages_received_total", 0.0)
+        final = gateway.metrics()
+        after = final.get("kommunvakt_messages_received_total", 0.0)
+        depth = final.get("kommunvakt_queue_depth", 0.0)
         load_after = load()
     finally:
         probe.loop_stop()
@@ -183,6 +187,7 @@ def run(
         background_rate=sent / elapsed if elapsed else 0.0,
         target_rate=rate,
         gateway_messages=after - before,
+        queue_depth_end=depth,
         load_before=load_before,
         load_after=load_after,
     )
