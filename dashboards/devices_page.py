@@ -162,7 +162,9 @@ def _page(
         health=health or "",
         types=list(CATALOGUE.values()),
         sites=[s for s in registry.list_sites() if user.may_see_site(s.id)],
-        unknown=state.quarantine.list_unknown() if user.may("devices.write") else [],
+        unknown=[u for u in state.quarantine.list_unknown() if registry.lookup(u.ref) is None]
+        if user.may("devices.write")
+        else [],
         notice=notice,
         error=error,
         creds=creds,

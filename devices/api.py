@@ -300,6 +300,8 @@ def unknown_devices(request: Request, _user: RequireUser) -> list[dict[str, Any]
             "messages": u.messages,
         }
         for u in quarantine.list_unknown()
+        # a message in flight while its device was claimed may land here after the claim
+        if request.app.state.registry.lookup(u.ref) is None
     ]
 
 

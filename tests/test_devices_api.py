@@ -519,3 +519,19 @@ def test_a_technician_sees_and_places_devices_only_on_their_sites(api: tuple[Any
     moved = client.patch("/api/v1/devices/x-2", json={"site_id": "bod-7"}, headers=tek)
     assert moved.status_code == 403
     assert client.get("/api/v1/devices", params={"limit": 10}).json()["total"] == 4  # admin
+
+
+def test_a_known_ref_is_not_listed_as_unknown(api: tuple[Any, Any]) -> None:
+    client, platform = api
+    client.post("/api/v1/devices", json={"id": "frys-1", "type": "freezer"})
+    now = datetime.now(UTC)
+    # what a message in flight during the claim leaves behind
+    platform.quarantine.record(
+        "frys-1", "native", "kv/frys-1/up", b"{}",
+        [QuarantinedReading("frys-1", now, "door_open", True, None)], now,
+    )  # fmt: skip
+    platform.quarantine.record(
+        "frys-9", "native", "kv/frys-9/up", b"{}",
+        [QuarantinedReading("frys-9", now, "door_open", True, None)], now,
+    )  # fmt: skip
+    assert [u["ref"] for u in client.get("/api/v1/unknown-devices").json()] == ["frys-9"]
