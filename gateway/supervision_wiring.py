@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from devices.db import Base
 from gateway.mqtt import MqttSource
 from supervision.alerting import AlertSink, LogSink, SupervisionAlert
+from supervision.counts import count_lines
 from supervision.models import SUPERVISION_TABLES
 from supervision.service import SupervisionService
 from supervision.settings import SupervisionSettings
@@ -89,7 +90,31 @@ def build_supervision(platform: Platform) -> SupervisionService:
     )
     platform.pipeline.listeners.append(service.on_readings)
     platform.tickers.append(service.tick)
+    _install_counts_for_grafana(platform, service)
     return service
+
+
+def _install_counts_for_grafana(platform: Platform, service: SupervisionService) -> None:
+    """With InfluxDB: tonight's counts per care unit and status, once a minute (counts only)."""
+    from gateway.stores import spool_of
+
+    spool = spool_of(platform.store)
+    if spool is None:
+        return
+    from gateway.alert_counts import AlertCountWriter
+    from ingest.influx_store import InfluxReadingStore
+
+    backend = spool.backend
+    if not isinstance(backend, InfluxReadingStore):
+        return
+
+    def collect(now: datetime) -> list[str]:
+        counts = service.counts_per_care_unit(now)
+        return count_lines(counts, service.residents.care_units(), now)
+
+    writer = AlertCountWriter(collect, backend.write_lines)
+    platform.tickers.append(writer.tick)
+    platform.on_stop(writer.stop)
 
 
 def start_supervision_mqtt(platform: Platform) -> MqttSource:
