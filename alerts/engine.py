@@ -202,19 +202,22 @@ class AlertEngine:
     def _evaluate(self, device: DeviceInfo, entry: RuleEntry, reading: Reading) -> None:
         rule, key = entry.rule, (device.id, entry.name)
         change: Transition | Change | None
+        value = reading.value
         if isinstance(rule, ThresholdRule):
-            if isinstance(reading.value, str | bool):
+            if isinstance(value, str | bool):
                 return
             state = self._state.get(key, RuleState())
-            state, change = evaluate(rule, state, float(reading.value), reading.time)
+            state, change = evaluate(rule, state, float(value), reading.time)
+            if change is None and state.firing is not None:
+                self._refresh_value(key, float(value), reading.time)
+        elif isinstance(rule, NoDataRule):
+            return  # handled by _heard
         else:
             state = self._state.get(key, HeldState())
-            state, change = rule.evaluate(state, reading.value, reading.time, self._env(device))  # type: ignore[union-attr]
+            state, change = rule.evaluate(state, value, reading.time, self._env(device))
         self._remember(key, state)
         if change is not None:
             self._apply(device, entry, change)
-        elif isinstance(rule, ThresholdRule) and state.firing is not None:
-            self._refresh_value(key, float(reading.value), reading.time)  # type: ignore[arg-type]
 
     def _heard(self, device: DeviceInfo, entry: RuleEntry, reading: Reading) -> None:
         rule, key = entry.rule, (device.id, entry.name)

@@ -58,7 +58,7 @@ class _Channel:
         self.server.retry = 0
         self.server.optional = False
         self.tags = frozenset(str(t).lower() for t in recipient.tags)
-        self.name = str(self.server.url(privacy=True))[:200]
+        self.name = str(self.server.url(privacy=True))[:200]  # type: ignore[no-untyped-call]
         self.recipient = recipient.name or f"mottagare-{index + 1}"
         digest = hashlib.sha256(f"{recipient.url}|{sorted(self.tags)}".encode()).hexdigest()
         self.key = digest[:32]

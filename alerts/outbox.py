@@ -232,14 +232,14 @@ class Outbox:
         """Forget delivered or abandoned messages (their bodies hold acknowledge links) and
         old delivery-log rows; pending messages are never pruned."""
         with self._sessions() as s:
-            n = s.execute(
+            gone = s.execute(
                 delete(OutboxRow).where(
                     OutboxRow.state != "pending", OutboxRow.created_at < sent_before
                 )
-            ).rowcount
-            n += s.execute(delete(DeliveryRow).where(DeliveryRow.at < log_before)).rowcount
+            )
+            old = s.execute(delete(DeliveryRow).where(DeliveryRow.at < log_before))
             s.commit()
-            return int(n or 0)
+            return sum(int(getattr(r, "rowcount", 0) or 0) for r in (gone, old))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Delivery attempts by outcome and outbox rows by state, for ``/metrics``."""

@@ -8,6 +8,7 @@ its time and actor.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -340,7 +341,7 @@ class AlertStore:
             )
             return [_alert(r) for r in rows]
 
-    def transitions(self, alert_id: int) -> list[dict[str, object]]:
+    def transitions(self, alert_id: int) -> builtins.list[dict[str, object]]:
         with self._sessions() as s:
             rows = s.scalars(
                 select(AlertTransitionRow)
