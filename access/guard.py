@@ -110,10 +110,6 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 def _csp(nonce: str) -> str:
     return (
         "default-src 'self'; "
@@ -145,21 +141,32 @@ class SecurityMiddleware:
             await _plain(send, 413, b"request body too large")
             return
         received = 0
+        too_large = False
+        started = False
+        status_code = 500
 
         async def limited_receive() -> MutableMapping[str, Any]:
-            nonlocal received
+            # A body without Content-Length (chunked) is counted as it arrives. FastAPI turns
+            # any error while reading into a 400, so answer 413 here ourselves and tell the
+            # app the client has gone; whatever it answers after that is dropped.
+            nonlocal received, too_large, started, status_code
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise _BodyTooLarge()
+                    too_large = True
+                    if not started:
+                        started, status_code = True, 413
+                        await _plain(send, 413, b"request body too large")
+                    return {"type": "http.disconnect"}
             return message
-
-        started = False
-        status_code = 500
 
         async def send_with_headers(message: MutableMapping[str, Any]) -> None:
             nonlocal started, status_code
+            if too_large:
+                return
             if message["type"] == "http.response.start":
                 started = True
                 status_code = message["status"]
@@ -187,10 +194,9 @@ class SecurityMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except _BodyTooLarge:
-            if not started:
-                await _plain(send, 413, b"request body too large")
-            return
+        except Exception:
+            if not too_large:
+                raise
         finally:
             if started:
                 await _audit(scope, state, status_code)
