@@ -205,3 +205,31 @@ def test_a_plan_changed_behind_the_api_still_stops_its_checks(world: dict[str, A
     svc.tick(clock())
     # consent is there, the sensor is not: a technical failure (a visit), not silence
     assert statuses(svc, sensor) == ["technical_failure"]
+
+
+def test_per_resident_windows_and_ladder(world: dict[str, Any]) -> None:
+    c, svc, clock = world["client"], world["svc"], world["clock"]
+    rid = c.post(f"{API}/residents", json={"label": "Lgh 8", "care_unit_id": "u1"}).json()["id"]
+    c.post(
+        f"{API}/residents/{rid}/consents",
+        json={"party": "resident", "scope": ["camera"], "given_on": "2026-01-01"},
+    )
+    # Kungsbacka-style: straight to a visit; a 5-minute grace and a 10-minute re-check
+    r = c.post(
+        f"{API}/residents/{rid}/schedules",
+        json={"method": "camera", "times": ["22:00"], "valid_from": "2026-11-01",
+              "grace_minutes": 5, "recheck_minutes": 10, "ladder": ["visit"]},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    (check,) = svc.checks.of_resident(rid)
+    clock.at = local(2026, 11, 20, 22, 1)
+    r = c.post(f"{API}/checks/{check.id}/outcome", json={"outcome": "not_seen"})
+    assert r.json()["recheck_at"] == local(2026, 11, 20, 22, 11).isoformat()
+    clock.at = local(2026, 11, 20, 22, 15)  # re-check time + 4 min: still within grace
+    svc.tick(clock())
+    assert statuses(svc, rid) == ["recheck_pending"]
+    clock.at = local(2026, 11, 20, 22, 16)
+    svc.tick(clock())
+    assert statuses(svc, rid) == ["escalated"]
+    rules = {a.rule: a.state for a in world["platform"].alerts.list(origin="external", limit=10)}
+    assert rules == {"supervision_not_seen": "resolved", "supervision_escalated_visit": "active"}
