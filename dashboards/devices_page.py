@@ -71,6 +71,7 @@ _SV = {
     "error": "Kunde inte spara",
     "total": "{n} enheter",
     "scope": "fastigheten ligger utanför din behörighet",
+    "export": "Exportera alla (CSV för Excel)",
 }
 _EN = {
     **_SV,
@@ -113,6 +114,7 @@ _EN = {
     "error": "Could not save",
     "total": "{n} devices",
     "scope": "that site is outside your scope",
+    "export": "Export all (CSV for Excel)",
 }
 
 

@@ -100,6 +100,11 @@ def test_register_and_claim_on_a_phone(browser: Any, platform_factory: Any, tmp_
         page.click("form[role=search] button[type=submit]")
         page.wait_for_url("**/devices?q=diskrum*")
         assert page.locator("tbody tr").count() == 1
+        with page.expect_download() as download:
+            page.click("a[href='/api/v1/devices/export']")
+        exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+        assert exported.splitlines()[0].startswith("id;type;name;site_id")
+        assert "lacka-42;water_leak" in exported
         page.goto(f"{proc.base_url}/devices?health=never_seen")
         ids = page.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.deviceId)")
         assert ids == ["frys-kok-1"]
