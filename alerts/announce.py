@@ -98,7 +98,8 @@ class Announcer:
     def _names(self, alert: Alert) -> tuple[str, str | None, str | None]:
         device = self.registry.info(alert.device_id)
         if device is None:  # an external alert: the source is not a device
-            return alert.rule.replace("_", " "), self.site_name(alert.site_id), None
+            label = (alert.message or alert.rule.replace("_", " ")).splitlines()[0][:80]
+            return label, self.site_name(alert.site_id), None
         return device.name or device.id, self.site_name(device.site_id), device.place
 
     def notify(

@@ -91,6 +91,8 @@ def compose(
         "escalate": f"Eskalerat, ej kvitterat: {severity}",
         "fire_after_silence": f"{severity} (efter underhållsfönster)",
     }.get(kind, severity)
+    if alert.origin == "external":
+        return _external(alert, kind, head, site_name, page_link, ack_link)
     if kind == "resolve":
         title = f"Återställt: {device_name} ({where})"
         acked = (
@@ -119,3 +121,40 @@ def compose(
         return "\n".join(lines)
 
     return title, body
+
+
+def _acked(alert: Alert) -> str:
+    if alert.acknowledged_by:
+        return f"Kvitterat av {alert.acknowledged_by}."
+    return "Larmet hann inte kvitteras."
+
+
+def _external(
+    alert: Alert,
+    kind: str,
+    head: str,
+    site_name: str | None,
+    page_link: str,
+    ack_link: Callable[[str], str] | None,
+) -> tuple[str, Callable[[str], str]]:
+    """An alert raised from outside the rules (e-supervision): the caller's sentence leads."""
+    summary = (alert.message or alert.rule.replace("_", " ")).splitlines()[0][:120]
+    units = [t.partition(":")[2] for t in alert.tags if t.startswith("care_unit:")]
+    where = site_name or (f"vårdenhet {', '.join(units)}" if units else "")
+    suffix = f" ({where})" if where else ""
+    if kind == "resolve":
+        ended = local(alert.resolved_at) if alert.resolved_at else "–"
+        text = (
+            f"Återställt {ended}: {summary}{suffix}.\n"
+            f"Larmet började {local(alert.started_at)}. {_acked(alert)}\nLarmlista: {page_link}"
+        )
+        return f"Återställt: {summary}{suffix}", lambda _recipient: text
+
+    def body(recipient: str) -> str:
+        lines = [f"{head}{suffix}.", alert.message or summary, f"Sedan {local(alert.started_at)}."]
+        if ack_link is not None:
+            lines.append(f"Kvittera: {ack_link(recipient)}")
+        lines.append(f"Larmlista: {page_link}")
+        return "\n".join(lines)
+
+    return f"{head}: {summary}{suffix}", body

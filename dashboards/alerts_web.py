@@ -81,7 +81,8 @@ def _label(svc: Alerting, alert: Alert) -> str:
     info = svc.engine.registry.info(alert.device_id)
     if info is not None:
         return info.name or info.id
-    return alert.rule.replace("_", " ")
+    # an alert raised from outside the rules (e-supervision): its own first line names it
+    return (alert.message or alert.rule.replace("_", " ")).splitlines()[0][:80]
 
 
 def _row(svc: Alerting, a: Alert) -> dict[str, Any]:

@@ -217,7 +217,7 @@ def test_care_alert_goes_to_the_units_night_staff_only(world: World) -> None:
         ["care_unit:syd", "role:night_staff"], world.clock.at(1),
     )  # fmt: skip
     titles = settle(world, "care", 1)
-    assert len(titles) == 1
+    assert titles == ["Kritiskt larm: Tillsyn 02:00 missad, rum 12 (vårdenhet norr)"]
     assert "Tillsyn 02:00 missad, rum 12" in world.sink.at("care")[0]["message"]
     assert world.sink.at("facility") == []
 
