@@ -88,8 +88,6 @@ class Settings(BaseSettings):
     notify_urls: list[SecretStr] = Field(default_factory=list)
     rule_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # issue 5: recipients, reminders, escalation, ack links (TOML [alerting] or JSON env)
-    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
-    # issue 5: recipients, reminders, escalation, ack links (TOML [alerting] or JSON env)
     alerting: AlertingConfig = Field(default_factory=lambda: AlertingConfig.model_validate({}))
     formats: dict[str, list[str]] | None = None
     queue_size: int = Field(20_000, gt=0)
