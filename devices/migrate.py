@@ -33,13 +33,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, inspect, text
 
 from devices.db import Base, make_engine
 
 __all__ = ["alembic_config", "head_revision", "import_models", "prepare_database"]
 
 log = logging.getLogger(__name__)
+
+_LOCK_KEY = 0x6B76_6D69  # "kvmi": the advisory lock held while the schema is prepared
 
 
 def import_models() -> None:
@@ -65,6 +67,9 @@ def prepare_database(engine: Engine) -> str:
     """Create or upgrade the schema; returns what it did: created, adopted or upgraded."""
     import_models()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # two processes starting at once (gateway workers, a CLI) migrate one after the other
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         tables = set(inspect(conn).get_table_names())
         cfg = alembic_config(connection=conn)
         if "alembic_version" in tables and MigrationContext.configure(conn).get_current_revision():

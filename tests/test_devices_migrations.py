@@ -93,3 +93,30 @@ def _table_of(diff: Any) -> str | None:
         if name in REGISTRY_TABLES and hasattr(part, "columns"):
             return str(name)
     return None
+
+
+@pytest.mark.postgres
+def test_two_starts_at_once_on_postgresql(pg_cluster: Any) -> None:
+    """Gateway workers starting together: the advisory lock lets one create, the other upgrade."""
+    import threading
+
+    url = pg_cluster.create_database()
+    engines = [make_engine(url), make_engine(url)]
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def start(engine: Any) -> None:
+        try:
+            outcomes.append(prepare_database(engine))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for e in engines:
+        e.dispose()
+    assert errors == []
+    assert sorted(outcomes) == ["created", "upgraded"]
