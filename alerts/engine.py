@@ -31,6 +31,7 @@ from alerts.links import AckLinks
 from alerts.messages import detail_for
 from alerts.notify import Notifier
 from alerts.rules import RuleState, ThresholdRule, Transition, evaluate, restored, tick
+from alerts.rulestate import RuleStateStore
 from alerts.silences import SilenceStore
 from alerts.specs import DEFAULT_RULES, RuleEntry, build_rule, effective_specs, scopes_for
 from alerts.store import Alert, AlertStore
@@ -69,8 +70,11 @@ class AlertEngine:
         links: AckLinks | None = None,
         api_overrides: OverrideSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rule_states: RuleStateStore | None = None,
     ) -> None:
         self.store = store
+        self.rule_states = rule_states
+        self._persisted: dict[Key, Any] = {}
         self.notifier = notifier
         self.registry = registry
         self.announce = Announcer(
@@ -175,10 +179,57 @@ class AlertEngine:
                     state = HeldState(alert.severity, None, alert.started_at)
                 self._remember((alert.device_id, entry.name), state)
                 count += 1
+            count += self._resume_conditions()
         return count
+
+    def _resume_conditions(self) -> int:
+        """Conditions that were building up (a door open, a shed above 25 °C) carry on."""
+        if self.rule_states is None:
+            return 0
+        count = 0
+        for key, (since, value) in self.rule_states.load().items():
+            found = self._lookup(key)
+            if key in self._state or found is None:
+                continue
+            rule = found[1].rule
+            state: Any
+            if isinstance(rule, ThresholdRule):
+                if not isinstance(value, int | float) or isinstance(value, bool):
+                    continue
+                state = RuleState(None, since, float(value))
+            elif isinstance(rule, NoDataRule) or "*" not in since:
+                continue
+            else:
+                state = HeldState(None, value, since["*"])
+            self._persisted[key] = self._condition(state)
+            self._remember(key, state)
+            count += 1
+        return count
+
+    @staticmethod
+    def _condition(state: Any) -> tuple[tuple[str, datetime], ...] | None:
+        """What is worth keeping across a restart: a condition building up, not yet fired."""
+        if state.firing is not None:
+            return None
+        if isinstance(state, RuleState):
+            return tuple(sorted(state.beyond_since.items())) or None
+        return (("*", state.since),) if state.since is not None else None
+
+    def _persist(self, key: Key, state: Any) -> None:
+        condition = self._condition(state)
+        if self.rule_states is None or condition == self._persisted.get(key):
+            return
+        if condition is None:
+            self._persisted.pop(key, None)
+            self.rule_states.clear(key)
+        else:
+            self._persisted[key] = condition
+            value = state.last_value if isinstance(state, RuleState) else state.value
+            self.rule_states.save(key, dict(condition), value, self._clock())
 
     def _remember(self, key: Key, state: Any) -> None:
         self._state[key] = state
+        self._persist(key, state)
         if isinstance(state, RuleState):
             pending = bool(state.beyond_since)
         else:

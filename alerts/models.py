@@ -22,6 +22,7 @@ __all__ = [
     "DeliveryRow",
     "OutboxRow",
     "RuleOverrideRow",
+    "RuleStateRow",
     "SilenceRow",
     "UsedAckLinkRow",
 ]
@@ -162,3 +163,18 @@ class UsedAckLinkRow(Base):
     nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
     alert_id: Mapped[int] = mapped_column(Integer)
     used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RuleStateRow(Base):
+    """A rule's condition that is building up but has not fired yet (a door open since 21:50,
+    a shed above 25 °C since 14:02), so a restart resumes the hold instead of starting it
+    again, and a check at closing time still knows the door is open. Written only when the
+    condition starts or ends, never per reading."""
+
+    __tablename__ = "alert_rule_state"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(100), primary_key=True)
+    since: Mapped[dict[str, str]] = mapped_column(JSON)  # level (or "*") → ISO instant
+    value: Mapped[Any] = mapped_column(JSON, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

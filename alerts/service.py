@@ -15,6 +15,7 @@ from alerts.links import AckLinks, load_or_create_secret
 from alerts.notify import Notifier
 from alerts.outbox import Outbox
 from alerts.overrides import OverrideStore
+from alerts.rulestate import RuleStateStore
 from alerts.silences import SilenceStore
 from alerts.store import AlertStore
 from devices.registry import DeviceRegistry
@@ -68,6 +69,7 @@ def build_alerting(
         links=links,
         api_overrides=overrides.layer,
         clock=clock,
+        rule_states=RuleStateStore(sessions),
     )
     engine.announce.retention_days = (
         config.outbox_retention_days,

@@ -253,3 +253,29 @@ def test_restart_neither_repeats_nor_forgets(world: World) -> None:
     assert titles[3].startswith("Återställt: Teknikbod 7")
     assert "Kvitterat av anna" in world.sink.at("facility")[3]["message"]
     assert len(world.sink.at("facility")) == 4  # nothing between the ack and the recovery
+
+
+def test_conditions_building_up_survive_a_restart(world: World) -> None:
+    world.registry.create_site(
+        SiteCreate(
+            id="skolan",
+            name="Norra skolan",
+            opening_hours={"wed": {"open": "07:00", "close": "16:00"}},
+        )
+    )
+    world.device("frys-1", "freezer", "skolan", name="Frys 1")
+    world.device("larm-1", "premises_alarm", "skolan", name="Larmcentral")
+    world.read("frys-1", "door_open", True, 0)  # open at 10:00; 10 min hold
+    world.read("larm-1", "armed", False, 0)  # disarmed at 10:00; checked at 16:00
+    world.read("frys-1", "temperature", -16.0, 10)  # above -18 °C; 30 min hold
+    world.restart()  # nothing has fired yet
+    world.tick(599)
+    assert world.alerting.store.list(state="active", rule="freezer_door_open_too_long") == []
+    world.tick(600)  # the door's hold carried on across the restart
+    assert world.alerting.store.list(state="active", rule="freezer_door_open_too_long")
+    world.tick(1810)  # as did the temperature's
+    (warm,) = world.alerting.store.list(state="active", rule="freezer_too_warm")
+    assert warm.value == -16.0
+    world.restart()
+    world.tick(6 * 3600)  # closing time, no reading since 10:00 and two restarts
+    assert world.alerting.store.list(state="active", rule="premises_not_armed_after_closing")
