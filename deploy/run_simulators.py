@@ -1,7 +1,9 @@
 """The ``simulators`` compose profile: register the demo municipality, then publish.
 
 Registers the demo sites and devices through the platform's REST API (a 409 means it exists
-already) and runs the demo simulator against Mosquitto with credentials from the environment.
+already), gives itself an MQTT client through Mosquitto's dynamic security (the admin may
+administer, not publish: a role of its own, new password each start) and runs the demo
+simulator with it.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import threading
 import urllib.error
 import urllib.request
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
+from devices.dynsec import DynsecAdmin
 from simulators import DEMO_DEVICES, DEMO_SITES, DemoSimulator
 
 log = logging.getLogger("kommunvakt.simulators")
@@ -37,14 +41,46 @@ def register(api_url: str, token: str) -> None:
                     raise
 
 
+SIM_USER, SIM_ROLE = "kommunvakt-simulators", "kommunvakt-simulators"
+
+
+def simulator_credentials(admin_url: str) -> tuple[str, str]:
+    password = secrets.token_urlsafe(24)
+    admin = DynsecAdmin.from_url(admin_url)
+    responses = admin.execute(
+        [
+            {"command": "deleteClient", "username": SIM_USER},
+            {"command": "deleteRole", "rolename": SIM_ROLE},
+            {
+                "command": "createRole",
+                "rolename": SIM_ROLE,
+                # the demo speaks every payload family (native, ChirpStack, TTN, zigbee2mqtt,
+                # Tasmota), bridges included, so it may publish on any ordinary topic; "#"
+                # does not match $-topics, so $CONTROL stays the admin's
+                "acls": [{"acltype": "publishClientSend", "topic": "#", "allow": True}],
+            },
+            {
+                "command": "createClient",
+                "username": SIM_USER,
+                "password": password,
+                "roles": [{"rolename": SIM_ROLE}],
+            },
+        ]
+    )
+    for r in responses:
+        if r.get("error") and r.get("command") not in ("deleteClient", "deleteRole"):
+            raise RuntimeError(f"dynamic security refused {r.get('command')}: {r['error']}")
+    return SIM_USER, password
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     register(os.environ["SIM_API_URL"], os.environ["KOMMUNVAKT_ADMIN_TOKEN"])
     mqtt = urlsplit(os.environ["SIM_MQTT_URL"])
-    sim = DemoSimulator(mqtt.hostname or "mosquitto", mqtt.port or 1883)
-    if mqtt.username:
-        # the demo simulator has no credential option of its own yet
-        sim._client.username_pw_set(unquote(mqtt.username), unquote(mqtt.password or ""))
+    user, password = simulator_credentials(os.environ["SIM_MQTT_URL"])
+    host, port = mqtt.hostname or "mosquitto", mqtt.port or 1883
+    sim = DemoSimulator(host, port)
+    sim.url = f"mqtt://{quote(user)}:{quote(password)}@{host}:{port}"
     sim.start()
     log.info("simulators publishing to %s:%s", mqtt.hostname, mqtt.port)
     stop = threading.Event()

@@ -144,3 +144,41 @@ def test_a_gateway_away_gets_more_than_a_thousand_queued_messages(broker: int) -
         back.disconnect()
         back.loop_stop()
     assert len(received) == total
+
+
+def test_simulators_profile_publishes_with_its_own_dynsec_client(broker: int) -> None:
+    import importlib.util
+
+    from simulators import DemoSimulator
+
+    spec = importlib.util.spec_from_file_location(
+        "run_simulators", ROOT / "deploy" / "run_simulators.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    received: list[str] = []
+    gateway = client("kv-gateway-sim")
+    gateway.on_message = lambda _c, _u, msg: received.append(msg.topic)
+    subscribed = threading.Event()
+    gateway.on_subscribe = lambda *_a: subscribed.set()
+    gateway.connect("127.0.0.1", broker)
+    gateway.loop_start()
+    gateway.subscribe("#", qos=1)  # every payload family the demo speaks
+    assert subscribed.wait(10)
+
+    url = f"mqtt://{ADMIN}:{PASSWORD}@127.0.0.1:{broker}"
+    module.simulator_credentials(url)  # a second start replaces the client and its password
+    user, password = module.simulator_credentials(url)
+    sim = DemoSimulator("127.0.0.1", broker)
+    sim.url = f"mqtt://{user}:{password}@127.0.0.1:{broker}"
+    sim.start()
+    try:
+        wait_for(lambda: sim.published >= 3 and len(received) >= 3, 20, what="simulated uplinks")
+    finally:
+        sim.stop()
+        gateway.disconnect()
+        gateway.loop_stop()
+    assert not any(t.startswith("$") for t in received)
