@@ -87,6 +87,7 @@ def build_supervision(platform: Platform) -> SupervisionService:
         alerts=_alert_sink(platform),
         latest=platform.store.latest,
         base_url=platform.settings.public_url,
+        clock=platform.clock,
     )
     platform.pipeline.listeners.append(service.on_readings)
     platform.tickers.append(service.tick)

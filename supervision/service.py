@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 #: tonight's checks are created at the start of each night, after every change of plan or
 #: consent (``refresh``), and again this often as a safety net
 MATERIALISE_EVERY = timedelta(minutes=10)
+#: a camera look stamped this far ahead of our clock, or older than the max age, is refused
+CAMERA_CLOCK_SKEW = timedelta(minutes=5)
+CAMERA_MAX_AGE = timedelta(hours=12)
 
 
 class _Device(Protocol):
@@ -94,7 +97,9 @@ class SupervisionService(SupervisionRecords):
         alerts: AlertSink | None = None,
         latest: Callable[[str], Sequence[Any]] | None = None,
         base_url: str = "http://127.0.0.1:8000",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._clock = clock
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
         self._sessions = sessions
@@ -264,38 +269,41 @@ class SupervisionService(SupervisionRecords):
 
     def on_camera_check(self, event: CameraCheck) -> None:
         """A camera look from the camera system (already validated: never an image)."""
+        now = self._clock()
         actor = f"camera:{event.staff_id}"
-        details: dict[str, object] = {"outcome": event.outcome}
+        details: dict[str, object] = {"outcome": event.outcome, "looked_at": event.at.isoformat()}
         if event.duration_s is not None:
             details["duration_s"] = event.duration_s
+
+        def record(outcome: str, target: str, reason: str | None = None) -> None:
+            extra = {"reason": reason} if reason else {}
+            self.audit.record(
+                now,
+                actor,
+                "supervision.check.camera",
+                "resident",
+                target,
+                outcome=outcome,
+                details={**details, **extra},
+            )
+
         with self._lock:
             self.stats.camera_events += 1
+            if event.at > now + CAMERA_CLOCK_SKEW or event.at < now - CAMERA_MAX_AGE:
+                # a look from the future or from long ago says nothing about tonight
+                record("failed", event.resident_id, "time out of range")
+                log.warning("camera-check event refused: its time is out of range")
+                return
             resident = self.residents.find(event.resident_id)
             if resident is None or self.residents.consent_gate(resident.id, "camera") is None:
                 reason = "unknown resident" if resident is None else "no camera consent"
-                self.audit.record(
-                    event.at,
-                    actor,
-                    "supervision.check.camera",
-                    "resident",
-                    event.resident_id,
-                    outcome="denied",
-                    details={**details, "reason": reason},
-                )
+                record("denied", event.resident_id, reason)
                 log.warning("camera-check event refused: %s", reason)
                 return
             check = self._match(resident.id, event)
             if check is None:
                 self.stats.camera_unmatched += 1
-                self.audit.record(
-                    event.at,
-                    actor,
-                    "supervision.check.camera",
-                    "resident",
-                    resident.id,
-                    outcome="failed",
-                    details={**details, "reason": "no open check"},
-                )
+                record("failed", resident.id, "no open check")
                 log.warning("camera-check event matches no open check of resident %s", resident.id)
                 return
             note = f"kameratillsyn {event.duration_s:g} s" if event.duration_s else "kameratillsyn"
@@ -305,25 +313,10 @@ class SupervisionService(SupervisionRecords):
             state, steps = apply(check.state, outcome, self.policy(check.schedule_id))
             details["check_id"] = check.id
             if not steps:
-                self.audit.record(
-                    event.at,
-                    actor,
-                    "supervision.check.camera",
-                    "resident",
-                    resident.id,
-                    outcome="failed",
-                    details={**details, "reason": refusal(check.state, outcome)},
-                )
+                record("failed", resident.id, refusal(check.state, outcome))
                 return
             self._commit(check, state, steps)
-            self.audit.record(
-                event.at,
-                actor,
-                "supervision.check.camera",
-                "resident",
-                resident.id,
-                details=details,
-            )
+            record("allowed", resident.id)
 
     def _match(self, resident_id: str, event: CameraCheck) -> Check | None:
         candidates = self.checks.of_resident(

@@ -233,3 +233,26 @@ def test_per_resident_windows_and_ladder(world: dict[str, Any]) -> None:
     assert statuses(svc, rid) == ["escalated"]
     rules = {a.rule: a.state for a in world["platform"].alerts.list(origin="external", limit=10)}
     assert rules == {"supervision_not_seen": "resolved", "supervision_escalated_visit": "active"}
+
+
+def test_camera_events_are_matched_and_checked_for_time(world: dict[str, Any]) -> None:
+    from supervision.camera import CameraCheck
+
+    c, svc, clock, audit = world["client"], world["svc"], world["clock"], world["platform"].audit
+    rid = resident(c, "camera", ["22:00", "23:00"])
+    clock.at = local(2026, 11, 20, 22, 2)
+    svc.on_camera_check(CameraCheck(rid, "ok", "np-1", clock() + timedelta(hours=1)))
+    svc.on_camera_check(CameraCheck(rid, "ok", "np-1", clock() - timedelta(days=2)))
+    svc.on_camera_check(CameraCheck("r-unknown", "ok", "np-1", clock()))
+    assert statuses(svc, rid) == ["scheduled", "scheduled"]
+    svc.on_camera_check(CameraCheck(rid, "abnormal", "np-1", clock(), duration_s=30))
+    assert statuses(svc, rid) == ["escalated", "scheduled"]  # the 22:00 check, at once
+    entries = audit.entries(action="supervision.check.camera")
+    assert [(e.actor, e.outcome) for e in entries] == [
+        ("camera:np-1", "failed"),
+        ("camera:np-1", "failed"),
+        ("camera:np-1", "denied"),
+        ("camera:np-1", "allowed"),
+    ]
+    assert all(e.at == clock() for e in entries)  # recorded at our time; the look's is in details
+    assert '"duration_s":30' in (entries[-1].details or "")
