@@ -221,6 +221,13 @@ def _alerts_dashboard(care: dict[str, int], bucket: str, ds: str) -> dash.Dashbo
     return b
 
 
+def _numbered(model: Dashboard) -> Dashboard:
+    """Stable panel ids (1, 2, ...): links and Grafana's panel view address panels by id."""
+    for number, panel in enumerate(model.panels or [], start=1):
+        panel.id_val = number
+    return model
+
+
 def build_dashboards(
     sites: Iterable[Site],
     devices: Iterable[DeviceInfo],
@@ -238,12 +245,12 @@ def build_dashboards(
         if not types:
             continue
         builder = _site_dashboard(site, types, bucket, datasource_uid)
-        model = builder.build()
+        model = _numbered(builder.build())
         out.append(Generated(model.uid or "", model.title or "", model))
     for builder in (
         _health_dashboard(technical, bucket, datasource_uid),
         _alerts_dashboard(care, bucket, datasource_uid),
     ):
-        model = builder.build()
+        model = _numbered(builder.build())
         out.append(Generated(model.uid or "", model.title or "", model))
     return out
