@@ -123,7 +123,7 @@ def test_board_on_a_phone_shows_a_deviation_live(
 
         # 02:00 passes and nobody looks: the check is missed and moves to the top, live
         served["clock"].jump_to(served["due"] + timedelta(seconds=1))
-        page.wait_for_selector(f"#res-{first}[data-group=deviation]", timeout=20_000)
+        page.wait_for_selector(f"#res-{first}[data-group=deviation]", timeout=40_000)
         assert page.evaluate("window.__notReloaded") is True
         first_group = page.locator("article.res").first
         assert first_group.get_attribute("data-resident") == first

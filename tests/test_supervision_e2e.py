@@ -179,12 +179,12 @@ def test_sensor_and_camera_outcomes_with_alerts(running: dict[str, Any]) -> None
     wait_for(lambda: _status(platform, cam_recheck) == "resolved", what="re-check ok")
 
     # nobody looks at Lgh 6 within the grace window: missed
-    wait_for(lambda: _status(platform, cam_missed) == "missed", timeout=20, what="missed")
+    wait_for(lambda: _status(platform, cam_missed) == "missed", timeout=40, what="missed")
     # bed-2 still says "not in bed" at the re-check: escalated, first rung (phone), then visit
-    wait_for(lambda: _status(platform, out_of_bed) == "escalated", timeout=20, what="escalated")
+    wait_for(lambda: _status(platform, out_of_bed) == "escalated", timeout=40, what="escalated")
     wait_for(
         lambda: _alerts(platform, out_of_bed).get("supervision_escalated_visit") == "active",
-        timeout=20,
+        timeout=40,
         what="second rung",
     )
 
