@@ -10,14 +10,15 @@ import getpass
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from access import admin
-from access.audit import AuditLog, AuditRow
 from access.policy import ROLES
-from access.users import TokenRow, UserError, UserRow, UserStore
+
+if TYPE_CHECKING:
+    from access.audit import AuditLog
+    from access.users import UserStore
 
 __all__ = ["settings_error", "tokens_app", "users_app"]
 
@@ -32,6 +33,8 @@ Units = Annotated[
 
 
 def _open(config: Path | None) -> tuple[UserStore, AuditLog]:
+    from access.audit import AuditLog, AuditRow
+    from access.users import TokenRow, UserRow, UserStore
     from devices.db import make_engine, make_sessionmaker
     from gateway.settings import load_settings
 
@@ -54,6 +57,22 @@ def settings_error(exc: Exception) -> str:
     if callable(errors):  # pydantic: never echo the input, it may hold a secret
         return "; ".join(str(e["msg"]) for e in errors(include_input=False))
     return str(exc).replace("\n", " ")
+
+
+class _LazyAdmin:
+    def __getattr__(self, name: str) -> Any:
+        from access import admin as module
+
+        return getattr(module, name)
+
+
+admin = _LazyAdmin()
+
+
+def _user_error() -> type[Exception]:
+    from access.users import UserError
+
+    return UserError
 
 
 def _actor() -> str:
@@ -99,7 +118,7 @@ def users_add(
             users, audit, _actor(), datetime.now(UTC), username, role, password=password,
             sites=site, care_units=care_unit, display_name=name,
         )  # fmt: skip
-    except UserError as exc:
+    except _user_error() as exc:
         raise _fail(exc) from exc
     typer.echo(f"added {info.username} ({info.role})")
 
@@ -126,7 +145,7 @@ def users_set_role(
             users, audit, _actor(), datetime.now(UTC), username, role=role, sites=site,
             care_units=care_unit,
         )  # fmt: skip
-    except UserError as exc:
+    except _user_error() as exc:
         raise _fail(exc) from exc
     typer.echo(f"{info.username} is now {info.role}")
 
@@ -137,7 +156,7 @@ def users_disable(username: str, config: Config = None) -> None:
     users, audit = _open(config)
     try:
         admin.change_user(users, audit, _actor(), datetime.now(UTC), username, disabled=True)
-    except UserError as exc:
+    except _user_error() as exc:
         raise _fail(exc) from exc
     typer.echo(f"disabled {username}")
 
@@ -147,7 +166,7 @@ def users_enable(username: str, config: Config = None) -> None:
     users, audit = _open(config)
     try:
         admin.change_user(users, audit, _actor(), datetime.now(UTC), username, disabled=False)
-    except UserError as exc:
+    except _user_error() as exc:
         raise _fail(exc) from exc
     typer.echo(f"enabled {username}")
 
@@ -164,7 +183,7 @@ def users_set_password(
         admin.set_password(
             users, audit, _actor(), datetime.now(UTC), username, _password(password_stdin)
         )
-    except UserError as exc:
+    except _user_error() as exc:
         raise _fail(exc) from exc
     typer.echo(f"password set for {username}")
 
@@ -186,7 +205,7 @@ def tokens_create(
         token, info = admin.create_token(
             users, audit, _actor(), now, username, name, expires_at=expires
         )
-    except UserError as exc:
+    except _user_error() as exc:
         raise _fail(exc) from exc
     typer.echo(f"token {info.id} for {info.username} (shown once):", err=True)
     typer.echo(token)
@@ -209,6 +228,6 @@ def tokens_revoke(token_id: int, config: Config = None) -> None:
     users, audit = _open(config)
     try:
         info = admin.revoke_token(users, audit, _actor(), datetime.now(UTC), token_id)
-    except UserError as exc:
+    except _user_error() as exc:
         raise _fail(exc) from exc
     typer.echo(f"revoked token {info.id} ({info.name}) of {info.username}")

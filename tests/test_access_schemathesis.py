@@ -40,7 +40,7 @@ def _send(client: TestClient, case: Any) -> Any:
     )
 
 
-EXAMPLES = 8
+EXAMPLES = 5
 
 
 def test_no_server_errors(platform: Any) -> None:
