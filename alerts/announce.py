@@ -100,7 +100,11 @@ class Announcer:
         if device is None:  # an external alert: the source is not a device
             label = (alert.message or alert.rule.replace("_", " ")).splitlines()[0][:80]
             return label, self.site_name(alert.site_id), None
-        return device.name or device.id, self.site_name(device.site_id), device.place
+        where = self.site_name(device.site_id)
+        unit = getattr(device, "care_unit_id", None)
+        if where is None and unit:
+            where = f"vårdenhet {unit}"
+        return device.name or device.id, where, device.place
 
     def notify(
         self,

@@ -402,11 +402,20 @@ class AlertEngine:
         alert, kind = self.store.fire(
             device.id, entry.name, tr.severity, tr.at, metric=entry.metric or "",
             value=tr.value, threshold=tr.threshold, site_id=device.site_id, message=message,
-            tags=[f"role:{r}" for r in entry.roles],
+            tags=self._tags(device, entry),
         )  # fmt: skip
         if kind is not None:
             log.info("alert %s %s: %s/%s %s", alert.id, kind, device.id, entry.name, tr.severity)
             self.announce.notify(alert, kind, previous=tr.previous)
+
+    @staticmethod
+    def _tags(device: DeviceInfo, entry: RuleEntry) -> list[str]:
+        tags = [f"role:{r}" for r in entry.roles]
+        unit = getattr(device, "care_unit_id", None)
+        if unit:
+            # a care device's alerts are care data: only that unit's staff see and get them
+            tags.append(f"care_unit:{unit}")
+        return tags
 
     # -- alerts from outside the rule engine ---------------------------------------------
 

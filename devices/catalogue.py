@@ -219,7 +219,7 @@ _TYPES = (
                 metric="alarm_button",
                 severity="critical",
                 latched=True,
-                roles=("care",),
+                roles=("night_staff",),
             ),
             _rule(
                 kind="event",
@@ -227,7 +227,7 @@ _TYPES = (
                 metric="fall",
                 severity="critical",
                 latched=True,
-                roles=("care",),
+                roles=("night_staff",),
             ),
         ),
         care=True,

@@ -279,3 +279,17 @@ def test_conditions_building_up_survive_a_restart(world: World) -> None:
     world.restart()
     world.tick(6 * 3600)  # closing time, no reading since 10:00 and two restarts
     assert world.alerting.store.list(state="active", rule="premises_not_armed_after_closing")
+
+
+def test_safety_alarm_of_a_care_unit_reaches_its_night_staff_only(world: World) -> None:
+    from devices.schemas import CareUnitCreate
+
+    world.registry.create_care_unit(CareUnitCreate(id="norr", name="Norr"))
+    world.device("larm-12", "safety_alarm", care_unit_id="norr", name="Larmknapp rum 12")
+    world.read("larm-12", "alarm_button", True, 0)  # at once, no hold
+    world.read("larm-12", "alarm_button", False, 5)  # released: latched, stays
+    (alert,) = world.alerting.store.list(state="active", rule="safety_alarm_pressed")
+    assert set(alert.tags) == {"role:night_staff", "care_unit:norr"}
+    titles = settle(world, "care", 1)
+    assert titles == ["Kritiskt larm: Larmknapp rum 12 (vårdenhet norr)"]
+    assert world.sink.at("facility") == []
