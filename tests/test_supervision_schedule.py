@@ -6,10 +6,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from supervision.machine import CheckState, Outcome, Policy, apply, sensor_finding, tick
 from supervision.schedule import (
+    NIGHT_PIVOT,
     CheckPlan,
+    instant,
     night_bounds,
     night_of,
     parse_times,
@@ -202,3 +206,40 @@ def test_sensor_finding() -> None:
     assert sensor_finding((True, stale), stale, now, off, True)[0] == "technical_failure"
     assert sensor_finding(None, None, now, off, True)[0] == "technical_failure"
     assert sensor_finding((True, fresh), fresh, now, off, False)[0] == "technical_failure"
+
+
+# -- properties over every night of 15 years and every minute of the day ---------------------
+
+nights = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))
+minutes = st.builds(time, st.integers(0, 23), st.integers(0, 59))
+
+
+@settings(max_examples=400, deadline=None)
+@given(nights, minutes)
+def test_a_check_is_at_its_wall_time_or_the_first_minute_after_the_jump(
+    night: date, t: time
+) -> None:
+    (check,) = planned_checks(CheckPlan((t,), night), night)
+    local = check.due_at.astimezone(STHLM)
+    day = night if t >= NIGHT_PIVOT else night + timedelta(days=1)
+    if (local.date(), local.time()) == (day, t):
+        assert local.fold == 0  # October: the first of the two
+    else:  # only in March's missing hour: moved to 03:00, the first minute that exists
+        assert (day.month, t.hour, local.time()) == (3, 2, time(3, 0))
+    assert night_of(check.due_at, STHLM) == night
+
+
+@settings(max_examples=200, deadline=None)
+@given(nights, st.lists(minutes, min_size=1, max_size=6, unique=True))
+def test_checks_of_a_night_are_in_plan_order_inside_the_night(
+    night: date, times: list[time]
+) -> None:
+    plan = CheckPlan(parse_times(t.strftime("%H:%M") for t in times), night)
+    checks = planned_checks(plan, night)
+    start, end = night_bounds(night, STHLM)
+    assert all(start <= c.due_at < end for c in checks)
+    assert [c.due_at for c in checks] == sorted({c.due_at for c in checks})
+    # the planned order survives (a merged pair keeps the earlier planned time)
+    planned = [c.planned for c in checks]
+    assert planned == [t for t in plan.times if t in planned]
+    assert instant(night, NIGHT_PIVOT, STHLM) == start
