@@ -256,3 +256,16 @@ def test_camera_events_are_matched_and_checked_for_time(world: dict[str, Any]) -
     ]
     assert all(e.at == clock() for e in entries)  # recorded at our time; the look's is in details
     assert '"duration_s":30' in (entries[-1].details or "")
+
+
+def test_settings_from_toml_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    toml = tmp_path / "kv.toml"
+    toml.write_text('[supervision]\ngrace_minutes = 10\nescalation_ladder = ["visit"]\n')
+    s = load_settings(toml, admin_token=TOKEN)
+    assert s.supervision.grace_minutes == 10
+    assert s.supervision.escalation_ladder == ("visit",)
+    assert s.supervision.recheck_minutes == 15  # the documented default
+    monkeypatch.setenv("KOMMUNVAKT_SUPERVISION", '{"audit_retention_days": 365}')
+    assert load_settings(admin_token=TOKEN).supervision.audit_retention_days == 365
+    with pytest.raises(ValueError, match="grace_minutes"):
+        load_settings(admin_token=TOKEN, supervision={"grace_minutes": 0})
