@@ -96,6 +96,7 @@ def run(
         )
     elif settings.admin_token is None:
         typer.echo(f"admin token: in {settings.data_dir / 'admin_token'}")
+    typer.echo("web sign-in: kommunvakt users set-password admin (or users add NAME --role ROLE)")
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(platform),
