@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 
-def test_open_board_stream_does_not_block_stop(platform_factory: Any, tmp_path: Path) -> None:
-    proc = platform_factory(tmp_path / "kv").start()
+@pytest.mark.mosquitto
+def test_open_board_stream_does_not_block_stop(
+    platform_factory: Any, mosquitto: Any, tmp_path: Path
+) -> None:
+    proc = platform_factory(tmp_path / "kv", mqtt_url=mosquitto.url).start()
     first_event = threading.Event()
     lines: list[str] = []
 
