@@ -13,15 +13,21 @@ from fastapi.testclient import TestClient
 
 from tests.support.platform import KOMMUNVAKT, TOKEN
 
-pytestmark = pytest.mark.slow  # a dozen CLI processes, ~2-3 s each on a busy machine
+
+def kv(data: Path, *args: str, stdin: str | None = None, **env: str) -> Any:
+    """One command through the real typer app, in this process (a process each costs ~2 s)."""
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    environ = {"KOMMUNVAKT_DATA_DIR": str(data), "KOMMUNVAKT_ADMIN_TOKEN": TOKEN, **env}
+    return CliRunner().invoke(app, list(args), input=stdin, env=environ)
 
 
-def kv(
-    data: Path, *args: str, stdin: str | None = None, **env: str
-) -> subprocess.CompletedProcess[str]:
+def kv_process(data: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed ``kommunvakt`` entry point, as an operator runs it."""
     return subprocess.run(
         [KOMMUNVAKT, *args],
-        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
@@ -60,16 +66,16 @@ def test_users_and_tokens_from_the_command_line(tmp_path: Path, api: Any) -> Non
     data = tmp_path / "data"
     added = kv(data, "users", "add", "anna", "--role", "night_staff", "--care-unit", "enhet-1",
                "--password-stdin", stdin="ett långt lösenord\n")  # fmt: skip
-    assert added.returncode == 0, added.stderr
+    assert added.exit_code == 0, added.output
     bad_role = kv(data, "users", "add", "bo", "--role", "boss", "--no-password")
-    assert bad_role.returncode == 2
+    assert bad_role.exit_code == 2
     assert "roles:" in bad_role.stderr
-    assert kv(data, "users", "add", "grafana", "--role", "viewer", "--no-password").returncode == 0
-    listed = kv(data, "users", "list").stdout
+    assert kv(data, "users", "add", "grafana", "--role", "viewer", "--no-password").exit_code == 0
+    listed = kv_process(data, "users", "list").stdout  # once through the entry point
     assert "anna\tnight_staff\tsites=-\tcare_units=enhet-1\tactive" in listed
     created = kv(data, "tokens", "create", "grafana", "--name", "grafana", "--expires-days", "30")
-    assert created.returncode == 0, created.stderr
-    token = created.stdout.strip()
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip().splitlines()[-1]
     assert token.startswith("kv_")
     assert token not in kv(data, "tokens", "list").stdout
 
@@ -79,16 +85,16 @@ def test_users_and_tokens_from_the_command_line(tmp_path: Path, api: Any) -> Non
     assert client.get("/api/v1/alerts", headers=as_grafana).status_code == 200
     assert client.get("/api/v1/audit", headers=as_grafana).status_code == 403
 
-    assert kv(data, "users", "set-role", "grafana", "auditor").returncode == 0
+    assert kv(data, "users", "set-role", "grafana", "auditor").exit_code == 0
     assert client.get("/api/v1/audit", headers=as_grafana).status_code == 200
     token_id = next(
         line.split("\t")[0]
         for line in kv(data, "tokens", "list").stdout.splitlines()
         if "\tgrafana\t" in line
     )
-    assert kv(data, "tokens", "revoke", token_id).returncode == 0
+    assert kv(data, "tokens", "revoke", token_id).exit_code == 0
     assert client.get("/api/v1/me", headers=as_grafana).status_code == 401
-    assert kv(data, "users", "disable", "anna").returncode == 0
+    assert kv(data, "users", "disable", "anna").exit_code == 0
     assert "\tdisabled" in kv(data, "users", "list").stdout
 
     audit = client.get("/api/v1/audit", headers={"Authorization": f"Bearer {TOKEN}"}).json()
@@ -98,7 +104,9 @@ def test_users_and_tokens_from_the_command_line(tmp_path: Path, api: Any) -> Non
 
 
 def test_placeholder_secret_stops_the_start_without_echoing_it(tmp_path: Path) -> None:
-    result = kv(tmp_path / "data", "run", KOMMUNVAKT_MQTT_URL="mqtt://gateway:changeme@127.0.0.1:1")
+    result = kv_process(
+        tmp_path / "data", "run", KOMMUNVAKT_MQTT_URL="mqtt://gateway:changeme@127.0.0.1:1"
+    )
     assert result.returncode == 1
     assert "mqtt_url carries an empty or placeholder password" in result.stderr
     assert "changeme" not in result.stderr + result.stdout
