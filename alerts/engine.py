@@ -28,7 +28,7 @@ from alerts.announce import Announcer
 from alerts.followup import FollowUpPolicy
 from alerts.kinds import Change, Env, HeldState, NoDataRule
 from alerts.links import AckLinks
-from alerts.messages import detail_for
+from alerts.messages import beyond_since, detail_for
 from alerts.notify import Notifier
 from alerts.rules import RuleState, ThresholdRule, Transition, evaluate, restored, tick
 from alerts.rulestate import RuleStateStore
@@ -395,7 +395,12 @@ class AlertEngine:
             return
         assert tr.severity is not None
         message = None
-        if not isinstance(entry.rule, ThresholdRule):
+        if isinstance(entry.rule, ThresholdRule):
+            state = self._state.get((device.id, entry.name))
+            crossed = state.beyond_since.get(tr.severity) if state is not None else None
+            if crossed is not None:
+                message = beyond_since(entry.rule.direction, crossed)
+        else:
             metric = getattr(tr, "metric", None) or entry.metric or "data"
             since = getattr(tr, "since", None) or tr.at
             message = detail_for(entry.rule.kind, metric, since, tr.threshold)

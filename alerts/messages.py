@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from alerts.store import Alert
 
-__all__ = ["SEVERITY_SV", "compose", "detail_for"]
+__all__ = ["SEVERITY_SV", "beyond_since", "compose", "detail_for", "what"]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 SEVERITY_SV = {"warning": "Varning", "critical": "Kritiskt larm", "info": "Information"}
@@ -62,11 +62,27 @@ def detail_for(kind: str, metric: str, since: datetime | None, limit_s: float | 
     return ""
 
 
-def _what(alert: Alert) -> str:
+def what(alert: Alert) -> str:
+    """The sentence about the problem: a measurement against its limit, or the rule's words."""
+    measured = (
+        alert.origin == "rule"
+        and alert.value is not None
+        and alert.threshold is not None
+        and alert.metric not in EVENT_SV
+    )
+    if measured:
+        name, unit = METRIC_SV.get(alert.metric, (alert.metric.capitalize(), ""))
+        line = f"{name} {num(alert.value)}{unit}, gräns {num(alert.threshold)}{unit}."
+        return f"{line} {alert.message}" if alert.message else line
     if alert.message:
         return alert.message
-    name, unit = METRIC_SV.get(alert.metric, (alert.metric.capitalize(), ""))
-    return f"{name} {num(alert.value)}{unit}, gräns {num(alert.threshold)}{unit}."
+    return alert.rule.replace("_", " ")
+
+
+def beyond_since(direction: str, since: datetime) -> str:
+    """When a measured value crossed its limit (the hold time came after)."""
+    side = "Över" if direction == "above" else "Under"
+    return f"{side} gränsen sedan {local(since)}."
 
 
 def compose(
@@ -103,7 +119,7 @@ def compose(
         ended = local(alert.resolved_at) if alert.resolved_at else "–"
         text = (
             f"Larmet för {device_name} på {where} är återställt {ended}.\n"
-            f"{_what(alert)}\nLarmet började {local(alert.started_at)}. {acked}\n"
+            f"{what(alert)}\nLarmet började {local(alert.started_at)}. {acked}\n"
             f"Larmlista: {page_link}"
         )
         return title, lambda _recipient: text
@@ -112,7 +128,7 @@ def compose(
     def body(recipient: str) -> str:
         lines = [
             f"{head} för {device_name} på {where}.",
-            _what(alert),
+            what(alert),
             f"Sedan {local(alert.started_at)}.",
         ]
         if ack_link is not None:

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from access.auth import AccessDenied, Principal, web_principal
 from alerts.errors import AckLinkError, AlertStateError
-from alerts.messages import SEVERITY_SV, num
+from alerts.messages import SEVERITY_SV, num, what
 from alerts.service import Alerting
 from alerts.store import Alert
 from alerts.visibility import may_see
@@ -92,6 +92,7 @@ def _row(svc: Alerting, a: Alert) -> dict[str, Any]:
         "value": num(a.value),
         "threshold": num(a.threshold),
         "severity_sv": SEVERITY_SV.get(a.severity, a.severity),
+        "what": what(a),
     }
 
 

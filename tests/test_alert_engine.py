@@ -137,6 +137,9 @@ def test_severity_change_updates_the_same_alert_with_one_message(world: World) -
     world.tick(131)
     titles = settle(world, "facility", 2)
     assert titles[0].startswith("Varning: Teknikbod 7 (Vattenverket)")
+    # since when: the crossing (10:00 local), not the end of the 60 s hold
+    first = world.sink.at("facility")[0]["message"]
+    assert "Temperatur 26 °C, gräns 25 °C. Över gränsen sedan 2026-06-03 10:00." in first
     assert titles[1].startswith("Kritiskt larm (var Varning): Teknikbod 7")
     assert len(world.alerting.store.list()) == 1
 
