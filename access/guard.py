@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from access.auth import SESSION_COOKIE, AccessDenied, Principal, _bearer
 from access.policy import AUDITED, PUBLIC, rule_for
+from access.scope import check_object_scope
 from access.sessions import CSRF_COOKIE, check_csrf
 
 __all__ = [
@@ -101,6 +102,11 @@ async def authorize(request: Request) -> None:
     if not principal.may(rule.action):
         request.state.kv_denied = True
         raise AccessDenied(f"role {principal.role!r} may not {rule.action}")
+    try:
+        check_object_scope(request, principal, rule.action)
+    except AccessDenied:
+        request.state.kv_denied = True
+        raise
     if unsafe and principal.via == "session":
         await check_csrf(request)
 

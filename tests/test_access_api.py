@@ -297,3 +297,22 @@ def test_placeholder_secrets_and_bad_oidc_are_refused(
         load_settings(data_dir=tmp_path, **overrides)
     if "oidc_issuer" not in overrides:  # demo mode allows placeholders
         assert load_settings(data_dir=tmp_path, demo=True, **overrides).demo
+
+
+def test_site_scope_is_enforced_on_object_routes(admin: TestClient, platform: Any) -> None:
+    for site in ("skola-1", "skola-2"):
+        assert admin.post("/api/v1/sites", json={"id": site, "name": site}).status_code == 201
+    for device, site in (("bod-1", "skola-1"), ("bod-2", "skola-2")):
+        body = {"id": device, "type": "technical_shed_temperature", "site_id": site}
+        assert admin.post("/api/v1/devices", json=body).status_code == 201
+    token = _token_for(admin, "tekniker-s1", "technician", sites=["skola-1"])
+    tech = {"Authorization": f"Bearer {token}"}
+    assert admin.get("/api/v1/devices/bod-1", headers=tech).status_code == 200
+    assert admin.get("/api/v1/devices/bod-2", headers=tech).status_code == 403
+    assert admin.get("/api/v1/devices/bod-2/latest", headers=tech).status_code == 403
+    assert admin.patch("/api/v1/devices/bod-2", headers=tech, json={"name": "x"}).status_code == 403
+    assert admin.get("/api/v1/sites/skola-1", headers=tech).status_code == 200
+    assert admin.get("/api/v1/sites/skola-2", headers=tech).status_code == 403
+    assert admin.get("/api/v1/devices/okand", headers=tech).status_code == 404  # not a leak
+    refused = [e for e in _audit(platform, actor="tekniker-s1") if e.outcome == "denied"]
+    assert {e.target_id for e in refused} >= {"bod-2", "skola-2"}
