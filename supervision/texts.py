@@ -32,6 +32,8 @@ _SV = {
     "method_camera": "kamera",
     "method_sensor": "sängsensor",
     "rung": "nästa steg",
+    "ask_note": "Anteckning (frivillig, utan namn eller personnummer):",
+    "bad_note": "Anteckningen ser ut att innehålla ett personnummer. Skriv den utan.",
 }
 _EN = {
     "supervision": "Night checks",
@@ -58,6 +60,8 @@ _EN = {
     "method_camera": "camera",
     "method_sensor": "bed sensor",
     "rung": "next step",
+    "ask_note": "Note (optional, no names or identity numbers):",
+    "bad_note": "The note looks like it holds an identity number. Write it without.",
 }
 _RUNG_EN = {"phone": "phone", "visit": "visit"}
 

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from access.auth import AccessDenied, Principal, web_principal
 from supervision.access import visible_units
 from supervision.api import now_of
-from supervision.errors import StateError
+from supervision.errors import Invalid, StateError
 from supervision.service import SupervisionService
 from supervision.texts import board_texts
 
@@ -228,6 +228,9 @@ def outcome_from_board(
         return HTMLResponse("unknown outcome", status_code=422)
     try:
         saved = svc.record_outcome(check_id, outcome, actor=user.name, now=now, note=note)
+    except Invalid:
+        text = board_texts(_lang(request))["bad_note"]
+        return HTMLResponse(f"<p>{text}</p>", status_code=422)
     except StateError as exc:
         svc.gate.record(
             request,

@@ -132,12 +132,14 @@ def test_board_on_a_phone_shows_a_deviation_live(
         page.screenshot(path=str(tmp_path / "board-deviation.png"))
 
         # the night staff goes there and records the visit from the board
+        page.once("dialog", lambda dialog: dialog.accept("hjälpt upp, inga skador"))
         page.click(f"#res-{first} button.a-visit")
         page.wait_for_selector(f"#res-{first} .chk[data-status=resolved]")
         assert "Åtgärdad" in page.locator(f"#res-{first}").inner_text()
         history = api.get(f"{API}/residents/{first}/history").json()["transitions"]
         assert history[-1]["actor"] == "natt-anna"
         assert history[-1]["to"] == "resolved"
+        assert history[-1]["note"] == "hjälpt upp, inga skador"
         alerts = platform.alerts.list(rule="supervision_missed", origin="external", limit=5)
         assert [a.state for a in alerts] == ["resolved"]
 

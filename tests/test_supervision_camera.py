@@ -11,7 +11,7 @@ import pytest
 
 from supervision.camera import CameraInbox, decode_camera_check
 from supervision.errors import CameraPayloadRejected
-from supervision.identity import looks_like_personnummer, safe_label
+from supervision.identity import looks_like_personnummer, safe_label, safe_note
 
 TOPIC = "kv/supervision/r-abc123/check"
 
@@ -105,3 +105,8 @@ def test_labels() -> None:
         safe_label("Lgh 12B 19450101-1234")
     with pytest.raises(ValueError, match="may hold"):
         safe_label("<script>")
+    assert safe_note("  hjälpt upp,\n inga skador ") == "hjälpt upp, inga skador"
+    assert safe_note("   ") is None
+    assert len(safe_note("a" * 500) or "") == 200
+    with pytest.raises(ValueError, match="identity number"):
+        safe_note("pnr 19121212-1212 vid besöket")
