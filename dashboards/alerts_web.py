@@ -93,6 +93,7 @@ def _row(svc: Alerting, a: Alert) -> dict[str, Any]:
         "threshold": num(a.threshold),
         "severity_sv": SEVERITY_SV.get(a.severity, a.severity),
         "what": what(a),
+        "site": svc.engine.announce.site_name(a.site_id) or a.site_id,
     }
 
 
