@@ -33,7 +33,7 @@ __all__ = [
 #: the source tree the gateway runs from: this checkout, or ``KV_BENCH_SRC`` (a snapshot, so
 #: a benchmark can run while the checkout is mid-edit)
 SOURCE = Path(os.environ.get("KV_BENCH_SRC", Path(__file__).resolve().parents[1]))
-TOKEN = "bench-admin-token-0123456789abcdef"
+TOKEN = "bench-admin-token-0123456789abcdef"  # noqa: S105 (a throwaway local platform)
 
 
 def free_port() -> int:

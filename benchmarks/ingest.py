@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -129,9 +129,10 @@ def _drain_gateway(
     peak = 0.0
     m = gateway.metrics()
     t_first = time.perf_counter()
-    base_msgs, base_readings = m["kommunvakt_messages_received_total"], m[
-        "kommunvakt_readings_stored_total"
-    ]
+    base_msgs, base_readings = (
+        m["kommunvakt_messages_received_total"],
+        m["kommunvakt_readings_stored_total"],
+    )
     while True:
         m = gateway.metrics()
         peak = max(peak, rss_mb(gateway.pid)[1])
@@ -150,7 +151,9 @@ def _drain_gateway(
     return msg_rate, reading_rate, peak
 
 
-def run(messages: int = 200_000, devices: int = 10_000, metrics_per_message: int = 1) -> IngestResult:
+def run(
+    messages: int = 200_000, devices: int = 10_000, metrics_per_message: int = 1
+) -> IngestResult:
     encoder = NativeEncoder()
     fleet = fleet_devices(devices, types=("room_climate",), prefix="bench")
     names = ("temperature", "humidity", "co2", "battery")[:metrics_per_message]
@@ -163,8 +166,12 @@ def run(messages: int = 200_000, devices: int = 10_000, metrics_per_message: int
             ids = {"paho": "bench-paho", "sub": "bench-mosquitto-sub", "gw": "bench-gateway"}
             for cid in ids.values():
                 _session(broker.port, cid)
+            # Reading times spread over the last minute: fresh, so the rules see live devices
+            # (old times would make every device "silent" and the run an alert storm).
+            span = 60.0
             stream = fleet_messages(
-                fleet, encoder, rate=1000.0, start=datetime(2026, 1, 1, tzinfo=UTC),
+                fleet, encoder, rate=messages / span,
+                start=datetime.now(UTC) - timedelta(seconds=span),
                 metrics=lambda _d: names, announce=False,
             )  # fmt: skip
             run_fleet(broker.url, stream, count=messages, connections=2, max_pending=1000)

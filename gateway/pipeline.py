@@ -3,17 +3,16 @@
 ``submit`` runs on paho's network thread and only queues; the queue is bounded, so a slow
 store pushes back on the broker instead of filling memory. One worker thread takes a batch,
 decodes every message, looks its device up, writes the batch in one transaction, runs the
-rules on it (their transitions are stored too) and only then acknowledges the batch to the broker in arrival order (MQTT 3.1.1
-§4.6 wants QoS 1 acknowledgements in the order the messages arrived). A rejected message gets
+rules on it (their transitions are stored too) and only then acknowledges the batch to the
+broker in arrival order (MQTT 3.1.1 §4.6 wants QoS 1 acknowledgements in the order the
+messages arrived). A rejected message gets
 a reason in the dead-letter store and is acknowledged too: it is kept, just not as a reading.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from alerts.engine import AlertEngine
 from devices.quarantine import QuarantinedReading, QuarantineStore
 from devices.registry import DeviceInfo, DeviceRegistry
+from gateway.inbox import Inbox
 from ingest.deadletters import DeadLetterStore
 from ingest.errors import DecodeError, StoreError
 from ingest.formats import FormatRouter
@@ -106,7 +106,7 @@ class Pipeline:
         self.batch_wait = batch_wait
         self.clock = clock
         self.stats = PipelineStats()
-        self._queue: queue.Queue[Inbound] = queue.Queue(maxsize=queue_size)
+        self._queue: Inbox[Inbound] = Inbox(queue_size)
         self._recent = _RecentKeys()
         # topic -> family: the router tries its filters in order for every message otherwise
         self._families: dict[str, str] = {}
@@ -117,7 +117,7 @@ class Pipeline:
 
     @property
     def depth(self) -> int:
-        return self._queue.qsize()
+        return len(self._queue)
 
     def set_ack(self, ack: Ack) -> None:
         self._ack = ack
@@ -136,24 +136,7 @@ class Pipeline:
             self._thread.join(timeout=10)
 
     def _take_batch(self) -> list[Inbound]:
-        try:
-            first = self._queue.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + self.batch_wait
-        while len(batch) < self.batch_size:
-            try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    batch.append(self._queue.get(timeout=remaining))
-                except queue.Empty:
-                    break
-        return batch
+        return self._queue.take_batch(self.batch_size, 0.2, self.batch_wait)
 
     def _run(self) -> None:
         while not self._stop.is_set():
