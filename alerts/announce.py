@@ -83,7 +83,7 @@ class Announcer:
         for alert in self.store.open_alerts():
             for step in due(alert, now, self.policy, self.silenced(alert, now)):
                 if step.kind == "fire":
-                    self.notify(alert, "fire_after_silence", now=now)
+                    self.notify(alert, "after_silence", now=now)
                 elif step.kind == "reminder":
                     self.notify(alert, "reminder", now=now)
                 else:

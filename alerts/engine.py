@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alerts.announce import Announcer
+from alerts.errors import RuleConfigError
 from alerts.followup import FollowUpPolicy
 from alerts.kinds import Change, Env, HeldState, NoDataRule
 from alerts.links import AckLinks
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 OverrideSource = Callable[[], Mapping[str, Mapping[str, Any]]]
 Key = tuple[str, str]  # (device id, rule name)
+SEVERITIES = ("info", "warning", "critical")
 
 
 @dataclass(slots=True)
@@ -436,6 +438,10 @@ class AlertEngine:
         site_id: str | None = None,
     ) -> Alert:
         """Raise (or update) the alert for ``(source_id, rule)``; see /work/notes/alerts-api.md."""
+        if severity not in SEVERITIES:
+            raise RuleConfigError(f"severity must be one of {', '.join(SEVERITIES)}")
+        if not 0 < len(source_id) <= 64 or not 0 < len(rule) <= 100:
+            raise RuleConfigError("source_id must be 1-64 characters and rule 1-100")
         when = at or self._clock()
         with self._lock:
             alert, kind = self.store.fire(

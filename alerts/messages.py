@@ -105,7 +105,7 @@ def compose(
         "change": f"{severity} (var {SEVERITY_SV.get(previous_severity or '', '–')})",
         "reminder": f"Påminnelse {reminder_no}: {severity}",
         "escalate": f"Eskalerat, ej kvitterat: {severity}",
-        "fire_after_silence": f"{severity} (efter underhållsfönster)",
+        "after_silence": f"{severity} (efter underhållsfönster)",
     }.get(kind, severity)
     if alert.origin == "external":
         return _external(alert, kind, head, site_name, page_link, ack_link)

@@ -1,4 +1,5 @@
-"""The engine with an injected clock, real SQLite and a real HTTP receiver (apprise json://).
+"""The engine with an injected clock, real SQLite and PostgreSQL, and a real HTTP receiver
+(apprise json://).
 
 Flapping, severity changes, silences, closing time from the clock, silent devices, care alerts
 routed by tags, and a restart that neither repeats the first message nor forgets reminders.
@@ -23,6 +24,7 @@ from ingest.reading import Reading
 from tests.support.alert_sinks import JsonSink
 from tests.support.net import wait_for
 from tests.support.platform import TOKEN
+from tests.support.postgres import pg_cluster  # noqa: F401 (a fixture)
 
 T0 = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)  # Wednesday 10:00 in Stockholm
 
@@ -47,9 +49,10 @@ def sink() -> Iterator[JsonSink]:
 
 
 class World:
-    def __init__(self, tmp: Path, sink: JsonSink, clock: Clock) -> None:
+    def __init__(self, tmp: Path, sink: JsonSink, clock: Clock, **db: Any) -> None:
         self.tmp, self.sink, self.clock = tmp, sink, clock
         self.settings = load_settings(
+            **db,
             data_dir=tmp,
             admin_token=TOKEN,
             rule_overrides={"shed_too_hot": {"hold_s": 60}},
@@ -100,9 +103,12 @@ class World:
         return [b["title"] for b in self.sink.at(path)]
 
 
-@pytest.fixture
-def world(tmp_path: Path, sink: JsonSink) -> Iterator[World]:
-    w = World(tmp_path, sink, Clock())
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path: Path, sink: JsonSink) -> Iterator[World]:
+    db = {}
+    if request.param == "postgres":  # the partial unique index, JSON columns, UTC times
+        db["database_url"] = request.getfixturevalue("pg_cluster").create_database()
+    w = World(tmp_path, sink, Clock(), **db)
     w.registry.create_site(SiteCreate(id="vattenverket", name="Vattenverket"))
     yield w
     w.alerting.notifier.stop()

@@ -55,3 +55,14 @@ def test_raise_update_resolve_external(platform: Any) -> None:
         "change",
         "resolve",
     }
+
+
+def test_raise_external_refuses_what_it_cannot_store(platform: Any) -> None:
+    import pytest
+
+    from alerts.errors import RuleConfigError
+
+    with pytest.raises(RuleConfigError, match="severity"):
+        platform.engine.raise_external("r-1", "missed_check", "urgent", "x", (), T0)
+    with pytest.raises(RuleConfigError, match="source_id"):
+        platform.engine.raise_external("r" * 65, "missed_check", "warning", "x", (), T0)
