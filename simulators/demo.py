@@ -1,7 +1,9 @@
 """The demo municipality: sites, a care unit, a shed, a kitchen, and their stories at ×60.
 
 ``demo_plan(now)`` fixes the timeline so that everything lands within minutes of starting:
-the shed passes 25 and 30 °C, the laundry floods and is stopped, a climate sensor's battery
+the shed is past 25 °C from the start and past 30 °C after four minutes (its rule holds five,
+so warning at about 5 and critical at about 9 minutes; it runs at ×15), the laundry floods
+and is stopped, a climate sensor's battery
 dies, the reception sensor loses power and comes back, the kitchen closes two minutes after
 the start with the freezer door ajar, and at the resident's night check (five minutes after
 the start) the bed is empty. Every device speaks its own payload family, so the demo also
@@ -25,7 +27,7 @@ from datetime import UTC, datetime, time, timedelta
 from devices.catalogue import CATALOGUE
 from simulators.behaviour import ordinary_values
 from simulators.encoders import ENCODERS, Encoder
-from simulators.model import Observation, SimDevice, SimMessage
+from simulators.model import Observation, SimDevice, SimMessage, Value
 from simulators.scenarios import SCENARIOS, STOCKHOLM, play
 
 __all__ = [
@@ -42,6 +44,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SPEED = 60.0
+#: the shed needs its rule's 5 minutes above 25 and above 30 °C in real time: a slower clock,
+#: starting at 15:00 when it is already past 25
+SHED_SPEED = 15.0
 
 DEMO_SITES = [
     {"id": "vattenverket", "name": "Vattenverket", "address": "Verkvägen 3"},
@@ -131,22 +136,32 @@ def demo_plan(now: datetime) -> DemoPlan:
     )
 
 
-def _anchored(name: str, story_at: datetime, real_at: datetime) -> datetime:
-    """The start that puts the story's moment ``story_at`` at ``real_at`` (clock ×SPEED)."""
+def _anchored(name: str, story_at: datetime, real_at: datetime, speed: float = SPEED) -> datetime:
+    """The start that puts the story's moment ``story_at`` at ``real_at`` (clock ×speed)."""
     story = SCENARIOS[name]
-    return real_at - (story_at - story.story_start) / SPEED
+    return real_at - (story_at - story.story_start) / speed
 
 
 def demo_stream(plan: DemoPlan, seed: int = 1) -> Iterator[SimMessage]:
     """Every demo story, merged in time order; messages before ``plan.start`` are dropped."""
     starts = {name: plan.start for name in _FAMILY_OF}
+    speeds = {name: SPEED for name in _FAMILY_OF}
+    speeds["shed-heat"] = SHED_SPEED
+    shed = SCENARIOS["shed-heat"].story_start
+    starts["shed-heat"] = _anchored("shed-heat", shed.replace(hour=15), plan.start, SHED_SPEED)
     fd = SCENARIOS["freezer-door"].story_start
     starts["freezer-door"] = _anchored("freezer-door", fd.replace(hour=16, minute=0), plan.closing)
     nw = SCENARIOS["night-wander"].story_start
     check_story = (nw + timedelta(days=1)).replace(hour=2, minute=30)
     starts["night-wander"] = _anchored("night-wander", check_story, plan.check)
     streams = [
-        play(SCENARIOS[name], ENCODERS[family], seed=seed, start=starts[name], time_scale=SPEED)
+        play(
+            SCENARIOS[name],
+            ENCODERS[family],
+            seed=seed,
+            start=starts[name],
+            time_scale=speeds[name],
+        )
         for name, family in _FAMILY_OF.items()
     ]
     for msg in heapq.merge(*streams, key=lambda m: m.at):
@@ -154,19 +169,30 @@ def demo_stream(plan: DemoPlan, seed: int = 1) -> Iterator[SimMessage]:
             yield msg
 
 
+def _final_values(seed: int) -> dict[str, dict[str, Value]]:
+    """What each story device last said: after its story, it keeps saying it (the freezer door
+    stays open until someone closes it)."""
+    last: dict[str, dict[str, Value]] = {}
+    for name in _FAMILY_OF:
+        story = SCENARIOS[name]
+        for obs in story.story(story.story_start, random.Random(seed)):
+            last.setdefault(obs.device.id, {}).update(obs.values)
+    return last
+
+
 def heartbeats(start: datetime, every_s: float, seed: int = 1) -> Iterator[SimMessage]:
-    """After the stories: the healthy devices keep reporting ordinary values."""
+    """After the stories: the devices that still live keep reporting, every ``every_s``."""
     rng = random.Random(seed)
     quiet = set(SCENARIOS["battery-death"].devices)
     alive = [d for d in DEMO_DEVICE_LIST if d not in quiet]
+    final = _final_values(seed)
     for k in range(1_000_000_000):
         at = start + timedelta(seconds=every_s * k)
         for i, device in enumerate(alive):
             values = ordinary_values(device.type, CATALOGUE[device.type].metrics, rng)
-            if device.type == "technical_shed_temperature":
-                values["temperature"] = round(21 + math.sin(k / 10), 1)
-            if device.type == "bed_sensor":
-                values["in_bed"] = True
+            values.update(final.get(device.id, {}))
+            if "temperature" in values and device.type != "freezer":
+                values["temperature"] = round(float(values["temperature"]) + math.sin(k / 7) / 5, 1)
             yield from _encoder_of(device).uplink(
                 Observation(at + timedelta(seconds=i), device, values), seq=10_000 + k
             )
