@@ -34,48 +34,46 @@ PLACEHOLDERS = frozenset(
     }
 )
 
-# settings that are a secret as a whole, and settings that are URLs carrying one
-_SECRET_FIELDS = ("admin_token", "influx_token", "oidc_client_secret")
-_URL_FIELDS = ("mqtt_url", "database_url", "dynsec_url")
-
 
 def is_placeholder(value: str) -> bool:
     v = value.strip().lower()
     return not v or v in PLACEHOLDERS or (v.startswith("<") and v.endswith(">"))
 
 
-def _value(obj: Any, name: str) -> str | None:
-    raw = getattr(obj, name, None)
-    if raw is None:
-        return None
-    return str(raw.get_secret_value() if hasattr(raw, "get_secret_value") else raw)
+def _secrets(value: Any, path: str) -> list[tuple[str, str]]:
+    """Every SecretStr in the settings, nested models and lists included, with its path."""
+    if hasattr(value, "get_secret_value"):
+        return [(path, str(value.get_secret_value()))]
+    found: list[tuple[str, str]] = []
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found += _secrets(item, f"{path}[{i}]")
+    elif hasattr(type(value), "model_fields"):
+        for name in type(value).model_fields:
+            found += _secrets(getattr(value, name, None), f"{path}.{name}" if path else name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found += _secrets(item, f"{path}.{key}")
+    return found
 
 
 def secret_problems(settings: Any) -> list[str]:
-    """The names of secrets that are empty or placeholders (none in demo mode)."""
+    """The names of secrets that are empty or placeholders (none in demo mode).
+
+    Every ``SecretStr`` setting is looked at, nested ones too: a value with ``://`` is a URL
+    whose password is checked, anything else is checked as a whole.
+    """
     if getattr(settings, "demo", False):
         return []
     problems: list[str] = []
-    for name in _SECRET_FIELDS:
-        value = _value(settings, name)
-        if value is not None and is_placeholder(value):
+    for name, value in _secrets(settings, ""):
+        if "://" in value:
+            try:
+                password = urlsplit(value).password
+            except ValueError:
+                continue  # the setting's own validation reports a malformed URL
+            if password is not None and is_placeholder(unquote(password)):
+                problems.append(f"{name} carries an empty or placeholder password")
+        elif is_placeholder(value):
             problems.append(f"{name} is empty or a placeholder")
-    for name in _URL_FIELDS:
-        value = _value(settings, name)
-        if value is None:
-            continue
-        try:
-            password = urlsplit(value).password
-        except ValueError:
-            continue  # the setting's own validation reports a malformed URL
-        if password is not None and is_placeholder(unquote(password)):
-            problems.append(f"{name} carries an empty or placeholder password")
-    for i, url in enumerate(getattr(settings, "notify_urls", None) or []):
-        value = str(url.get_secret_value() if hasattr(url, "get_secret_value") else url)
-        try:
-            password = urlsplit(value).password
-        except ValueError:
-            continue
-        if password is not None and is_placeholder(unquote(password)):
-            problems.append(f"notify_urls[{i}] carries an empty or placeholder password")
     return problems

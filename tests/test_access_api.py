@@ -277,6 +277,8 @@ def test_security_headers_and_body_limit(browser_like: TestClient, admin: TestCl
             "oidc_client_secret",
         ),
         ({"influx_token": "<your-token>"}, "influx_token"),
+        ({"alerting": {"link_secret": "changeme"}}, "alerting.link_secret"),  # nested too
+        ({"notify_urls": ["mailto://kv:password@smtp.kommun.se"]}, r"notify_urls\[0\]"),
         ({"oidc_issuer": "https://idp.example"}, "together"),
         (
             {
