@@ -195,10 +195,8 @@ def run(
     )  # fmt: skip
 
 
-def main(quick: bool = False) -> IngestResult:
-    n = 100_000 if quick else 300_000
-    r = run(messages=n)
-    print(f"ingest end to end, {r.messages:,} queued messages (1 reading each), "
+def _report(r: IngestResult, per_message: int) -> None:
+    print(f"ingest end to end, {r.messages:,} queued messages ({per_message} reading(s) each), "
           f"{r.devices:,} registered devices, Mosquitto QoS 1, MQTT 3.1.1")  # fmt: skip
     print(f"  baseline bare paho subscriber : {r.paho_rate:>9,.0f} msg/s")
     print(f"  baseline mosquitto_sub        : {r.mosquitto_sub_rate:>9,.0f} msg/s")
@@ -206,8 +204,19 @@ def main(quick: bool = False) -> IngestResult:
         f"  gateway (decode→rules→SQLite) : {r.gateway_rate:>9,.0f} msg/s = "
         f"{r.gateway_readings_rate:,.0f} readings/s ({r.ratio:.0%} of bare paho)"
     )
-    print(f"  stored {r.stored:,} of {r.readings:,} readings, lost {r.lost}")
+    verdict = "met" if r.gateway_readings_rate >= 15_000 and r.ratio >= 0.6 else "MISSED"
+    print(f"  stored {r.stored:,} of {r.readings:,} readings, lost {r.lost}; "
+          f"target ≥15,000 readings/s and ≥60 % of paho: {verdict}")  # fmt: skip
     print(f"  gateway peak RSS {r.rss_peak_mb:.0f} MiB;  {r.load_before} → {r.load_after}")
+
+
+def main(quick: bool = False) -> IngestResult:
+    """One reading per message is the hard case (readings/s = messages/s); the full run adds
+    a room-climate message with four readings, as such sensors really report."""
+    r = run(messages=100_000 if quick else 300_000)
+    _report(r, 1)
+    if not quick:
+        _report(run(messages=150_000, metrics_per_message=4), 4)
     return r
 
 
