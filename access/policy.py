@@ -77,7 +77,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         _READ_BUILDINGS | {"alerts.ack", "alerts.silence", "rules.read", "tokens.own"}
     ),
     NIGHT_STAFF: frozenset({"care.read", "care.write", "units.read", "tokens.own"}),
-    VIEWER: frozenset(_READ_BUILDINGS | {"tokens.own"}),
+    # viewer also serves integrations that only read: Grafana, a Prometheus scraper (/metrics)
+    VIEWER: frozenset(_READ_BUILDINGS | {"ops.metrics", "tokens.own"}),
     # log review (enhetschef, dataskyddsombud): reads the audit log and who has which role
     AUDITOR: frozenset({"audit.read", "users.read", "tokens.own"}),
 }
