@@ -139,7 +139,7 @@ def revoke_my_token(request: Request, token_id: int, user: RequireUser) -> Respo
 
 @router.get("/users", response_model=list[UserPublic])
 def list_users(request: Request, _user: RequireUser) -> list[UserPublic]:
-    return [UserPublic.of(u) for u in _users(request).list()]
+    return [UserPublic.of(u) for u in _users(request).all()]
 
 
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)

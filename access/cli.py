@@ -45,7 +45,8 @@ def _open(config: Path | None) -> tuple[UserStore, AuditLog]:
         raise typer.Exit(1) from exc
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
-    tables = [UserRow.__table__, TokenRow.__table__, AuditRow.__table__]
+    names = (UserRow.__tablename__, TokenRow.__tablename__, AuditRow.__tablename__)
+    tables = [UserRow.metadata.tables[t] for t in names]
     UserRow.metadata.create_all(engine, tables=tables)
     AuditLog.install_guards(engine)
     sessions = make_sessionmaker(engine)
@@ -127,7 +128,7 @@ def users_add(
 def users_list(config: Config = None) -> None:
     """List users: name, role, scopes, state."""
     users, _audit = _open(config)
-    for u in users.list():
+    for u in users.all():
         state = "disabled" if u.disabled else "active"
         scopes = ",".join(u.sites) or "-", ",".join(u.care_units) or "-"
         typer.echo(f"{u.username}\t{u.role}\tsites={scopes[0]}\tcare_units={scopes[1]}\t{state}")

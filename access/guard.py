@@ -60,7 +60,7 @@ def authenticate(request: Request) -> Principal | None:
             )
         return principal
     sid = request.cookies.get(SESSION_COOKIE)
-    return request.app.state.web_sessions.get(sid) if sid else None  # type: ignore[no-any-return]
+    return request.app.state.web_sessions.get(sid) if sid else None
 
 
 def route_template(request: Request) -> str:

@@ -212,7 +212,7 @@ class UserStore:
         with self._sessions() as s:
             return _info(self._row(s, username))
 
-    def list(self) -> list[UserInfo]:
+    def all(self) -> list[UserInfo]:
         with self._sessions() as s:
             return [_info(r) for r in s.scalars(select(UserRow).order_by(UserRow.username))]
 
