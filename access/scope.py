@@ -16,7 +16,18 @@ from fastapi import Request
 
 from access.auth import AccessDenied, Principal
 
-__all__ = ["check_object_scope"]
+__all__ = ["check_object_scope", "visible_care_units", "visible_sites"]
+
+
+def visible_sites(principal: Principal) -> frozenset[str] | None:
+    """The sites a list route may show ``principal``; None means every site (and objects
+    without one). For list routes: ``if (s := visible_sites(user)) is not None: filter``."""
+    return None if principal.is_admin or "*" in principal.sites else principal.sites
+
+
+def visible_care_units(principal: Principal) -> frozenset[str] | None:
+    """The care units a list route may show ``principal``; None means every unit."""
+    return None if principal.is_admin or "*" in principal.care_units else principal.care_units
 
 
 def _device_site(request: Request, device_id: str) -> tuple[bool, str | None]:
