@@ -71,7 +71,7 @@ class World:
                 "retry_first_s": 0.2,
             },
         )
-        db = make_engine(self.settings.db_url)
+        self.db = db = make_engine(self.settings.db_url)
         Base.metadata.create_all(db)
         self.sessions = make_sessionmaker(db)
         self.registry = DeviceRegistry(self.sessions)
@@ -112,6 +112,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, sink: JsonSink) -> Ite
     w.registry.create_site(SiteCreate(id="vattenverket", name="Vattenverket"))
     yield w
     w.alerting.notifier.stop()
+    w.db.dispose()
 
 
 def settle(world: World, path: str, count: int) -> list[str]:
@@ -301,4 +302,44 @@ def test_safety_alarm_of_a_care_unit_reaches_its_night_staff_only(world: World) 
     assert set(alert.tags) == {"role:night_staff", "care_unit:norr"}
     titles = settle(world, "care", 1)
     assert titles == ["Kritiskt larm: Larmknapp rum 12 (vårdenhet norr)"]
+    assert world.sink.at("facility") == []
+
+
+def test_nothing_fails_silently(world: World) -> None:
+    from alerts.config import AlertingConfig
+    from tests.support.net import free_port
+
+    dead = f"json://127.0.0.1:{free_port()}/x"  # nothing listens there
+    config = AlertingConfig.model_validate(
+        {
+            "recipients": [
+                {"name": "Jour", "url": world.sink.url("facility"), "tags": ["site:vattenverket"]},
+                {"name": "Skolans jour", "url": dead, "tags": ["site:skola"]},
+            ],
+            "escalation": [],
+            "retry_first_s": 1,
+            "retry_max_s": 1,
+            "give_up_after_s": 5,
+        }
+    )
+    world.settings = world.settings.model_copy(update={"alerting": config})
+    world.restart()
+    for site in ("skola", "hamnen"):
+        world.registry.create_site(SiteCreate(id=site, name=site.capitalize()))
+        world.device(f"lacka-{site}", "water_leak", site, name=f"Läcka {site}")
+        world.read(f"lacka-{site}", "water_leak", True, 0)
+    outbox = world.alerting.outbox
+    # an alert no recipient matches is on record as unrouted, not dropped without a word
+    (unrouted,) = outbox.deliveries(outcome="unrouted")
+    assert "site:hamnen" in (unrouted.error or "")
+
+    def advance_until_given_up() -> bool:
+        world.clock.now += timedelta(seconds=2)
+        return bool(outbox.deliveries(outcome="dropped"))
+
+    wait_for(advance_until_given_up, timeout=30, what="the broken channel given up")
+    attempts = [d for d in outbox.deliveries() if d.recipient == "Skolans jour"]
+    assert attempts[-1].outcome == "failed"  # the first attempt; retried with backoff
+    assert attempts[0].outcome == "dropped"  # then given up, on record
+    assert outbox.items(state="failed")[0].recipient == "Skolans jour"
     assert world.sink.at("facility") == []
