@@ -62,6 +62,9 @@ class Announcer:
         return names.get(site_id)
 
     def silenced(self, alert: Alert, now: datetime) -> bool:
+        device = self.registry.info(alert.device_id) if alert.origin == "rule" else None
+        if device is not None and device.state == "maintenance":
+            return True  # a technician is on it: the device's state is its maintenance window
         if self.silences is None:
             return False
         return self.silences.matching(alert.site_id, alert.device_id, alert.rule, now) is not None
@@ -81,6 +84,11 @@ class Announcer:
     def follow_up(self, now: datetime) -> None:
         """Reminders, escalation steps and messages a silence held back, as they fall due."""
         for alert in self.store.open_alerts():
+            device = self.registry.info(alert.device_id) if alert.origin == "rule" else None
+            if device is not None and device.state == "retired":
+                # a retired device's alert can no longer clear by itself: close it, on record
+                self.store.resolve_by_id(alert.id, now, "system", "enheten är avvecklad")
+                continue
             for step in due(alert, now, self.policy, self.silenced(alert, now)):
                 if step.kind == "fire":
                     self.notify(alert, "after_silence", now=now)

@@ -343,3 +343,22 @@ def test_nothing_fails_silently(world: World) -> None:
     assert attempts[0].outcome == "dropped"  # then given up, on record
     assert outbox.items(state="failed")[0].recipient == "Skolans jour"
     assert world.sink.at("facility") == []
+
+
+def test_device_in_maintenance_is_quiet_and_a_retired_ones_alert_closes(world: World) -> None:
+    from devices.schemas import DeviceUpdate
+
+    world.device("tb-7", "technical_shed_temperature", "vattenverket", name="Teknikbod 7")
+    world.read("tb-7", "temperature", 31.0, 0)
+    world.tick(60)
+    settle(world, "facility", 1)
+    world.registry.update("tb-7", DeviceUpdate(state="maintenance"), now=world.clock())
+    world.tick(400)  # a reminder is due, but a technician is working on the device
+    (alert,) = world.alerting.store.list(state="active")
+    assert [t["kind"] for t in world.alerting.store.transitions(alert.id)] == ["fire"]
+    world.registry.update("tb-7", DeviceUpdate(state="retired"), now=world.clock())
+    world.tick(800)
+    (closed,) = world.alerting.store.list()
+    assert (closed.state, closed.resolved_by) == ("resolved", "system")
+    assert world.alerting.store.transitions(closed.id)[-1]["note"] == "enheten är avvecklad"
+    assert len(world.sink.at("facility")) == 1  # neither the reminder nor a recovery went out
