@@ -204,9 +204,14 @@ def _report(r: IngestResult, per_message: int) -> None:
         f"  gateway (decode→rules→SQLite) : {r.gateway_rate:>9,.0f} msg/s = "
         f"{r.gateway_readings_rate:,.0f} readings/s ({r.ratio:.0%} of bare paho)"
     )
-    verdict = "met" if r.gateway_readings_rate >= 15_000 and r.ratio >= 0.6 else "MISSED"
-    print(f"  stored {r.stored:,} of {r.readings:,} readings, lost {r.lost}; "
-          f"target ≥15,000 readings/s and ≥60 % of paho: {verdict}")  # fmt: skip
+    if per_message == 1:
+        met = r.gateway_readings_rate >= 15_000 and r.ratio >= 0.6 and r.lost == 0
+        verdict = (
+            f"; target ≥15,000 readings/s, ≥60 % of paho, none lost: {'met' if met else 'MISSED'}"
+        )
+    else:  # each message costs four stored rows here, so the message ratio is not the target's
+        verdict = " (profile for information: the target is set on one reading per message)"
+    print(f"  stored {r.stored:,} of {r.readings:,} readings, lost {r.lost}{verdict}")
     print(f"  gateway peak RSS {r.rss_peak_mb:.0f} MiB;  {r.load_before} → {r.load_after}")
 
 
