@@ -20,7 +20,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,31 +30,21 @@ from alerts.kinds import Change, Env, HeldState, NoDataRule
 from alerts.links import AckLinks
 from alerts.messages import beyond_since, detail_for
 from alerts.notify import Notifier
+from alerts.rulebook import Compiled, OverrideSource, RuleBook
 from alerts.rules import RuleState, ThresholdRule, Transition, evaluate, restored, tick
-from alerts.rulestate import RuleStateStore
+from alerts.rulestate import RuleStateStore, condition_of, resumed
 from alerts.silences import SilenceStore
-from alerts.specs import DEFAULT_RULES, RuleEntry, build_rule, effective_specs, scopes_for
+from alerts.specs import RuleEntry
 from alerts.store import Alert, AlertStore
-from devices.catalogue import CATALOGUE
 from devices.registry import DeviceInfo, DeviceRegistry
-from devices.sites import SiteSchedule
 from ingest.reading import Reading
 
 __all__ = ["AlertEngine"]
 
 log = logging.getLogger(__name__)
 
-OverrideSource = Callable[[], Mapping[str, Mapping[str, Any]]]
 Key = tuple[str, str]  # (device id, rule name)
 SEVERITIES = ("info", "warning", "critical")
-
-
-@dataclass(slots=True)
-class _Compiled:
-    entries: list[RuleEntry]
-    by_metric: dict[str, list[RuleEntry]] = field(default_factory=dict)
-    no_data: list[RuleEntry] = field(default_factory=list)
-    by_name: dict[str, RuleEntry] = field(default_factory=dict)
 
 
 class AlertEngine:
@@ -83,15 +72,12 @@ class AlertEngine:
             store, notifier, registry, policy or FollowUpPolicy(), silences, links, base_url,
             clock,
         )  # fmt: skip
-        self._settings_overrides = dict(rule_overrides or {})
-        self._api_overrides = api_overrides or (lambda: {})
+        self.rules = RuleBook(registry, rule_overrides, api_overrides)
         self._clock = clock
-        self._compiled: dict[tuple[str, str, str | None], _Compiled] = {}
         self._state: dict[Key, Any] = {}
         self._pending: set[Key] = set()  # rules the clock must look at
         self._seen: dict[Key, float] = {}  # no_data: last reading (epoch s)
         self._deadline: dict[Key, float] = {}  # no_data: silent from this instant on
-        self._schedules: dict[str, tuple[float, SiteSchedule | None]] = {}
         self._value_written: dict[Key, float] = {}
         self._last_scan = 0.0
         self._lock = threading.RLock()
@@ -99,69 +85,27 @@ class AlertEngine:
 
     # -- configuration -------------------------------------------------------------------
 
-    def _compile(self, device: DeviceInfo, strict: bool = False) -> _Compiled:
-        key = (device.id, device.type, device.site_id)
-        compiled = self._compiled.get(key)
-        if compiled is not None:
-            return compiled
-        sensor_type = CATALOGUE.get(device.type)
-        base = [*(sensor_type.rules if sensor_type else ()), *DEFAULT_RULES]
-        metrics = sensor_type.metrics if sensor_type else ()
-        layers = [self._settings_overrides, self._api_overrides()]
-        compiled = _Compiled([])
-        for spec in effective_specs(base, metrics, scopes_for(*key), layers):
-            try:
-                entry = build_rule(spec)
-            except ValueError as exc:  # one bad override must not stop the others
-                if strict:
-                    raise
-                log.error("device %s: %s (rule skipped)", device.id, exc)
-                continue
-            compiled.entries.append(entry)
-            compiled.by_name[entry.name] = entry
-            if isinstance(entry.rule, NoDataRule):
-                compiled.no_data.append(entry)
-            else:
-                compiled.by_metric.setdefault(entry.rule.metric, []).append(entry)
-        self._compiled[key] = compiled
-        return compiled
-
     def rules_for(self, device: DeviceInfo | str, *, strict: bool = False) -> list[RuleEntry]:
         """A device's effective rules; given a type name, the type's rules (for charts)."""
-        if isinstance(device, str):
-            device = DeviceInfo("", device, "", None, None, "active", 600)
-        return self._compile(device, strict).entries
+        return self.rules.rules_for(device, strict=strict)
 
     def check_rules(self) -> None:
         """Compile every device's and every type's rules; raises ``RuleConfigError``."""
         with self._lock:
-            self._compiled.clear()
-            try:
-                for info in self.registry.all_info():
-                    self.rules_for(info, strict=True)
-                for type_key in CATALOGUE:
-                    self.rules_for(type_key, strict=True)
-            finally:
-                self._compiled.clear()
+            self.rules.check()
 
     def reload_rules(self) -> None:
         """Forget the compiled rules (after an override or a device changed)."""
         with self._lock:
-            self._compiled.clear()
+            self.rules.clear()
             self._deadline.clear()
             self._last_scan = 0.0
 
+    def _compile(self, device: DeviceInfo) -> Compiled:
+        return self.rules.compiled(device)
+
     def _env(self, device: DeviceInfo) -> Env:
-        schedule = None
-        if device.site_id is not None:
-            cached = self._schedules.get(device.site_id)
-            if cached is None or time.monotonic() - cached[0] > 60:
-                cached = (time.monotonic(), self.registry.site_schedule(device.site_id))
-                self._schedules[device.site_id] = cached
-            schedule = cached[1]
-        if schedule is not None and not schedule.hours:
-            schedule = None  # no opening hours entered: we cannot know when it is closed
-        return Env(schedule, float(device.expected_interval_s), self.watching_since)
+        return self.rules.env(device, self.watching_since)
 
     # -- rule evaluation -------------------------------------------------------------------
 
@@ -191,36 +135,18 @@ class AlertEngine:
         count = 0
         for key, (since, value) in self.rule_states.load().items():
             found = self._lookup(key)
-            if key in self._state or found is None:
+            state = resumed(found[1].rule, since, value) if found is not None else None
+            if key in self._state or state is None:
                 continue
-            rule = found[1].rule
-            state: Any
-            if isinstance(rule, ThresholdRule):
-                if not isinstance(value, int | float) or isinstance(value, bool):
-                    continue
-                state = RuleState(None, since, float(value))
-            elif isinstance(rule, NoDataRule) or "*" not in since:
-                continue
-            else:
-                state = HeldState(None, value, since["*"])
-            self._persisted[key] = self._condition(state)
+            self._persisted[key] = condition_of(state)
             self._remember(key, state)
             count += 1
         return count
 
-    @staticmethod
-    def _condition(state: Any) -> tuple[tuple[str, datetime], ...] | None:
-        """What is worth keeping across a restart: a condition building up, not yet fired."""
-        if state.firing is not None:
-            return None
-        if isinstance(state, RuleState):
-            return tuple(sorted(state.beyond_since.items())) or None
-        return (("*", state.since),) if state.since is not None else None
-
     def _persist(self, key: Key, state: Any) -> None:
-        condition = self._condition(state)
+        condition = condition_of(state)
         if self.rule_states is None or condition == self._persisted.get(key):
-            return
+            return  # written only when a condition starts or ends, never per reading
         if condition is None:
             self._persisted.pop(key, None)
             self.rule_states.clear(key)

@@ -9,11 +9,33 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts.kinds import HeldState, NoDataRule
 from alerts.models import RuleStateRow
+from alerts.rules import RuleState, ThresholdRule
 
-__all__ = ["RuleStateStore"]
+__all__ = ["RuleStateStore", "condition_of", "resumed"]
 
 Key = tuple[str, str]
+
+
+def condition_of(state: Any) -> tuple[tuple[str, datetime], ...] | None:
+    """What is worth keeping across a restart: a condition building up, not yet fired."""
+    if state.firing is not None:
+        return None
+    if isinstance(state, RuleState):
+        return tuple(sorted(state.beyond_since.items())) or None
+    return (("*", state.since),) if state.since is not None else None
+
+
+def resumed(rule: Any, since: dict[str, datetime], value: Any) -> RuleState | HeldState | None:
+    """The state a rule resumes from its kept condition (None: nothing to resume)."""
+    if isinstance(rule, ThresholdRule):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        return RuleState(None, since, float(value))
+    if isinstance(rule, NoDataRule) or "*" not in since:
+        return None
+    return HeldState(None, value, since["*"])
 
 
 class RuleStateStore:
