@@ -56,6 +56,10 @@ class RuleBook:
         layers = [self._settings_overrides, self._api_overrides()]
         found = Compiled([])
         for spec in effective_specs(base, metrics, scopes_for(*key), layers):
+            if sensor_type is not None and sensor_type.care and "roles" not in spec:
+                # a care device's health is the night staff's business (a dead bed sensor is
+                # a missed check) and the technicians'; not the facility staff's
+                spec = {**spec, "roles": ("night_staff", "technician")}
             try:
                 entry = build_rule(spec)
             except ValueError as exc:  # one bad override must not stop the others

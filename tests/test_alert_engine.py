@@ -300,6 +300,8 @@ def test_safety_alarm_of_a_care_unit_reaches_its_night_staff_only(world: World) 
     world.read("larm-12", "alarm_button", False, 5)  # released: latched, stays
     (alert,) = world.alerting.store.list(state="active", rule="safety_alarm_pressed")
     assert set(alert.tags) == {"role:night_staff", "care_unit:norr"}
+    rules = {e.name: e.roles for e in world.alerting.engine.rules_for("safety_alarm")}
+    assert rules["device_silent"] == ("night_staff", "technician")
     titles = settle(world, "care", 1)
     assert titles == ["Kritiskt larm: Larmknapp rum 12 (vårdenhet norr)"]
     assert world.sink.at("facility") == []
