@@ -93,6 +93,28 @@ _GUARDS_SQLITE = [
 ]
 
 
+# On PostgreSQL the permit is a transaction-local setting that only ``prune`` sets.
+_GUARDS_POSTGRES = [
+    """
+    CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
+    BEGIN
+        IF TG_OP = 'DELETE'
+           AND current_setting('kommunvakt.audit_prune', true) = 'on' THEN
+            RETURN OLD;
+        END IF;
+        RAISE EXCEPTION 'audit log is append-only';
+    END;
+    $$ LANGUAGE plpgsql
+    """,
+    "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
+    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log",
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+]
+
+
 class AuditLog:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -100,7 +122,12 @@ class AuditLog:
 
     @staticmethod
     def install_guards(engine: Engine) -> None:
-        """Refuse UPDATE and DELETE on the audit table at the database (SQLite)."""
+        """Refuse UPDATE and DELETE on the audit table at the database (SQLite, PostgreSQL)."""
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                for stmt in _GUARDS_POSTGRES:
+                    conn.execute(text(stmt))
+            return
         if engine.dialect.name != "sqlite":
             return
         with engine.begin() as conn:
@@ -210,9 +237,12 @@ class AuditLog:
     def prune(self, older_than: timedelta, now: datetime) -> int:
         """The retention job: the one way rows leave the log."""
         with self._lock, self._sessions() as s:
-            sqlite = s.get_bind().dialect.name == "sqlite"
+            dialect = s.get_bind().dialect.name
+            sqlite = dialect == "sqlite"
             if sqlite:
                 s.execute(text("INSERT INTO audit_prune_permit VALUES (1)"))
+            elif dialect == "postgresql":
+                s.execute(text("SELECT set_config('kommunvakt.audit_prune', 'on', true)"))
             result = s.execute(delete(AuditRow).where(AuditRow.at < now - older_than))
             if sqlite:
                 s.execute(text("DELETE FROM audit_prune_permit"))
