@@ -20,8 +20,8 @@ from alerts.store import AlertNotFound, AlertStateError
 from dashboards.alerts_web import router as alerts_web_router
 from dashboards.charts_api import router as charts_api_router
 from dashboards.charts_web import router as charts_web_router
-from dashboards.record_mail import install_record_mail
 from dashboards.devices_page import router as devices_page_router
+from dashboards.record_mail import install_record_mail
 from dashboards.web import router as web_router
 from devices.api import router as devices_router
 from devices.api_sites import router as devices_sites_router
