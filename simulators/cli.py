@@ -10,6 +10,7 @@ kommunvakt simulate fleet --devices 10000 --rate 2000 --duration 600
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -17,6 +18,7 @@ import orjson
 import typer
 
 from simulators.encoders import ENCODERS, get_encoder
+from simulators.model import SimMessage
 from simulators.scenarios import SCENARIOS, Scenario, UnsupportedFormat, play
 
 __all__ = ["app"]
@@ -105,17 +107,16 @@ def _scenario_command(scenario: Scenario) -> None:
     app.command(scenario.name)(command)
 
 
-def _chain(first: object, rest: object) -> object:
+def _chain(first: SimMessage, rest: Iterator[SimMessage]) -> Iterator[SimMessage]:
     yield first
-    yield from rest  # type: ignore[misc]
+    yield from rest
 
 
-def _json_line(msg: object) -> str:
-    m = msg  # SimMessage
-    payload = m.payload.decode("utf-8", "replace")  # type: ignore[attr-defined]
+def _json_line(m: SimMessage) -> str:
+    payload = m.payload.decode("utf-8", "replace")
     return orjson.dumps(
-        {"at": m.at.isoformat(), "topic": m.topic, "kind": m.kind,  # type: ignore[attr-defined]
-         "retain": m.retain, "payload": payload}  # type: ignore[attr-defined]
+        {"at": m.at.isoformat(), "topic": m.topic, "kind": m.kind,
+         "retain": m.retain, "payload": payload}
     ).decode()  # fmt: skip
 
 

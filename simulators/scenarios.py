@@ -158,8 +158,8 @@ def offline(start: datetime, rng: random.Random) -> Iterator[Observation]:
     yield from heapq.merge(changes, beats, key=lambda o: o.at)
 
 
-def _local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=STOCKHOLM)  # type: ignore[misc]
+def _local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=STOCKHOLM)
 
 
 SCENARIOS: dict[str, Scenario] = {
