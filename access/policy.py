@@ -161,6 +161,12 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", "/api/v1/supervision/checks/*", "care.write"),
     Rule("POST", "/api/v1/supervision/residents/{resident_id}/absences*", "care.write"),
     Rule("POST", "/api/v1/supervision/residents/{resident_id}/skip-night", "care.write"),
+    # a withdrawal of consent must take effect at once, whoever on the night shift hears it
+    Rule(
+        "POST",
+        "/api/v1/supervision/residents/{resident_id}/consents/{consent_id}/withdraw",
+        "care.write",
+    ),
     Rule("GET", "/api/v1/supervision/residents/{resident_id}/export", "care.admin"),
     Rule("GET", "/api/v1/supervision*", "care.read"),
     Rule("WRITE", "/api/v1/supervision*", "care.admin"),

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from access.auth import AccessDenied, Principal, RequireUser
 from alerts.errors import AlertNotFound, RuleConfigError
+from alerts.scoping import AlertScope
 from alerts.service import Alerting
 from alerts.silences import Silence
 from alerts.store import Alert
@@ -156,6 +157,7 @@ def list_alerts(
         origin=origin,
         since=_aware(since) if since else None,
         until=_aware(until) if until else None,
+        scope=AlertScope.of(user),  # in SQL: a page holds `limit` alerts this user may see
     )
     return [AlertPublic.of(a) for a in found if may_see(user, a)]
 
@@ -195,7 +197,7 @@ def resolve(
 @router.get("/deliveries")
 def deliveries(
     svc: Svc,
-    _user: RequireUser,
+    user: RequireUser,
     alert_id: int | None = None,
     outcome: Literal["sent", "failed", "suppressed", "dropped", "unrouted"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -213,14 +215,14 @@ def deliveries(
             "error": d.error,
             "outbox_id": d.outbox_id,
         }
-        for d in svc.outbox.deliveries(alert_id, limit, outcome)
+        for d in svc.outbox.deliveries(alert_id, limit, outcome, scope=AlertScope.of(user))
     ]
 
 
 @router.get("/deliveries/outbox")
 def outbox(
     svc: Svc,
-    _user: RequireUser,
+    user: RequireUser,
     state: Literal["pending", "sent", "failed"] | None = None,
     alert_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -240,14 +242,23 @@ def outbox(
             "created_at": i.created_at,
             "sent_at": i.sent_at,
         }
-        for i in svc.outbox.items(state, alert_id, limit)
+        for i in svc.outbox.items(state, alert_id, limit, scope=AlertScope.of(user))
     ]
 
 
 @router.get("/silences", response_model=list[SilencePublic])
-def list_silences(svc: Svc, _user: RequireUser, active: bool = False) -> list[SilencePublic]:
+def list_silences(svc: Svc, user: RequireUser, active: bool = False) -> list[SilencePublic]:
     at = datetime.now(UTC) if active else None
-    return [SilencePublic.of(x) for x in svc.silences.list(at)]
+    return [SilencePublic.of(x) for x in svc.silences.list(at) if _may_see_silence(svc, user, x)]
+
+
+def _may_see_silence(svc: Alerting, user: Principal, silence: Silence) -> bool:
+    """Silences name a site or a device: a site-scoped user sees those of their sites only
+    (few rows and no paging, so filtered here rather than in SQL)."""
+    if silence.scope == "site":
+        return user.may_see_site(silence.target)
+    info = svc.engine.registry.info(silence.target)
+    return user.may_see_site(info.site_id if info is not None else None)
 
 
 @router.post("/silences", response_model=SilencePublic, status_code=201)

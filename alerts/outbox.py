@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.models import DeliveryRow, OutboxRow
+from alerts.models import AlertRow, DeliveryRow, OutboxRow
+
+if TYPE_CHECKING:
+    from alerts.scoping import AlertScope
 
 __all__ = ["DeliveryRecord", "Outbox", "OutboxItem"]
 
@@ -174,9 +178,16 @@ class Outbox:
             return len(rows)
 
     def items(
-        self, state: str | None = None, alert_id: int | None = None, limit: int = 100
+        self,
+        state: str | None = None,
+        alert_id: int | None = None,
+        limit: int = 100,
+        scope: AlertScope | None = None,
     ) -> list[OutboxItem]:
+        """``scope``: only messages about alerts a user may see (filtered in SQL)."""
         query = select(OutboxRow)
+        if scope is not None and not scope.everything:
+            query = query.join(AlertRow, AlertRow.id == OutboxRow.alert_id).where(scope.clause())
         if state is not None:
             query = query.where(OutboxRow.state == state)
         if alert_id is not None:
@@ -203,9 +214,16 @@ class Outbox:
             s.commit()
 
     def deliveries(
-        self, alert_id: int | None = None, limit: int = 100, outcome: str | None = None
+        self,
+        alert_id: int | None = None,
+        limit: int = 100,
+        outcome: str | None = None,
+        scope: AlertScope | None = None,
     ) -> list[DeliveryRecord]:
+        """``scope``: only deliveries of alerts a user may see (filtered in SQL)."""
         query = select(DeliveryRow)
+        if scope is not None and not scope.everything:
+            query = query.join(AlertRow, AlertRow.id == DeliveryRow.alert_id).where(scope.clause())
         if alert_id is not None:
             query = query.where(DeliveryRow.alert_id == alert_id)
         if outcome is not None:

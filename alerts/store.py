@@ -12,7 +12,7 @@ import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.errors import AlertNotFound, AlertStateError
 from alerts.models import AlertRow, AlertTransitionRow
+
+if TYPE_CHECKING:
+    from alerts.scoping import AlertScope
 
 __all__ = ["Alert", "AlertNotFound", "AlertStateError", "AlertStore", "FireKind"]
 
@@ -317,8 +320,12 @@ class AlertStore:
         origin: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        scope: AlertScope | None = None,
     ) -> list[Alert]:
+        """``scope``: only the alerts a user may see (filtered in SQL, so pages stay full)."""
         query = select(AlertRow)
+        if scope is not None and not scope.everything:
+            query = query.where(scope.clause())
         for column, wanted in (
             (AlertRow.state, state),
             (AlertRow.device_id, device_id),

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from access.auth import Principal, RequireUser
+from access.scope import visible_sites
 from devices.bulk import ImportReport, export_csv, import_csv
 from devices.claim import claim_unknown
 from devices.dynsec import DynsecAdmin, DynsecError
@@ -149,7 +150,7 @@ def list_devices(
         place_id=place_id,
         care_unit_id=care_unit_id,
         q=q,
-        site_in=None if user.may_see_site(None) else user.sites,
+        site_in=visible_sites(user),
         keep=keep,
         offset=offset,
         limit=limit,
@@ -179,8 +180,8 @@ def create_device(
 
 
 @router.get("/devices/export", response_class=Response)
-def export_devices(registry: Registry, _user: RequireUser) -> Response:
-    body = export_csv(registry)
+def export_devices(registry: Registry, user: RequireUser) -> Response:
+    body = export_csv(registry, site_in=visible_sites(user))
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
@@ -287,7 +288,13 @@ def latest(
 
 
 @router.get("/unknown-devices")
-def unknown_devices(request: Request, _user: RequireUser) -> list[dict[str, Any]]:
+def unknown_devices(request: Request, user: RequireUser) -> list[dict[str, Any]]:
+    """Devices the gateway heard but nobody registered. They have no site yet, so they cannot
+    be scoped by site: whoever may claim them (``devices.write``, the technicians of any site,
+    who can only claim into their own sites) sees them all, as does a user scoped to every
+    site; a site-limited reader (facility staff, a site viewer) sees none."""
+    if visible_sites(user) is not None and not user.may("devices.write"):
+        return []
     quarantine: QuarantineStore = request.app.state.quarantine
     return [
         {

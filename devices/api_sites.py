@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 
 from access.auth import RequireUser
+from access.scope import visible_sites
 from devices.catalogue import CATALOGUE
 from devices.registry import DeviceRegistry
 from devices.schemas import (
@@ -37,9 +38,9 @@ NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 @router.get("/sites", response_model=list[SitePublic], tags=["sites"])
 def list_sites(
-    registry: Registry, _user: RequireUser, municipality: str | None = None
+    registry: Registry, user: RequireUser, municipality: str | None = None
 ) -> list[SitePublic]:
-    return registry.list_sites(municipality)
+    return registry.list_sites(municipality, site_in=visible_sites(user))
 
 
 @router.post(
@@ -68,9 +69,9 @@ def delete_site(site_id: str, registry: Registry, _user: RequireUser) -> None:
 
 @router.get("/places", response_model=list[PlacePublic], tags=["sites"])
 def list_places(
-    registry: Registry, _user: RequireUser, site_id: str | None = None
+    registry: Registry, user: RequireUser, site_id: str | None = None
 ) -> list[PlacePublic]:
-    return registry.list_places(site_id)
+    return registry.list_places(site_id, site_in=visible_sites(user))
 
 
 @router.post(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from typing import Any, cast
 
@@ -299,11 +299,13 @@ def _explicit_interval(type_key: str, interval: int) -> str:
     return "" if sensor is not None and sensor.expected_interval_s == interval else str(interval)
 
 
-def _export_rows(registry: DeviceRegistry) -> Iterator[list[str]]:
+def _export_rows(
+    registry: DeviceRegistry, site_in: Collection[str] | None = None
+) -> Iterator[list[str]]:
     yield list(COLUMNS)
     offset = 0
     while True:
-        page, _total = registry.list(offset=offset, limit=1000)
+        page, _total = registry.list(site_in=site_in, offset=offset, limit=1000)
         if not page:
             return
         for d in page:
@@ -325,8 +327,9 @@ def _export_rows(registry: DeviceRegistry) -> Iterator[list[str]]:
         offset += len(page)
 
 
-def export_csv(registry: DeviceRegistry) -> bytes:
+def export_csv(registry: DeviceRegistry, site_in: Collection[str] | None = None) -> bytes:
+    """``site_in``: only devices of those sites (a user's scope); None: every device."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerows(_export_rows(registry))
+    writer.writerows(_export_rows(registry, site_in))
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -6,6 +6,7 @@ each module stays small. Deleting something still referenced is refused with a r
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, select
@@ -77,8 +78,13 @@ class SiteDirectory:
         with self._sessions() as s:
             return site_public(self._site_row(s, site_id))
 
-    def list_sites(self, municipality: str | None = None) -> list[SitePublic]:
+    def list_sites(
+        self, municipality: str | None = None, site_in: Collection[str] | None = None
+    ) -> list[SitePublic]:
+        """``site_in``: only those sites (a user's scope); None: every site."""
         query = select(SiteRow).order_by(SiteRow.id)
+        if site_in is not None:
+            query = query.where(SiteRow.id.in_(sorted(site_in)))
         if municipality is not None:
             query = query.where(SiteRow.municipality == municipality)
         with self._sessions() as s:
@@ -126,8 +132,13 @@ class SiteDirectory:
             s.commit()
         return PlacePublic(**place.model_dump())
 
-    def list_places(self, site_id: str | None = None) -> list[PlacePublic]:
+    def list_places(
+        self, site_id: str | None = None, site_in: Collection[str] | None = None
+    ) -> list[PlacePublic]:
+        """``site_in``: only places of those sites (a user's scope); None: every place."""
         query = select(PlaceRow).order_by(PlaceRow.site_id, PlaceRow.name)
+        if site_in is not None:
+            query = query.where(PlaceRow.site_id.in_(sorted(site_in)))
         if site_id is not None:
             query = query.where(PlaceRow.site_id == site_id)
         with self._sessions() as s:
