@@ -89,7 +89,8 @@ def _audit(
 
 
 def _visible(user: Principal, device: DevicePublic) -> DevicePublic:
-    """A device outside the user's site scope is reported as missing (no existence leak)."""
+    """Defence in depth: ``access.scope`` already answers 403 for a device outside the
+    user's site scope before the route runs; should a route escape it, report it missing."""
     if not user.may_see_site(device.site_id):
         raise NotFound(f"device {device.id!r} does not exist")
     return device
