@@ -83,7 +83,7 @@ def push(
 ) -> None:
     """Create or update the folder and dashboards in a running Grafana (idempotent)."""
     import niquests
-    from grafana_client import GrafanaApi
+    from grafana_client.api import GrafanaApi
     from grafana_client.client import GrafanaException
 
     from dashboards.grafana.provisioning import push as push_all

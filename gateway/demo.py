@@ -62,7 +62,7 @@ def _seed_care_unit(platform: Platform) -> None:
         from devices.schemas import CareUnitCreate
 
         with contextlib.suppress(Conflict):
-            platform.registry.create_care_unit(CareUnitCreate(**DEMO_CARE_UNIT))  # type: ignore[attr-defined]
+            platform.registry.create_care_unit(CareUnitCreate(**DEMO_CARE_UNIT))
     except Exception as exc:  # the registry without care units: the demo goes on
         log.warning("demo: no care unit (%s)", exc)
 

@@ -76,14 +76,14 @@ class _BufferedSocket:
         return getattr(self._sock, name)
 
 
-class _Matcher(MQTTMatcher):  # type: ignore[misc]
+class _Matcher(MQTTMatcher):
     """paho walks its per-topic callback trie for every message, even empty (we add none):
     about a tenth of the network thread in the ingest profile. Skip the walk when empty."""
 
     def iter_match(self, topic: str) -> Iterator[object]:
         if not self._root._children:
             return iter(())
-        return super().iter_match(topic)  # type: ignore[no-any-return]
+        return super().iter_match(topic)  # type: ignore[no-untyped-call,no-any-return]
 
 
 class Backoff:
@@ -146,7 +146,7 @@ class MqttSource:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         if isinstance(getattr(self._client, "_on_message_filtered", None), MQTTMatcher):
-            self._client._on_message_filtered = _Matcher()  # private in paho 2.x
+            self._client._on_message_filtered = _Matcher()  # type: ignore[no-untyped-call]  # private in paho 2.x
         self.messages = 0
         self.stale_acks = 0
         # Acks the pipeline queued: (generation | mid, qos). The generation (connect count in
@@ -182,7 +182,7 @@ class MqttSource:
         )
 
     def _on_subscribe(
-        self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[object], _p: object
+        self, _c: mqtt.Client, _u: object, _mid: int, reasons: Sequence[object], _p: object
     ) -> None:
         # Healthy only once the broker has granted the subscriptions, not at CONNACK.
         failed = [r for r in reasons if getattr(r, "is_failure", False)]
@@ -199,7 +199,13 @@ class MqttSource:
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         self.messages += 1
-        self._on_message_cb(msg.topic, msg.payload, msg.mid | self._generation, msg.qos)
+        # a received message's payload is bytes (paho types it bytes | bytearray for publish)
+        self._on_message_cb(
+            msg.topic,
+            bytes(msg.payload) if isinstance(msg.payload, bytearray) else msg.payload,
+            msg.mid | self._generation,
+            msg.qos,
+        )
 
     def ack(self, mid: int, qos: int) -> None:
         """Queue an acknowledgement (any thread); the network thread sends it, in order."""

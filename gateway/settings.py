@@ -117,7 +117,9 @@ class Settings(BaseSettings):
     record_mail_urls: list[SecretStr] = Field(default_factory=list)
     record_mail_time: str = Field("06:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     # issue 6: e-supervision windows, escalation, retention (TOML [supervision] or JSON env)
-    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
+    supervision: SupervisionSettings = Field(
+        default_factory=lambda: SupervisionSettings.model_validate({})
+    )
 
     # issue 7: access (request size, optional OpenID Connect sign-in)
     max_request_bytes: int = Field(2 * 1024 * 1024, gt=0)
