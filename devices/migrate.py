@@ -46,6 +46,7 @@ _LOCK_KEY = 0x6B76_6D69  # "kvmi": the advisory lock held while the schema is pr
 
 def import_models() -> None:
     """Import every module that defines a table: the composition root imports them all."""
+    import access.users  # noqa: F401  (the app imports it; the platform does not)
     import gateway.platform  # noqa: F401
 
 
