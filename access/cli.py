@@ -186,6 +186,10 @@ def users_set_password(
         )
     except _user_error() as exc:
         raise _fail(exc) from exc
+    if username.strip().lower() == "admin":  # the demo's generated password is void now
+        from gateway.settings import load_settings
+
+        (load_settings(config).data_dir / "admin_password").unlink(missing_ok=True)
     typer.echo(f"password set for {username}")
 
 

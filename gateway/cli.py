@@ -52,7 +52,7 @@ def run(
     import uvicorn
 
     from gateway.app import create_app
-    from gateway.demo import seed_demo
+    from gateway.demo import demo_admin_password, seed_demo
     from gateway.platform import Platform
     from gateway.settings import load_settings
 
@@ -96,10 +96,19 @@ def run(
         )
     elif settings.admin_token is None:
         typer.echo(f"admin token: in {settings.data_dir / 'admin_token'}")
-    typer.echo("web sign-in: kommunvakt users set-password admin (or users add NAME --role ROLE)")
+    app = create_app(platform)
+    password = demo_admin_password(app.state.users, settings.data_dir) if simulate else None
+    if password is not None:
+        typer.echo(
+            f"web sign-in: admin / {password}  (kept in {settings.data_dir / 'admin_password'})"
+        )
+    else:
+        typer.echo(
+            "web sign-in: kommunvakt users set-password admin (or users add NAME --role ROLE)"
+        )
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(platform),
+            app,
             host=settings.api_host,
             port=settings.api_port,
             log_level="warning",

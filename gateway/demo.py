@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from devices.errors import Conflict
@@ -25,11 +27,27 @@ from simulators.demo import (
     demo_plan,
 )
 
-__all__ = ["seed_demo"]
+__all__ = ["demo_admin_password", "seed_demo"]
 
 log = logging.getLogger(__name__)
 
 ACTOR = "demo"
+
+
+def demo_admin_password(users: Any, data_dir: Path) -> str | None:
+    """The demo's web sign-in for ``admin``: on first start a random password is set and kept
+    in ``data_dir/admin_password`` (mode 0600), like the admin token; later starts read it back.
+    None when the admin's password was set another way (``kommunvakt users set-password``)."""
+    path = data_dir / "admin_password"
+    if not users.get("admin").has_password:
+        password = secrets.token_urlsafe(12)
+        users.set_password("admin", password)
+        path.touch(mode=0o600)
+        path.write_text(password + "\n", encoding="utf-8")
+        return password
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip() or None
+    return None
 
 
 def seed_demo(platform: Platform, now: datetime | None = None) -> DemoPlan:
