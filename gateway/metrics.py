@@ -35,6 +35,11 @@ def render_metrics(platform: Platform) -> str:
         "kommunvakt_quarantined_total", st.quarantined, "messages from devices nobody registered"
     )
     out += _line("kommunvakt_duplicates_total", st.duplicates, "duplicate uplinks dropped")
+    out += _line(
+        "kommunvakt_retained_untimed_total",
+        st.retained_untimed,
+        "readings of replayed retained messages without a time of their own, not stored",
+    )
     out += _line("kommunvakt_store_errors_total", st.store_errors, "failed store batches")
     out += _line("kommunvakt_queue_depth", platform.pipeline.depth, "messages waiting", "gauge")
     out += spool_metrics(platform.store)

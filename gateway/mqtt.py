@@ -39,7 +39,9 @@ __all__ = ["Backoff", "MqttSource"]
 
 log = logging.getLogger(__name__)
 
-OnMessage = Callable[[str, bytes, int, int], None]
+#: (topic, payload, mid, qos, retain): a retained message is the broker's stored copy, sent
+#: again on every subscribe, not news from the device
+OnMessage = Callable[[str, bytes, int, int, bool], None]
 
 _PUBACK = struct.Struct("!BBH")  # MQTT 3.1.1 §3.4: fixed header 0x40, remaining length 2, mid
 _MID_MASK = 0xFFFF
@@ -205,6 +207,7 @@ class MqttSource:
             bytes(msg.payload) if isinstance(msg.payload, bytearray) else msg.payload,
             msg.mid | self._generation,
             msg.qos,
+            msg.retain,
         )
 
     def ack(self, mid: int, qos: int) -> None:

@@ -47,6 +47,7 @@ class Inbound:
     mid: int
     qos: int
     received_at: datetime
+    retain: bool = False
 
 
 @dataclass(slots=True)
@@ -58,6 +59,8 @@ class PipelineStats:
     duplicates: int = 0
     batches: int = 0
     store_errors: int = 0
+    #: readings of retained messages that carry no time of their own (see ``process``)
+    retained_untimed: int = 0
     ignored: int = 0
     by_family: dict[str, int] = field(default_factory=dict)
 
@@ -122,9 +125,9 @@ class Pipeline:
     def set_ack(self, ack: Ack) -> None:
         self._ack = ack
 
-    def submit(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+    def submit(self, topic: str, payload: bytes, mid: int, qos: int, retain: bool = False) -> None:
         """Called on the MQTT network thread: queue and return (blocks when the queue is full)."""
-        self._queue.put(Inbound(topic, payload, mid, qos, datetime.now(UTC)))
+        self._queue.put(Inbound(topic, payload, mid, qos, datetime.now(UTC), retain))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="pipeline", daemon=True)
@@ -196,11 +199,19 @@ class Pipeline:
                     stats.duplicates += 1
                     continue
                 new_keys.add(key)
-            if not decoded.readings:
+            found = decoded.readings
+            if msg.retain and found:
+                # The broker's retained copy is replayed on every subscribe (each restart or
+                # reconnect). A reading stamped with our receive time (the payload named no
+                # time) would claim the device spoke now: a dead sensor would look alive.
+                timed = tuple(r for r in found if r.time != msg.received_at)
+                stats.retained_untimed += len(found) - len(timed)
+                found = timed
+            if not found:
                 stats.ignored += 1
                 continue
-            for ref in {r.device_ref for r in decoded.readings}:
-                readings = [r for r in decoded.readings if r.device_ref == ref]
+            for ref in {r.device_ref for r in found}:
+                readings = [r for r in found if r.device_ref == ref]
                 device = self.registry.lookup(ref)
                 if device is None:
                     stats.quarantined += 1

@@ -211,8 +211,8 @@ class CameraInbox:
     def set_ack(self, ack: Ack) -> None:
         self._ack = ack
 
-    def submit(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
-        self._queue.put((topic, payload, mid, qos))
+    def submit(self, topic: str, payload: bytes, mid: int, qos: int, retain: bool = False) -> None:
+        self._queue.put((topic, payload, mid, qos))  # events carry their own id and time
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="camera-checks", daemon=True)

@@ -156,7 +156,7 @@ def _source(
         MqttTarget("127.0.0.1", broker.port, "gateway", password, tls=True),
         f"kv-tls-{broker.port}-{len(got)}",
         ["kv/+/up"],
-        lambda topic, payload, mid, qos: got.append((topic, payload)),
+        lambda topic, payload, mid, qos, retain: got.append((topic, payload)),
         ca_file=pki / f"{ca}.crt",
         cert_file=pki / "gateway.crt" if cert else None,
         key_file=pki / "gateway.key" if cert else None,

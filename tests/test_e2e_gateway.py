@@ -207,3 +207,45 @@ def test_bad_input_goes_to_dead_letters_and_gateway_keeps_running(
     assert "kommunvakt_quarantined_total 1" in text
     assert proc.proc is not None
     assert proc.proc.poll() is None
+
+
+def test_a_retained_reading_without_time_is_not_stored_again_on_every_restart(
+    mosquitto: Mosquitto, platform_factory: Any, tmp_path: Path
+) -> None:
+    """A device (or a bridge such as zigbee2mqtt or Tasmota) that publishes with the retain
+    flag leaves a copy at the broker, replayed on every subscribe. Without a time of its own
+    that copy would be stored again, stamped "now", at each restart: a dead sensor would look
+    alive. Replays with a device time are stored once (same key); untimed ones are counted."""
+    data = tmp_path / "kv"
+    env = {"KOMMUNVAKT_MQTT_CLIENT_ID": "kv-retain-test"}
+    proc = platform_factory(data, mqtt_url=mosquitto.url, env=env).start()
+    proc.post("/api/v1/devices", SHED)
+    topic = f"kv/{SHED['id']}/up"
+    cmd = ["mosquitto_pub", "-h", mosquitto.host, "-p", str(mosquitto.port), "-q", "1", "-r"]
+    subprocess.run([*cmd, "-t", topic, "-m", shed_payload(21.0)], check=True, timeout=30)
+    wait_for(lambda: stored(data) == 1, timeout=20, what="the live reading stored")
+    proc.stop()
+
+    restarted = platform_factory(data, mqtt_url=mosquitto.url, env=env).start()
+    try:
+        marker = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        mosquitto_pub(mosquitto, topic, shed_payload(22.0, marker))  # after the replay
+
+        def temperatures() -> list[float]:
+            store = SqliteReadingStore(data / "readings.db")
+            try:
+                far = datetime(2100, 1, 1, tzinfo=UTC)
+                rows = store.history(SHED["id"], "temperature", far.replace(year=2000), far)
+                return [float(r.value) for r in rows]
+            finally:
+                store.close()
+
+        wait_for(lambda: 22.0 in temperatures(), timeout=20, what="the marker stored")
+        assert temperatures() == [21.0, 22.0]  # the live reading and the marker; no replay
+        with restarted.api() as api:
+            metrics = api.get("/metrics").text
+        assert "kommunvakt_retained_untimed_total 1" in metrics
+    finally:
+        restarted.stop()
+        # leave the broker clean for the next test
+        subprocess.run([*cmd, "-t", topic, "-n"], check=True, timeout=30)
