@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ingest.reading import CANONICAL_UNITS
+
 __all__ = [
     "CATALOGUE",
     "METRIC_UNITS",
@@ -21,30 +23,9 @@ __all__ = [
     "sensor_type_from_dict",
 ]
 
-#: metric -> SenML unit (RFC 8428/8798; None for booleans and states): what each type reports in.
-METRIC_UNITS: MappingProxyType[str, str | None] = MappingProxyType(
-    {
-        "temperature": "Cel",
-        "humidity": "%RH",
-        "battery": "%EL",
-        "voltage": "V",
-        "door_open": None,
-        "water_leak": None,
-        "occupancy": None,
-        "motion": None,
-        "in_bed": None,
-        "fill_level": "%",
-        "co2": "ppm",
-        "illuminance": "lx",
-        "rssi": "dBm",
-        "snr": "dB",
-        "armed": None,
-        "alarm_button": None,
-        "fall": None,
-        "online": None,
-        "pressure": "Pa",
-    }
-)
+#: metric -> SenML unit (RFC 8428/8798; None for booleans and states): what each type reports
+#: in. The one table is ingest's (what decoders normalise to); read-only here.
+METRIC_UNITS: MappingProxyType[str, str | None] = MappingProxyType(CANONICAL_UNITS)
 
 
 @dataclass(frozen=True, slots=True)
