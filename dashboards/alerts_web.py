@@ -32,6 +32,9 @@ TEXTS = {
         "resolve": "Åtgärdat",
         "note": "Anteckning",
         "all_states": "Alla",
+        "all_sites": "Alla platser",
+        "all_severities": "Alla nivåer",
+        "site": "Plats",
         "open": "Öppna",
         "filter": "Visa",
         "silences": "Underhållsfönster (notiser pausade)",
@@ -50,6 +53,9 @@ TEXTS = {
         "resolve": "Resolved",
         "note": "Note",
         "all_states": "All",
+        "all_sites": "All sites",
+        "all_severities": "All levels",
+        "site": "Site",
         "open": "Open",
         "filter": "Show",
         "silences": "Maintenance windows (notifications paused)",
@@ -85,7 +91,8 @@ def _label(svc: Alerting, alert: Alert) -> str:
     return (alert.message or alert.rule.replace("_", " ")).splitlines()[0][:80]
 
 
-def _row(svc: Alerting, a: Alert) -> dict[str, Any]:
+def row_view(svc: Alerting, a: Alert) -> dict[str, Any]:
+    """One alert as the pages show it: the device's name, its site, what happened in words."""
     return {
         "a": a,
         "label": _label(svc, a),
@@ -123,9 +130,9 @@ def alerts_page(
     else:
         chosen = state if state in ("active", "acknowledged", "resolved") else None
         found = store.list(chosen, site_id=site, severity=sev, limit=500)
-    visible = [_row(svc, a) for a in found if may_see(user, a)]
+    visible = [row_view(svc, a) for a in found if may_see(user, a)]
     recent = [
-        _row(svc, a) for a in store.list("resolved", limit=20) if may_see(user, a)
+        row_view(svc, a) for a in store.list("resolved", limit=20) if may_see(user, a)
     ]  # fmt: skip
     silences = svc.silences.list(datetime.now(UTC))
     return render(
@@ -172,7 +179,7 @@ def _link_page(
     request: Request, status: int, token: str, alert: Alert | None, message: str | None, done: bool
 ) -> HTMLResponse:
     svc = _svc(request)
-    row = _row(svc, alert) if alert is not None else None
+    row = row_view(svc, alert) if alert is not None else None
     resp = render(
         request, "alert_ack_link.html", None, row=row, token=token, message=message, done=done,
         at=_texts(request),

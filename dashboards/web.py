@@ -67,7 +67,11 @@ def start_page(request: Request) -> Response:
     ]
     alerts = state.alert_store.list("active") + state.alert_store.list("acknowledged")
     alerts = _in_scope(request, user, alerts)
-    return render(request, "index.html", user, rows=rows, alerts=alerts)
+    from dashboards.alerts_web import row_view  # alerts_web imports this module
+
+    svc = state.platform.alerting
+    alert_rows = [row_view(svc, a) for a in alerts]
+    return render(request, "index.html", user, rows=rows, alerts=alert_rows)
 
 
 def _in_scope(request: Request, user: Principal, alerts: list[Any]) -> list[Any]:

@@ -65,9 +65,25 @@ def _svc(request: Request) -> SupervisionService:
     return svc
 
 
+def _unit_names(request: Request) -> dict[str, str]:
+    """Care unit id → the name staff know it by ("Björkgården, nattpatrull"); ids as fallback."""
+    registry = getattr(request.app.state, "registry", None)
+    try:
+        return {u.id: u.name for u in registry.list_care_units()} if registry else {}
+    except Exception:  # a registry without care units: show the ids
+        return {}
+
+
 def _context(request: Request, user: Principal | None, **ctx: Any) -> dict[str, Any]:
     lang = _lang(request)
-    return {"request": request, "t": board_texts(lang), "lang": lang, "user": user, **ctx}
+    return {
+        "request": request,
+        "t": board_texts(lang),
+        "lang": lang,
+        "user": user,
+        "unit_names": _unit_names(request),
+        **ctx,
+    }
 
 
 def _rows_html(request: Request, user: Principal, unit: str) -> tuple[str, list[str]]:

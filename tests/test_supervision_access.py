@@ -219,10 +219,10 @@ def test_board_page_in_swedish_and_english_and_refused_to_the_other_unit(
 ) -> None:
     sv = client.get("/supervision?unit=natt-b")
     assert sv.status_code == 200
-    assert "Nattillsyn · natt-b" in sv.text
+    assert "Nattillsyn · Hemtjänst natt-b" in sv.text  # the unit by its name
     assert 'lang="sv"' in sv.text
     en = client.get("/supervision?unit=natt-b&lang=en")
-    assert "Night checks · natt-b" in en.text
+    assert "Night checks · Hemtjänst natt-b" in en.text
     assert client.get("/supervision?unit=natt-b", headers=bearer(env["a"])).status_code == 403
     # unit A's own board (empty) is fine, and unit A's list of units does not name unit B
     own = client.get("/supervision", headers=bearer(env["a"]))
