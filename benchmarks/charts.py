@@ -2,9 +2,12 @@
 
     .venv/bin/python -m benchmarks.charts [--points 43200] [--repeat 5]
 
-Measures, each as the median of ``--repeat`` runs: reading the history from the embedded
-SQLite store, min/max downsampling + SVG rendering (pure), and the whole device page over
-HTTP (FastAPI TestClient on an in-process platform, bearer token) with the default 30-day range.
+Measures, each as the median of ``--repeat`` runs: reading the raw history from the embedded
+SQLite store, min/max downsampling + SVG rendering of it (pure), reading the chart's min/max
+buckets computed by SQLite instead (``load_chart_history``, what the pages use) and drawing
+them, the whole device page over HTTP (signed in) with the 30-day range, and the history API
+with ``step=2h``. The device's expected interval is the reading step (60 s by default), so
+silences are judged as on a real device.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import TypeVar
 
 from fastapi.testclient import TestClient
 
-from dashboards.history import device_charts, load_history
+from dashboards.history import DeviceHistory, device_charts, load_chart_history, load_history
 from dashboards.svgchart import render_svg
 from ingest.store import StoredReading
 
@@ -52,6 +55,8 @@ def main() -> None:
 
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     start = now - timedelta(days=30)
+    step = (now - start) / args.points
+    interval_s = max(1, round(step.total_seconds()))
     with tempfile.TemporaryDirectory() as tmp:
         p = Platform(load_settings(data_dir=Path(tmp), admin_token=TOKEN))
         p.start(mqtt=False)
@@ -64,10 +69,9 @@ def main() -> None:
                     "id": "bod-1",
                     "type": "technical_shed_temperature",
                     "site_id": "s",
-                    "expected_interval_s": 60,
+                    "expected_interval_s": interval_s,
                 },
             ).raise_for_status()
-            step = (now - start) / args.points
             readings = [
                 StoredReading(
                     "bod-1",
@@ -84,20 +88,35 @@ def main() -> None:
                 args.repeat,
             )
 
-            def chart() -> str:
+            def chart(hist: DeviceHistory) -> str:
                 specs = device_charts(
-                    history=history,
+                    history=hist,
                     metrics=["temperature"],
                     rules=[],
                     alerts=[],
                     start=start.timestamp(),
                     end=now.timestamp(),
                     now=now.timestamp(),
-                    interval_s=60,
+                    interval_s=interval_s,
                 )
                 return render_svg(specs[0])
 
-            chart_ms, svg = _ms(chart, args.repeat)
+            chart_ms, svg = _ms(lambda: chart(history), args.repeat)
+
+            def from_buckets() -> str:
+                hist = load_chart_history(
+                    p.store, "bod-1", ["temperature"], start, now, interval_s=interval_s
+                )
+                return chart(hist)
+
+            sql_ms, sql_svg = _ms(from_buckets, args.repeat)
+            buckets_ms, by_sql = _ms(
+                lambda: load_chart_history(
+                    p.store, "bod-1", ["temperature"], start, now, interval_s=interval_s
+                ),
+                args.repeat,
+            )
+            bucketed = "SQL buckets" if by_sql.buckets else "raw: the store has no buckets"
             client.post(
                 "/api/v1/users", json={"username": "bench", "role": "admin", "password": PASSWORD}
             ).raise_for_status()
@@ -132,6 +151,8 @@ def main() -> None:
     print(f"readings: {args.points} (1 per {step.total_seconds():.0f} s over 30 days)")
     print(f"history from SQLite:         {fetch_ms:8.1f} ms")
     print(f"downsample + SVG (pure):     {chart_ms:8.1f} ms  ({len(svg):,} bytes of SVG)")
+    print(f"chart history from SQLite:   {buckets_ms:8.1f} ms  ({bucketed})")
+    print(f"  + device_charts + SVG:     {sql_ms:8.1f} ms  ({len(sql_svg):,} bytes of SVG)")
     print(f"device page, 30 d (HTTP):    {page_ms:8.1f} ms  ({len(resp.content):,} bytes)")
     print(f"history API, step 2h (HTTP): {api_ms:8.1f} ms")
 

@@ -20,9 +20,10 @@ from dashboards.daily_record import parse_month
 from dashboards.history import (
     GAP_FACTOR,
     RANGES,
+    SMALL_CHART_BUCKETS,
     device_charts,
     device_state,
-    load_history,
+    load_chart_history,
     rules_of,
 )
 from dashboards.i18n import LANGS
@@ -101,7 +102,9 @@ def device_page(
     metrics = list(sensor.metrics if sensor else ())
     latest = state.store.latest(device_id)
     metrics += [v.metric for v in latest if v.metric not in metrics]
-    history = load_history(state.store, device_id, metrics, start, end)
+    history = load_chart_history(
+        state.store, device_id, metrics, start, end, interval_s=device.expected_interval_s
+    )
     alerts = state.alert_store.list(device_id=device_id, limit=500)
     lang = _lang(request)
     charts = device_charts(
@@ -169,7 +172,15 @@ def site_page(request: Request, site_id: str) -> Response:
             open_by_device.get(d.id, []), last_t, now.timestamp(), d.expected_interval_s
         )
         metrics = list(sensor.metrics)
-        history = load_history(state.store, d.id, metrics, start, now)
+        history = load_chart_history(
+            state.store,
+            d.id,
+            metrics,
+            start,
+            now,
+            interval_s=d.expected_interval_s,
+            buckets=SMALL_CHART_BUCKETS,
+        )
         charts = device_charts(
             history=history,
             metrics=metrics,

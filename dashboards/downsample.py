@@ -19,6 +19,7 @@ __all__ = [
     "Point",
     "bucket_points",
     "downsample",
+    "silent_between",
     "silent_periods",
     "split_at_gaps",
     "true_periods",
@@ -113,6 +114,23 @@ def silent_periods(
         if t - prev > max_gap:
             out.append((prev, t))
         prev = max(prev, t)
+    if end - prev > max_gap:
+        out.append((prev, end))
+    return out
+
+
+def silent_between(
+    spans: Sequence[tuple[float, float]], start: float, end: float, max_gap: float
+) -> list[tuple[float, float]]:
+    """``silent_periods`` for readings given as (first, last) time spans, oldest first, none
+    of which holds a silence longer than ``max_gap`` inside (store buckets split at silences):
+    only the time between spans and at the edges can be silent."""
+    out: list[tuple[float, float]] = []
+    prev = start
+    for first, last in spans:
+        if first - prev > max_gap:
+            out.append((prev, first))
+        prev = max(prev, last)
     if end - prev > max_gap:
         out.append((prev, end))
     return out

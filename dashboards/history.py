@@ -1,9 +1,11 @@
 """From stored readings, rules and alerts to what a chart draws.
 
 The reading store, the alert store and the rule engine are read at the edges (``load_*``);
-everything else is a function of its inputs and ``now``. Rule thresholds are read defensively:
-the alerts package grows new rule kinds, and a rule without numeric ``levels`` simply draws no
-threshold line.
+everything else is a function of its inputs and ``now``. A chart of many readings is read as
+min/max buckets computed by the store (``load_chart_history``) where the store can
+(``BucketedHistory``: the embedded SQLite store), else as raw readings downsampled here. Rule
+thresholds are read defensively: the alerts package grows new rule kinds, and a rule without
+numeric ``levels`` simply draws no threshold line.
 """
 
 from __future__ import annotations
@@ -12,30 +14,35 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from dashboards.downsample import (
+    Bucket,
     Point,
     bucket_points,
     downsample,
+    silent_between,
     silent_periods,
     split_at_gaps,
     true_periods,
 )
 from dashboards.i18n import metric_name
 from dashboards.svgchart import ChartSpec, Period, Series, Threshold
-from ingest.store import ReadingStore, StoredReading
+from ingest.store import BucketedHistory, HistoryBucket, ReadingStore, StoredReading
 
 __all__ = [
     "CHART_BUCKETS",
     "GAP_FACTOR",
     "RANGES",
+    "SMALL_CHART_BUCKETS",
     "DeviceHistory",
     "alert_periods",
+    "bucket_segments",
     "device_charts",
     "device_state",
+    "load_chart_history",
     "load_history",
     "metric_label",
     "parse_step",
@@ -49,6 +56,7 @@ log = logging.getLogger(__name__)
 
 RANGES = {"6h": 6 * 3600, "24h": 24 * 3600, "7d": 7 * 86400, "30d": 30 * 86400}
 CHART_BUCKETS = 360  # about one bucket per 1.5 px of the chart's plot area
+SMALL_CHART_BUCKETS = 90  # the site overview's small charts
 GAP_FACTOR = 2.5  # a silence longer than 2.5 report intervals breaks the line
 DIAGNOSTIC = frozenset({"battery", "rssi", "snr", "voltage", "online"})
 DOOR_METRICS = frozenset({"door_open"})
@@ -79,6 +87,8 @@ class DeviceHistory:
     numeric: dict[str, list[Point]]
     boolean: dict[str, list[tuple[float, bool]]]
     units: dict[str, str | None]
+    # metrics the store aggregated (``load_chart_history``), split at silences; not in numeric
+    buckets: dict[str, list[HistoryBucket]] = field(default_factory=dict)
 
 
 def split_readings(readings: Iterable[StoredReading]) -> DeviceHistory:
@@ -101,6 +111,61 @@ def load_history(
     for metric in dict.fromkeys(metrics):
         readings.extend(store.history(device_id, metric, start, end))
     return split_readings(readings)
+
+
+def load_chart_history(
+    store: ReadingStore,
+    device_id: str,
+    metrics: Iterable[str],
+    start: datetime,
+    end: datetime,
+    *,
+    interval_s: float,
+    buckets: int = CHART_BUCKETS,
+) -> DeviceHistory:
+    """What ``device_charts`` draws from [start, end) in ``buckets`` buckets.
+
+    A numeric metric whose range holds more than ``2 * buckets`` readings (estimated from
+    ``interval_s``, then counted) comes as min/max buckets computed by the store, split at
+    every silence longer than ``GAP_FACTOR * interval_s``: the same points ``series_segments``
+    draws from the raw readings, without reading them one by one. Door contacts (few changes
+    to draw), sparse metrics and stores without ``BucketedHistory`` are read raw. Diagnostic
+    metrics (battery, signal), which are never charted, are not read.
+    """
+    wanted = [m for m in dict.fromkeys(metrics) if m not in DIAGNOSTIC]
+    span = end.timestamp() - start.timestamp()  # as device_charts computes its grid
+    max_gap = GAP_FACTOR * interval_s
+    bucketed: dict[str, list[HistoryBucket]] = {}
+    units: dict[str, str | None] = {}
+    dense = span > 2 * buckets * interval_s
+    if dense and span > 0 and isinstance(store, BucketedHistory):
+        for metric in wanted:
+            if metric in DOOR_METRICS:
+                continue
+            got = store.history_buckets(
+                device_id, metric, start, end, span / buckets, split_gap_s=max_gap
+            )
+            if got and sum(b.count for b in got) > 2 * buckets:
+                bucketed[metric] = list(got)
+                units[metric] = got[0].unit
+    raw = load_history(store, device_id, [m for m in wanted if m not in bucketed], start, end)
+    return DeviceHistory(raw.numeric, raw.boolean, {**raw.units, **units}, bucketed)
+
+
+def bucket_segments(
+    buckets: Sequence[HistoryBucket], max_gap: float
+) -> tuple[tuple[Point, ...], ...]:
+    """The runs of a line drawn from store buckets that never span a silence (see
+    ``BucketedHistory``): a new run wherever a bucket's first reading comes more than
+    ``max_gap`` after the previous bucket's last, each bucket drawn as its min and max."""
+    runs: list[list[Bucket]] = []
+    last_t = -math.inf
+    for b in buckets:
+        if not runs or b.first_t - last_t > max_gap:
+            runs.append([])
+        runs[-1].append(Bucket(b.start, b.count, b.min, b.min_t, b.max, b.max_t, b.mean))
+        last_t = b.last_t
+    return tuple(tuple(bucket_points(run)) for run in runs)
 
 
 def series_segments(
@@ -176,8 +241,14 @@ def device_charts(
     """One chart per numeric metric worth looking at; door-open periods on every chart."""
     max_gap = GAP_FACTOR * interval_s
     ruled = {getattr(r, "metric", None) for r in rules}
-    candidates = [m for m in dict.fromkeys([*metrics, *history.numeric]) if m not in DIAGNOSTIC]
-    charted = [m for m in candidates if history.numeric.get(m) or m in ruled]
+    candidates = [
+        m
+        for m in dict.fromkeys([*metrics, *history.numeric, *history.buckets])
+        if m not in DIAGNOSTIC
+    ]
+    charted = [
+        m for m in candidates if history.numeric.get(m) or history.buckets.get(m) or m in ruled
+    ]
     charted = [m for m in charted if m not in history.boolean and m not in DOOR_METRICS]
     doors: list[Period] = []
     door_label = metric_label("door_open", lang)
@@ -197,10 +268,17 @@ def device_charts(
         if extra is not None and all(abs(t.value - extra.value) > 1e-9 for t in thresholds):
             thresholds.append(extra)
         series: tuple[Series, ...] = ()
+        store_buckets = history.buckets.get(metric)
+        if store_buckets:
+            segs = bucket_segments(store_buckets, max_gap)
+            spans = [(b.first_t, b.last_t) for b in store_buckets]
+            silent = silent_between(spans, start, min(end, now), max_gap)
+        else:
+            n_buckets = SMALL_CHART_BUCKETS if small else CHART_BUCKETS
+            segs = series_segments(points, start, end, max_gap, n_buckets)
+            silent = silent_periods([t for t, _ in points], start, min(end, now), max_gap)
         if metric != "timeline":
-            segs = series_segments(points, start, end, max_gap, 90 if small else CHART_BUCKETS)
             series = (Series(metric, metric_label(metric, lang), segs),)
-        silent = silent_periods([t for t, _ in points], start, min(end, now), max_gap)
         periods_here = by_metric.get(metric, []) + (unplaced if i == 0 else [])
         charts.append(
             ChartSpec(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ingest.errors import StoreError
 from ingest.reading import Value
-from ingest.store import LatestValue, StoredReading
+from ingest.store import HistoryBucket, LatestValue, StoredReading
 
 __all__ = ["SqliteReadingStore"]
 
@@ -134,6 +134,65 @@ class SqliteReadingStore:
             for ts, n, t, k, u in rows
         ]
 
+    def history_buckets(
+        self,
+        device_id: str,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        bucket_s: float,
+        split_gap_s: float | None = None,
+    ) -> list[HistoryBucket]:
+        """``BucketedHistory``: one ``GROUP BY`` over the primary key range, not a Python object
+        per reading. The grid is ``start.timestamp() + i * bucket_s`` in float seconds, computed
+        as ``dashboards.downsample`` does, so the buckets equal those of ``history``'s readings.
+
+        With ``split_gap_s``, each bucket also counts the distinct cells (a little under half
+        the gap wide) its readings fall in: a silence longer than the gap leaves a whole cell
+        empty, so a bucket whose cells from its first to its last reading are all filled has
+        no silence inside. Only the others (a device that was silent there) are read row by
+        row and split at the silence.
+        """
+        if bucket_s <= 0:
+            raise ValueError("bucket_s must be positive")
+        step = float(bucket_s)
+        origin = start.timestamp()
+        lo = _to_us(start)
+        cell = 0 if split_gap_s is None else max(1, int(split_gap_s * 1_000_000) // 2 - 2)
+        params = {
+            "device": device_id,
+            "metric": metric,
+            "start": lo,
+            "end": _to_us(end),
+            "origin": origin,
+            "step": step,
+            "cell": cell,
+        }
+        out: list[HistoryBucket] = []
+        with self._lock:
+            rows = self._db.execute(_BUCKETS_CELLS if cell else _BUCKETS, params).fetchall()
+            for b, n, mn, mn_ts, mx, mx_ts, total, t0, t1, cells, unit in rows:
+                bucket_start = origin + b * step
+                if cell and cells < (t1 - lo) // cell - (t0 - lo) // cell + 1:
+                    inside = self._db.execute(_BUCKET_ROWS, (device_id, metric, t0, t1)).fetchall()
+                    out += _split_at_silences(inside, bucket_start, split_gap_s or 0.0)
+                    continue
+                out.append(
+                    HistoryBucket(
+                        bucket_start,
+                        n,
+                        mn,
+                        mn_ts / 1_000_000,
+                        mx,
+                        mx_ts / 1_000_000,
+                        total / n,
+                        t0 / 1_000_000,
+                        t1 / 1_000_000,
+                        unit,
+                    )
+                )
+        return out
+
     def count(self) -> int:
         with self._lock:
             (n,) = self._db.execute("SELECT count(*) FROM readings").fetchone()
@@ -142,3 +201,77 @@ class SqliteReadingStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+# -- min/max per time bucket in SQL (``history_buckets``) -----------------------------------
+
+# The bucket index is floor((ts / 1e6 - origin) / step) in IEEE doubles, as in Python; the
+# times of the minimum and the maximum are those of their first reading (a PK range lookup
+# within the bucket). Finite numbers only: BETWEEN the largest doubles excludes ±inf and NULL.
+_BUCKETS_SQL = """
+SELECT g.b, g.n,
+    g.mn, (SELECT min(ts) FROM readings WHERE device_id = :device AND metric = :metric
+        AND ts BETWEEN g.t0 AND g.t1 AND kind = 'n' AND num = g.mn),
+    g.mx, (SELECT min(ts) FROM readings WHERE device_id = :device AND metric = :metric
+        AND ts BETWEEN g.t0 AND g.t1 AND kind = 'n' AND num = g.mx),
+    g.total, g.t0, g.t1, g.cells,
+    (SELECT unit FROM readings WHERE device_id = :device AND metric = :metric AND ts = g.t0)
+FROM (
+    SELECT b, count(*) AS n, min(num) AS mn, max(num) AS mx, sum(num) AS total,
+        min(ts) AS t0, max(ts) AS t1, CELLS AS cells
+    FROM (
+        SELECT ts, num, CAST(x AS INTEGER) - (x < CAST(x AS INTEGER)) AS b
+        FROM (
+            SELECT ts, num, (ts / 1000000.0 - :origin) / :step AS x FROM readings
+            WHERE device_id = :device AND metric = :metric AND ts >= :start AND ts < :end
+                AND kind = 'n' AND num BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308
+        )
+    )
+    GROUP BY b
+) AS g
+ORDER BY g.b
+"""
+_BUCKETS = _BUCKETS_SQL.replace("CELLS", "1")
+# integer division: the cell of a reading, (ts - start) // cell
+_BUCKETS_CELLS = _BUCKETS_SQL.replace("CELLS", "count(DISTINCT (ts - :start) / :cell)")
+_BUCKET_ROWS = """
+SELECT ts, num, unit FROM readings
+WHERE device_id = ? AND metric = ? AND ts >= ? AND ts <= ?
+    AND kind = 'n' AND num BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308
+ORDER BY ts
+"""
+
+
+def _split_at_silences(
+    rows: Sequence[tuple[int, float, str | None]], start: float, gap_s: float
+) -> list[HistoryBucket]:
+    """The readings of one bucket as one entry per stretch without a silence longer than
+    ``gap_s`` (times compared in float seconds, as ``split_at_gaps`` does)."""
+    out: list[HistoryBucket] = []
+    piece: list[tuple[float, float, str | None]] = []
+    for ts, num, unit in rows:
+        t = ts / 1_000_000
+        if piece and t - piece[-1][0] > gap_s:
+            out.append(_aggregate(piece, start))
+            piece = []
+        piece.append((t, num, unit))
+    if piece:
+        out.append(_aggregate(piece, start))
+    return out
+
+
+def _aggregate(piece: Sequence[tuple[float, float, str | None]], start: float) -> HistoryBucket:
+    low = min(piece, key=lambda r: r[1])  # the first of equal minima, as in SQL
+    high = max(piece, key=lambda r: r[1])
+    return HistoryBucket(
+        start,
+        len(piece),
+        low[1],
+        low[0],
+        high[1],
+        high[0],
+        sum(r[1] for r in piece) / len(piece),
+        piece[0][0],
+        piece[-1][0],
+        piece[0][2],
+    )
