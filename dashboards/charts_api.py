@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from access.auth import Principal, RequireUser
-from dashboards.daily_record import parse_month
+from dashboards.daily_record import SiteRecord, parse_month
 from dashboards.downsample import Bucket, downsample
 from dashboards.history import load_history, parse_step
 from dashboards.record_export import record_csv, record_pdf
@@ -160,15 +160,11 @@ def device_history(
     }
 
 
-@router.get("/sites/{site_id}/daily-record", response_model=None)
-def daily_record(
-    site_id: str,
-    request: Request,
-    user: RequireUser,
-    month: str | None = None,
-    format: Literal["json", "csv", "pdf"] = "json",
-) -> Response | dict[str, Any]:
-    check_site(user, site_id)
+def site_month_record(
+    request: Request, site_id: str, month: str | None
+) -> tuple[SiteRecord, int, int]:
+    """The site's daily record for ``month`` (YYYY-MM; default: this month in Stockholm), with
+    its year and month; 422 for a malformed month. The API and the web page share it."""
     now = now_of(request)
     local_now = now.astimezone(STOCKHOLM)
     try:
@@ -186,6 +182,19 @@ def daily_record(
         limits=record_limits(state.settings),
         now=now,
     )
+    return record, year, mon
+
+
+@router.get("/sites/{site_id}/daily-record", response_model=None)
+def daily_record(
+    site_id: str,
+    request: Request,
+    user: RequireUser,
+    month: str | None = None,
+    format: Literal["json", "csv", "pdf"] = "json",
+) -> Response | dict[str, Any]:
+    check_site(user, site_id)
+    record, _year, _mon = site_month_record(request, site_id, month)
     name = f"temperaturlogg-{site_id}-{record.month}"
     if format == "csv":
         return Response(

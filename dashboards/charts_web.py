@@ -14,9 +14,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from access.auth import Principal, web_principal
-from dashboards.charts_api import check_device, check_site, now_of
+from dashboards.charts_api import check_device, check_site, now_of, site_month_record
 from dashboards.charts_i18n import words
-from dashboards.daily_record import parse_month
 from dashboards.history import (
     GAP_FACTOR,
     RANGES,
@@ -28,7 +27,7 @@ from dashboards.history import (
 )
 from dashboards.i18n import LANGS
 from dashboards.record_export import num_sv
-from dashboards.record_service import build_site_record, record_limits
+from dashboards.record_service import record_limits
 from dashboards.svgchart import Threshold, render_svg
 from dashboards.web import render
 from devices.catalogue import CATALOGUE
@@ -131,6 +130,7 @@ def device_page(
         user,
         w=words(lang),
         device=device,
+        site_name=_site_name(request, device.site_id),
         sensor=sensor,
         latest=latest,
         charts=svgs,
@@ -141,6 +141,15 @@ def device_page(
         start=start,
         end=end,
     )
+
+
+def _site_name(request: Request, site_id: str | None) -> str | None:
+    if site_id is None:
+        return None
+    try:
+        return str(request.app.state.registry.get_site(site_id).name)
+    except Exception:  # a site removed since: show its id
+        return site_id
 
 
 @router.get("/sites/{site_id}", response_model=None)
@@ -226,23 +235,7 @@ def daily_record_page(request: Request, site_id: str, month: str | None = None) 
     if isinstance(user, RedirectResponse):
         return user
     check_site(user, site_id)
-    state = request.app.state
-    now = now_of(request)
-    local = now.astimezone(STOCKHOLM)
-    try:
-        year, mon = parse_month(month) if month else (local.year, local.month)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    record = build_site_record(
-        registry=state.registry,
-        store=state.store,
-        alert_store=state.alert_store,
-        site_id=site_id,
-        year=year,
-        month=mon,
-        limits=record_limits(state.settings),
-        now=now,
-    )
+    record, year, mon = site_month_record(request, site_id, month)
     prev_m = (year, mon - 1) if mon > 1 else (year - 1, 12)
     next_m = (year, mon + 1) if mon < 12 else (year + 1, 1)
     return render(
