@@ -1,10 +1,14 @@
-"""Open-alert counts into InfluxDB once a minute, for Grafana's alert panels.
+"""Open-alert counts (and care devices as counts) into InfluxDB once a minute, for Grafana.
 
 Alerts live in the platform's SQL store; Grafana reads InfluxDB. Each minute the clock thread
 counts the open alerts per (site, state, severity), including zeros so a panel shows 0 rather
 than "no data", and hands the lines to a small writer thread: the clock thread must never wait
 for InfluxDB (escalations run on it). A minute that cannot be written is dropped: these are
 gauges, the next minute carries the truth again.
+
+Care devices' readings never reach InfluxDB (``ingest.care_store``), so the care panel reads
+counts the platform writes here: per care unit, how many care devices there are and how many
+report (``care_device_count_lines``), never a device, a place or a value.
 """
 
 from __future__ import annotations
@@ -13,14 +17,16 @@ import logging
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from dashboards.grafana.queries import ALERTS_MEASUREMENT
+from dashboards.grafana.queries import ALERTS_MEASUREMENT, CARE_DEVICES_MEASUREMENT, OFFLINE_FACTOR
+from devices.catalogue import CATALOGUE
+from devices.registry import DeviceInfo
 from ingest.errors import StoreError
 from ingest.line_protocol import to_ms
 
-__all__ = ["AlertCountWriter", "alert_count_lines"]
+__all__ = ["AlertCountWriter", "alert_count_lines", "care_device_count_lines"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,35 @@ def alert_count_lines(
         f"{ALERTS_MEASUREMENT},severity={_tag(sev)},site={_tag(site)},state={_tag(state)} "
         f"open={counts.get((site, state, sev), 0)}i {ms}"
         for site, state, sev in sorted(keys)
+    ]
+
+
+def care_device_count_lines(
+    devices: Iterable[DeviceInfo],
+    units: Iterable[str],
+    last_seen: Mapping[str, datetime],
+    now: datetime,
+) -> list[str]:
+    """Per care unit: active care devices (``devices``) and those heard within
+    ``OFFLINE_FACTOR`` expected intervals (``reporting``); every known unit, zeros included."""
+    totals: Counter[str] = Counter()
+    reporting: Counter[str] = Counter()
+    for d in devices:
+        sensor = CATALOGUE.get(d.type)
+        if sensor is None or not sensor.care or d.state == "retired":
+            continue
+        unit = d.care_unit_id or NO_SITE
+        totals[unit] += 1
+        seen = last_seen.get(d.id)
+        if seen is not None and (now - seen).total_seconds() <= OFFLINE_FACTOR * (
+            d.expected_interval_s
+        ):
+            reporting[unit] += 1
+    ms = to_ms(now)
+    return [
+        f"{CARE_DEVICES_MEASUREMENT},care_unit={_tag(unit)} "
+        f"devices={totals[unit]}i,reporting={reporting[unit]}i {ms}"
+        for unit in sorted(set(units) | set(totals))
     ]
 
 

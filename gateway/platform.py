@@ -24,10 +24,11 @@ from gateway.broker import EmbeddedBroker
 from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
 from gateway.settings import Settings
-from gateway.stores import build_reading_store, install_store_extras
+from gateway.stores import build_reading_store, install_store_extras, keep_care_apart
 from gateway.supervision_wiring import build_supervision, start_supervision_mqtt
 from ingest.deadletters import DeadLetterStore
 from ingest.formats import FormatRouter
+from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import ReadingStore
 
 __all__ = ["Platform", "resolve_admin_token"]
@@ -74,7 +75,12 @@ class Platform:
         self.registry = DeviceRegistry(self.sessions)
         self.quarantine = QuarantineStore(self.sessions)
         self.dead_letters = DeadLetterStore(self.sessions)
-        self.store: ReadingStore = store or build_reading_store(settings, self.registry)
+        # care devices' readings apart from the telemetry store, whichever it is (issue 6)
+        split = keep_care_apart(
+            store or build_reading_store(settings, self.registry), settings.data_dir, self.registry
+        )
+        self.store: ReadingStore = split
+        self.care_readings: SqliteReadingStore = split.care
         # issue 5: alert store, outbox + notifier, silences, overrides, ack links, engine
         self.alerting = build_alerting(settings, self.sessions, self.registry, clock)
         self.alerts: AlertStore = self.alerting.store

@@ -1,6 +1,8 @@
 """Which reading store the platform runs on (``KOMMUNVAKT_STORE``), and the spool's signals.
 
-``sqlite`` (default) is the embedded store. ``influxdb`` is InfluxDB 2 behind the durable spool
+Care devices' readings are kept apart whichever store it is (``keep_care_apart``): they go to
+``data_dir/care_readings.db``, never to the telemetry store below. ``sqlite`` (default) is the
+embedded store. ``influxdb`` is InfluxDB 2 behind the durable spool
 in ``data_dir/influx-spool.db``: the pipeline's acknowledgement waits for the spool, the spool's
 sender writes to InfluxDB. The spool's size and age go to ``/metrics``; a full spool is an
 alert (see ``watch_spool``) as well as a gauge.
@@ -10,13 +12,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from devices.catalogue import CATALOGUE
 from devices.registry import DeviceRegistry
 from gateway.errors import GatewayError
 from gateway.settings import Settings
+from ingest.care_store import CARE_FILE, CareSplitStore
 from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import ReadingStore
 
@@ -27,7 +31,10 @@ if TYPE_CHECKING:
 __all__ = [
     "SpoolWatch",
     "build_reading_store",
+    "care_devices",
+    "care_store_of",
     "install_store_extras",
+    "keep_care_apart",
     "spool_metrics",
     "spool_of",
 ]
@@ -64,9 +71,60 @@ def build_reading_store(settings: Settings, registry: DeviceRegistry) -> Reading
     )
 
 
+def care_devices(registry: DeviceRegistry) -> Callable[[str], bool]:
+    """Is this device's type a care type? From the registry's in-memory cache (no SQL)."""
+
+    def is_care(device_id: str) -> bool:
+        info = registry.info(device_id)
+        if info is None:
+            return False
+        sensor = CATALOGUE.get(info.type)
+        return sensor is not None and sensor.care
+
+    return is_care
+
+
+def keep_care_apart(
+    telemetry: ReadingStore, data_dir: Path, registry: DeviceRegistry
+) -> CareSplitStore:
+    """The store the platform uses: care devices' readings in ``data_dir/care_readings.db``,
+    the rest in ``telemetry``. Care readings an older version left in an embedded telemetry
+    store are moved over at once (with InfluxDB they have to be deleted there by hand, see
+    docs/production.md)."""
+    is_care = care_devices(registry)
+    care = SqliteReadingStore(data_dir / CARE_FILE, secure_delete=True)
+    if isinstance(telemetry, SqliteReadingStore):
+        _move_care_readings(telemetry, care, is_care)
+    return CareSplitStore(telemetry, care, is_care)
+
+
+def _move_care_readings(
+    telemetry: SqliteReadingStore, care: SqliteReadingStore, is_care: Callable[[str], bool]
+) -> None:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for device_id in sorted(d for d in telemetry.device_ids() if is_care(d)):
+        readings = telemetry.readings_of(device_id, epoch)
+        care.write(readings)  # first: a crash in between leaves a copy, never a loss
+        telemetry.erase(device_id, epoch)
+        log.warning(
+            "moved %d readings of care device %s from %s to %s",
+            len(readings),
+            device_id,
+            telemetry.path.name,
+            care.path.name,
+        )
+
+
+def care_store_of(store: object) -> SqliteReadingStore | None:
+    return store.care if isinstance(store, CareSplitStore) else None
+
+
 def spool_of(store: object) -> SpooledStore | None:
+    """The spool in front of InfluxDB, if the telemetry store is one."""
     from ingest.spool import SpooledStore
 
+    if isinstance(store, CareSplitStore):
+        store = store.telemetry
     return store if isinstance(store, SpooledStore) else None
 
 
@@ -92,8 +150,9 @@ def spool_metrics(store: object) -> list[str]:
 
 
 def install_store_extras(platform: Platform) -> None:
-    """With InfluxDB: alert counts for Grafana each minute, and the spool-full alarm; with
-    ``KOMMUNVAKT_GRAFANA_DASHBOARDS_DIR``: dashboard JSON kept in step with the registry."""
+    """With InfluxDB: alert and care-device counts for Grafana each minute, and the spool-full
+    alarm; with ``KOMMUNVAKT_GRAFANA_DASHBOARDS_DIR``: dashboard JSON kept in step with the
+    registry."""
     if platform.settings.grafana_dashboards_dir is not None:
         platform.tickers.append(
             _dashboard_writer(platform, platform.settings.grafana_dashboards_dir)
@@ -101,8 +160,10 @@ def install_store_extras(platform: Platform) -> None:
     spool = spool_of(platform.store)
     if spool is None:
         return
-    from gateway.alert_counts import AlertCountWriter, alert_count_lines
+    from gateway.alert_counts import AlertCountWriter, alert_count_lines, care_device_count_lines
     from ingest.influx_store import InfluxReadingStore
+
+    care = care_store_of(platform.store)
 
     def collect(now: datetime) -> list[str]:
         triples = []
@@ -110,7 +171,12 @@ def install_store_extras(platform: Platform) -> None:
             info = platform.registry.info(alert.device_id)
             triples.append((info.site_id if info else None, alert.state, alert.severity))
         sites = [site.id for site in platform.registry.list_sites()]
-        return alert_count_lines(triples, sites, now)
+        lines = alert_count_lines(triples, sites, now)
+        if care is not None:  # care devices for Grafana: counts per care unit, nothing else
+            units = [u.id for u in platform.registry.list_care_units()]
+            devices = platform.registry.all_info()
+            lines += care_device_count_lines(devices, units, care.last_seen(), now)
+        return lines
 
     backend = spool.backend
     if isinstance(backend, InfluxReadingStore):

@@ -90,6 +90,7 @@ def build_supervision(platform: Platform) -> SupervisionService:
         audit=platform.audit,
         alerts=_alert_sink(platform),
         latest=platform.store.latest,
+        care_readings=platform.care_readings,
         base_url=platform.settings.public_url,
         clock=platform.clock,
     )

@@ -51,6 +51,10 @@ WHERE excluded.ts >= latest.ts
 """
 
 
+#: an upper bound past any reading's time (µs), for open-ended ranges
+_FOREVER = 2**62
+
+
 def _to_us(when: datetime) -> int:
     return int(when.timestamp() * 1_000_000)
 
@@ -78,7 +82,9 @@ def _decode(num: float | None, txt: str | None, kind: str) -> Value:
 class SqliteReadingStore:
     """Thread-safe: one connection guarded by a lock (writes are batched, reads are short)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, secure_delete: bool = False) -> None:
+        """``secure_delete``: erased rows are overwritten with zeros, not left in free pages
+        (the care store: what retention or an erasure removed must be gone from the file)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -89,6 +95,8 @@ class SqliteReadingStore:
             # loss can lose the last transactions, see sqlite.org/pragma.html#pragma_synchronous.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
+            if secure_delete:
+                self._db.execute("PRAGMA secure_delete=ON")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open reading store {self.path}: {exc}") from exc
@@ -197,6 +205,78 @@ class SqliteReadingStore:
         with self._lock:
             (n,) = self._db.execute("SELECT count(*) FROM readings").fetchone()
         return int(n)
+
+    # -- beyond the protocol: what the care store needs (retention, erasure, export) --------
+
+    def readings_of(
+        self, device_id: str, start: datetime, end: datetime | None = None
+    ) -> list[StoredReading]:
+        """Every reading of one device in [start, end), all metrics, oldest first."""
+        upper = _to_us(end) if end is not None else _FOREVER
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT metric, ts, num, txt, kind, unit FROM readings WHERE device_id = ? "
+                "AND ts >= ? AND ts < ? ORDER BY ts, metric",
+                (device_id, _to_us(start), upper),
+            ).fetchall()
+        return [
+            StoredReading(device_id, _from_us(ts), m, _decode(n, t, k), u)
+            for m, ts, n, t, k, u in rows
+        ]
+
+    def erase(self, device_id: str, start: datetime, end: datetime | None = None) -> int:
+        """Delete one device's readings in [start, end) (open-ended without ``end``); its
+        latest values are rebuilt from what is left. Returns how many readings went."""
+        upper = _to_us(end) if end is not None else _FOREVER
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                gone = self._db.execute(
+                    "DELETE FROM readings WHERE device_id = ? AND ts >= ? AND ts < ?",
+                    (device_id, _to_us(start), upper),
+                ).rowcount
+                self._db.execute("DELETE FROM latest WHERE device_id = ?", (device_id,))
+                # SQLite: the bare columns of a max() aggregate come from the row with the max
+                self._db.execute(
+                    "INSERT INTO latest SELECT device_id, metric, max(ts), num, txt, kind, unit "
+                    "FROM readings WHERE device_id = ? GROUP BY metric",
+                    (device_id,),
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise StoreError(f"cannot erase readings of {device_id}: {exc}") from exc
+        return int(gone)
+
+    def prune(self, before: datetime) -> int:
+        """The retention job: readings (and latest values) older than ``before`` go."""
+        cutoff = _to_us(before)
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                gone = self._db.execute("DELETE FROM readings WHERE ts < ?", (cutoff,)).rowcount
+                self._db.execute("DELETE FROM latest WHERE ts < ?", (cutoff,))
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise StoreError(f"cannot prune readings before {before}: {exc}") from exc
+        return int(gone)
+
+    def device_ids(self) -> set[str]:
+        """Devices with at least one stored value (from the small ``latest`` table)."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT device_id FROM latest").fetchall()
+        return {r[0] for r in rows}
+
+    def last_seen(self) -> dict[str, datetime]:
+        """Per device, the time of its newest reading."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT device_id, max(ts) FROM latest GROUP BY device_id"
+            ).fetchall()
+        return {device_id: _from_us(ts) for device_id, ts in rows}
 
     def close(self) -> None:
         with self._lock:

@@ -38,6 +38,7 @@ class SupervisionRecords:
         checks: CheckBook
         audit: Any
         alerts: AlertSink
+        care_readings: Any  # the care reading store, or None
         _sessions: sessionmaker[Session]
         _lock: threading.RLock
 
@@ -123,7 +124,8 @@ class SupervisionRecords:
     # -- retention, export, erasure -------------------------------------------------------
 
     def retention(self, now: datetime) -> dict[str, int]:
-        """Erase check records and audit entries older than their retention periods."""
+        """Erase check records, care devices' readings and audit entries older than their
+        retention periods (the readings keep as long as the checks they decided)."""
         st = self.settings
         before = self.tonight(now) - timedelta(days=st.check_retention_days)
         checks = self.checks.prune(before)
@@ -136,18 +138,23 @@ class SupervisionRecords:
             )
             s.commit()
             absences = int(result.rowcount)  # type: ignore[attr-defined]
+        readings = 0
+        if self.care_readings is not None:
+            readings = int(self.care_readings.prune(cutoff))
         audit = 0
         prune = getattr(self.audit, "prune", None)
         if prune is not None:
             audit = int(prune(timedelta(days=st.audit_retention_days), now))
-        if checks or absences or audit:
+        if checks or absences or readings or audit:
             log.info(
-                "retention: erased %d check(s), %d absence(s), %d audit entries",
+                "retention: erased %d check(s), %d absence(s), %d care reading(s), "
+                "%d audit entries",
                 checks,
                 absences,
+                readings,
                 audit,
             )
-        return {"checks": checks, "absences": absences, "audit": audit}
+        return {"checks": checks, "absences": absences, "readings": readings, "audit": audit}
 
     def export_resident(self, resident_id: str) -> dict[str, Any]:
         """Everything stored about a resident (a request under GDPR art. 15/20)."""
@@ -173,10 +180,28 @@ class SupervisionRecords:
             for i, r, a, b in self.residents.suspensions(resident_id)
         ]
         out["sensors"] = self.residents.sensors_of(resident_id)
+        out["sensor_readings"] = []
+        if self.care_readings is not None:  # what the bound sensors said since binding
+            for device_id, since in sorted(self.residents.bound_since(resident_id).items()):
+                out["sensor_readings"] += [
+                    {
+                        "device_id": r.device_id,
+                        "metric": r.metric,
+                        "time": r.time.isoformat(),
+                        "value": r.value,
+                        "unit": r.unit,
+                    }
+                    for r in self.care_readings.readings_of(device_id, since)
+                ]
         return out
 
     def erase_resident(self, resident_id: str, actor: str, now: datetime) -> None:
-        """Erase a resident and all their care data (GDPR art. 17); the audit log keeps ids."""
+        """Erase a resident and all their care data (GDPR art. 17); the audit log keeps ids.
+
+        The readings of a sensor bound to them go too, from the time it was bound (a sensor
+        unbound earlier is not known to be theirs any more: its readings go with retention).
+        """
+        bound = self.residents.bound_since(resident_id)
         with self._lock:
             for check in self.checks.of_resident(resident_id, statuses=ALERTING):
                 ladder = self.policy(check.schedule_id).ladder
@@ -198,6 +223,10 @@ class SupervisionRecords:
                 s.delete(row)
                 s.commit()
             self.refresh()
+            if self.care_readings is not None:
+                # after the binding went: whatever the sensor says from now on is nobody's
+                for device_id, since in bound.items():
+                    self.care_readings.erase(device_id, since)
 
 
 def resident_json(r: Resident) -> dict[str, Any]:

@@ -365,6 +365,14 @@ class ResidentBook:
         with self._sessions() as s:
             return {b.device_id: b.resident_id for b in s.scalars(select(SensorBindingRow))}
 
+    def bound_since(self, resident_id: str) -> dict[str, datetime]:
+        """device id → when it was bound to this resident (its readings since are theirs)."""
+        with self._sessions() as s:
+            rows = s.scalars(
+                select(SensorBindingRow).where(SensorBindingRow.resident_id == resident_id)
+            )
+            return {b.device_id: b.bound_at for b in rows}
+
     def sensors_of(self, resident_id: str) -> list[str]:
         return sorted(d for d, r in self.bindings().items() if r == resident_id)
 

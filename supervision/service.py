@@ -62,6 +62,18 @@ class _Registry(Protocol):
     def info(self, device_id: str) -> Any: ...
 
 
+class _CareReadings(Protocol):
+    """The care reading store (``ingest.sqlite_store``): bed sensors' readings, kept apart."""
+
+    def prune(self, before: datetime) -> int: ...
+
+    def erase(self, device_id: str, start: datetime, end: datetime | None = None) -> int: ...
+
+    def readings_of(
+        self, device_id: str, start: datetime, end: datetime | None = None
+    ) -> Sequence[Any]: ...
+
+
 class _Audit(Protocol):
     def record(
         self,
@@ -96,6 +108,7 @@ class SupervisionService(SupervisionRecords):
         audit: _Audit,
         alerts: AlertSink | None = None,
         latest: Callable[[str], Sequence[Any]] | None = None,
+        care_readings: _CareReadings | None = None,
         base_url: str = "http://127.0.0.1:8000",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -113,6 +126,8 @@ class SupervisionService(SupervisionRecords):
         self.camera_inbox = CameraInbox(self.on_camera_check)
         self.gate = Gate(audit, settings.view_audit_interval_s)
         self._latest = latest
+        #: erased with the check records (retention) and with a resident (erasure)
+        self.care_readings = care_readings
         self._lock = threading.RLock()
         #: bumped on every change a board shows (the live board re-renders when it moves)
         self.version = 0

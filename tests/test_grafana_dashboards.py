@@ -24,10 +24,10 @@ from dashboards.grafana.provisioning import (
     datasource_yaml,
     provider_yaml,
 )
-from dashboards.grafana.queries import ALERTS_MEASUREMENT
+from dashboards.grafana.queries import ALERTS_MEASUREMENT, CARE_DEVICES_MEASUREMENT
 from devices.catalogue import CATALOGUE
 from devices.registry import DeviceInfo
-from gateway.alert_counts import alert_count_lines
+from gateway.alert_counts import alert_count_lines, care_device_count_lines
 from ingest.line_protocol import SeriesTags, to_lines
 from ingest.store import StoredReading
 
@@ -58,13 +58,17 @@ def queries(model: dict[str, Any]) -> list[str]:
 
 def written_fields() -> set[tuple[str, str]]:
     """(measurement, field) pairs our writers produce: one reading of every metric of every
-    catalogue type through the line-protocol writer, and the alert-count lines."""
+    non-care catalogue type through the line-protocol writer (care readings never reach
+    InfluxDB), and the alert and care-device count lines."""
     lines = []
     for key, sensor in CATALOGUE.items():
+        if sensor.care:
+            continue
         tags = SeriesTags(key, f"dev-{key}", key, "site", None)
         readings = [StoredReading(f"dev-{key}", NOW, m, 1.0) for m in sensor.metrics]
         lines += to_lines(readings, lambda _id, t=tags: t)
     lines += alert_count_lines([("skola-1", "active", "critical")], ["skola-1"], NOW)
+    lines += care_device_count_lines(DEVICES, ["enhet-3"], {}, NOW)
     pairs = set()
     for line in lines:
         head, fields, _ts = line.split(" ")
@@ -104,6 +108,7 @@ def test_dashboards_read_only_measurements_and_fields_we_write() -> None:
     assert ("freezer", "door_open") in referenced
     assert ("water_leak", "water_leak") in referenced
     assert (ALERTS_MEASUREMENT, "open") in referenced
+    assert (CARE_DEVICES_MEASUREMENT, "reporting") in referenced
 
 
 def test_site_overview_has_thresholds_and_only_its_own_sensors() -> None:
@@ -130,12 +135,36 @@ def test_care_devices_appear_only_as_counts() -> None:
     assert "bed-anna" not in text
     assert "Anna" not in text
     care_types = [k for k, t in CATALOGUE.items() if t.care]
+    care_queries = []
     for g in generate():
         for query in queries(dashboard_json(g)):
-            if any(f'"{k}"' in query for k in care_types):
-                # the only query touching care data ends in per-site sums
-                assert "reduce(" in query
-                assert "devices: accumulator.devices + r.devices" in query
+            # care readings are not in InfluxDB: no query names a care type
+            assert not any(f'"{k}"' in query for k in care_types), query
+            if CARE_DEVICES_MEASUREMENT in query:
+                care_queries.append((g.uid, query))
+    # one panel shows care units, from the counts the platform writes per care unit
+    assert [uid for uid, _q in care_queries] == ["kv-alerts"]
+    assert 'group(columns: ["care_unit"])' in care_queries[0][1]
+
+
+def test_care_device_counts_per_care_unit() -> None:
+    devices = [
+        DeviceInfo("bed-1", "bed_sensor", "Säng", None, "Rum 1", "active", 300, "natt-1"),
+        DeviceInfo("bed-2", "bed_sensor", "Säng", None, "Rum 2", "active", 300, "natt-1"),
+        DeviceInfo("larm-1", "safety_alarm", "Larm", None, None, "active", 300, "natt-1"),
+        DeviceInfo("bed-3", "bed_sensor", "Säng", None, None, "retired", 300, "natt-1"),
+        DeviceInfo("bed-4", "bed_sensor", "Säng", None, None, "active", 300),
+        DeviceInfo("shed-1", "technical_shed_temperature", "Bod", "s", None, "active", 600),
+    ]
+    seen = {"bed-1": NOW, "bed-2": NOW.replace(hour=7), "larm-1": NOW, "shed-1": NOW}
+    lines = care_device_count_lines(devices, ["natt-1", "natt-2"], seen, NOW)
+    ms = int(NOW.timestamp() * 1000)
+    assert lines == [
+        f"{CARE_DEVICES_MEASUREMENT},care_unit=- devices=1i,reporting=0i {ms}",
+        f"{CARE_DEVICES_MEASUREMENT},care_unit=natt-1 devices=3i,reporting=2i {ms}",
+        f"{CARE_DEVICES_MEASUREMENT},care_unit=natt-2 devices=0i,reporting=0i {ms}",
+    ]
+    assert not any("bed-" in line or "Rum" in line for line in lines)
 
 
 def test_export_cli_writes_provisioning_from_the_registry(tmp_path: Path, platform: Any) -> None:

@@ -18,7 +18,7 @@ import pytest
 from dashboards.grafana import Site, build_dashboards
 from dashboards.grafana.provisioning import DATASOURCE_UID, dashboard_json
 from devices.registry import DeviceInfo
-from gateway.alert_counts import alert_count_lines
+from gateway.alert_counts import alert_count_lines, care_device_count_lines
 from ingest.influx_store import InfluxReadingStore
 from ingest.line_protocol import SeriesTags
 from ingest.spool import SpooledStore
@@ -34,7 +34,7 @@ DEVICES = [
     DeviceInfo("shed-1", "technical_shed_temperature", "Bod", "skola-1", "Bod A", "active", 600),
     DeviceInfo("frys-1", "freezer", "Frys", "skola-1", "Kök", "active", 600),
     DeviceInfo("leak-1", "water_leak", "Läcka", "skola-1", "Pannrum", "active", 3600),
-    DeviceInfo("bed-1", "bed_sensor", "Säng", "enhet-3", None, "active", 300),
+    DeviceInfo("bed-1", "bed_sensor", "Säng", "enhet-3", None, "active", 300, "natt-3"),
 ]
 TAGS = {d.id: SeriesTags(d.type, d.id, d.type, d.site_id, d.place) for d in DEVICES}
 
@@ -123,10 +123,11 @@ def test_every_generated_dashboard_query_runs(bucket: str) -> None:
             StoredReading("shed-1", now - timedelta(minutes=1), "battery", 80.0, "%EL"),
             StoredReading("frys-1", now - timedelta(minutes=1), "door_open", True),
             StoredReading("leak-1", now - timedelta(minutes=1), "water_leak", False),
-            StoredReading("bed-1", now - timedelta(minutes=1), "in_bed", True),
         ]
-    )
+    )  # no bed-1 reading: care readings never reach InfluxDB, only counts do
     s.write_lines(alert_count_lines([("skola-1", "active", "critical")], ["skola-1"], now))
+    seen = {"bed-1": now - timedelta(minutes=1)}
+    s.write_lines(care_device_count_lines(DEVICES, ["natt-3", "natt-4"], seen, now))
     query_api = s._client.query_api()
     sites = [Site("skola-1", "Norrskolan"), Site("enhet-3", "Björken")]
     results: dict[str, list[Any]] = {}
@@ -146,7 +147,10 @@ def test_every_generated_dashboard_query_runs(bucket: str) -> None:
     assert [r["_value"] for r in results["kv-site-skola-1/Frysdörrar"]] == [1]
     assert [r["_value"] for r in results["kv-site-skola-1/Vattenläckage"]] == [0]
     care = results["kv-alerts/Omsorgsenheter: sensorer som rapporterar (endast antal)"]
-    assert [(r["site"], r["reporting"], r["devices"]) for r in care] == [("enhet-3", 1, 1)]
+    assert sorted((r["care_unit"], r["reporting"], r["devices"]) for r in care) == [
+        ("natt-3", 1, 1),
+        ("natt-4", 0, 0),
+    ]
     assert "device" not in care[0]
     alerts = results["kv-site-skola-1/Öppna larm på platsen"]
     assert sorted((r["state"], r["severity"], r["_value"]) for r in alerts) == [

@@ -5,7 +5,8 @@
 - device health: last seen, offline, battery (technical devices only);
 - alerts and care: open alerts by state and severity, and care units only as counts.
 
-Care devices never appear one by one (no device, place or value on any panel).
+Care devices never appear one by one (no device, place or value on any panel): their readings
+are not in InfluxDB at all, the care panel reads the counts the platform writes.
 """
 
 from __future__ import annotations
@@ -214,7 +215,7 @@ def _alerts_dashboard(care: dict[str, int], bucket: str, ds: str) -> dash.Dashbo
             table.Panel()
             .title("Omsorgsenheter: sensorer som rapporterar (endast antal)")
             .description("Per omsorgsenhet; inga enskilda sensorer eller boende visas här.")
-            .with_target(FluxQueryBuilder(q.care_counts(bucket, care), ds))
+            .with_target(FluxQueryBuilder(q.care_counts(bucket), ds))
             .height(8)
             .span(24)
         )

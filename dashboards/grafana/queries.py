@@ -1,8 +1,10 @@
 """The Flux behind every generated panel: pure string builders over names we write.
 
-Every query names its measurement (a sensor type key, or ``kommunvakt_alerts``) and its fields
-literally (``r._measurement == "freezer"``, ``r._field == "temperature"``), so a test can check
-that a dashboard reads only what ``ingest.line_protocol`` and ``gateway.alert_counts`` write.
+Every query names its measurement (a sensor type key, ``kommunvakt_alerts`` or
+``kommunvakt_care_devices``) and its fields literally (``r._measurement == "freezer"``,
+``r._field == "temperature"``), so a test can check that a dashboard reads only what
+``ingest.line_protocol`` and ``gateway.alert_counts`` write. No care device's reading is in
+InfluxDB (``ingest.care_store``): care units appear only as the counts the platform writes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 __all__ = [
     "ALERTS_MEASUREMENT",
+    "CARE_DEVICES_MEASUREMENT",
     "OFFLINE_FACTOR",
     "alert_counts",
     "care_counts",
@@ -22,6 +25,9 @@ __all__ = [
 
 #: measurement the platform writes its open-alert counts to (tags site, severity, state)
 ALERTS_MEASUREMENT = "kommunvakt_alerts"
+#: measurement of the care-device counts (tag care_unit, fields devices and reporting): care
+#: readings themselves never reach InfluxDB
+CARE_DEVICES_MEASUREMENT = "kommunvakt_care_devices"
 #: a device is offline after this many expected report intervals without a reading
 OFFLINE_FACTOR = 3
 
@@ -108,32 +114,19 @@ def last_seen(bucket: str, intervals: Mapping[str, int], *, offline_only: bool =
     )  # fmt: skip
 
 
-def care_counts(bucket: str, intervals: Mapping[str, int]) -> str:
-    """Care units as counts only: per site, how many care devices report and how many are
-    offline. No device id, place or value leaves the query."""
+def care_counts(bucket: str) -> str:
+    """Care units as counts only: per care unit, how many care devices there are and how many
+    report, from the counts the platform writes each minute (``gateway.alert_counts``); care
+    readings are not in InfluxDB at all."""
     return (
         f"from(bucket: {_s(bucket)})\n"
-        "  |> range(start: -30d)\n"
-        f"  |> filter(fn: (r) => {_measurements(intervals)})\n"
+        "  |> range(start: -1h)\n"
+        f"  |> filter(fn: (r) => r._measurement == {_s(CARE_DEVICES_MEASUREMENT)}"
+        ' and (r._field == "devices" or r._field == "reporting"))\n'
         "  |> last()\n"
-        '  |> keep(columns: ["_time", "device", "site", "type"])\n'
-        '  |> group(columns: ["device", "site", "type"])\n'
-        '  |> sort(columns: ["_time"])\n'
-        '  |> last(column: "_time")\n'
-        "  |> group()\n"
-        "  |> map(fn: (r) => ({\n"
-        "      site: r.site,\n"
-        f"      reporting: if {_AGE_S} <= {_limit(intervals)} then 1 else 0,\n"
-        "      devices: 1\n"
-        "  }))\n"
-        '  |> group(columns: ["site"])\n'
-        "  |> reduce(\n"
-        "      identity: {reporting: 0, devices: 0},\n"
-        "      fn: (r, accumulator) => ({\n"
-        "          reporting: accumulator.reporting + r.reporting,\n"
-        "          devices: accumulator.devices + r.devices\n"
-        "      })\n"
-        "  )\n"
+        '  |> group(columns: ["care_unit"])\n'
+        '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")\n'
+        '  |> keep(columns: ["care_unit", "reporting", "devices"])\n'
         "  |> group()"
     )  # fmt: skip
 

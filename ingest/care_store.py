@@ -1,0 +1,103 @@
+"""Care readings kept apart: the store the platform writes to and reads from.
+
+A care device (a sensor type with ``care=True``: the bed sensor of night checks, the safety
+alarm button) is bound to a resident, so what it says is personal data (a sleep pattern, a
+fall). ``CareSplitStore`` sends those readings to their own SQLite store
+(``data_dir/care_readings.db``) and everything else to the telemetry store, whichever that is
+(SQLite, or InfluxDB behind the spool): care readings never reach InfluxDB, so Grafana and
+its Explore view cannot see them. Reads of a care device go to the care store.
+
+``write`` splits a batch by device and returns only when both parts are stored; either part
+failing raises, so the pipeline acknowledges nothing and the broker delivers the batch again
+(both stores are idempotent on device, metric and time). Which devices are care is asked of
+``is_care`` (the registry's in-memory cache in the platform: no SQL on the hot path), once
+per device per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from ingest.sqlite_store import SqliteReadingStore
+from ingest.store import (
+    BucketedHistory,
+    HistoryBucket,
+    LatestValue,
+    ReadingStore,
+    StoredReading,
+)
+
+__all__ = ["CARE_FILE", "CareSplitStore"]
+
+CARE_FILE = "care_readings.db"
+
+
+class CareSplitStore:
+    def __init__(
+        self,
+        telemetry: ReadingStore,
+        care: SqliteReadingStore,
+        is_care: Callable[[str], bool],
+    ) -> None:
+        self.telemetry = telemetry
+        self.care = care
+        self.is_care = is_care
+
+    def write(self, readings: Sequence[StoredReading]) -> None:
+        if not readings:
+            return
+        is_care = self.is_care
+        decided: dict[str, bool] = {}
+        care: list[StoredReading] = []
+        other: list[StoredReading] = []
+        for r in readings:
+            flag = decided.get(r.device_id)
+            if flag is None:
+                flag = decided[r.device_id] = is_care(r.device_id)
+            (care if flag else other).append(r)
+        if care:
+            self.care.write(care)
+        if not care:
+            self.telemetry.write(readings)  # the common batch: no copy
+        elif other:
+            self.telemetry.write(other)
+
+    def _for(self, device_id: str) -> ReadingStore:
+        return self.care if self.is_care(device_id) else self.telemetry
+
+    def latest(self, device_id: str) -> list[LatestValue]:
+        return self._for(device_id).latest(device_id)
+
+    def history(
+        self, device_id: str, metric: str, start: datetime, end: datetime
+    ) -> list[StoredReading]:
+        return self._for(device_id).history(device_id, metric, start, end)
+
+    def history_buckets(
+        self,
+        device_id: str,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        bucket_s: float,
+        split_gap_s: float | None = None,
+    ) -> Sequence[HistoryBucket] | None:
+        """``BucketedHistory`` from the device's own store where that store has it (the
+        embedded SQLite store); ``None`` where it has not (InfluxDB behind the spool): the
+        caller then reads ``history``."""
+        inner = self._for(device_id)
+        if not isinstance(inner, BucketedHistory):
+            return None
+        return inner.history_buckets(
+            device_id, metric, start, end, bucket_s, split_gap_s=split_gap_s
+        )
+
+    def count(self) -> int:
+        return self.telemetry.count() + self.care.count()
+
+    def close(self) -> None:
+        try:
+            self.telemetry.close()
+        finally:
+            self.care.close()

@@ -1,0 +1,265 @@
+"""Care devices' readings kept apart (issue 6, "Separation"): a bed sensor's ``in_bed`` goes to
+``care_readings.db``, never to the telemetry store; it is still read through the platform's
+store (API, supervision), kept only as long as the check records, and erased with the
+resident it was bound to. Real SQLite files, the real pipeline and API, in process."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.pipeline import Inbound
+from gateway.platform import Platform
+from gateway.settings import load_settings
+from gateway.stores import spool_metrics, spool_of
+from ingest.care_store import CARE_FILE, CareSplitStore
+from ingest.errors import StoreError
+from ingest.sqlite_store import SqliteReadingStore
+from ingest.store import StoredReading
+from tests.support.platform import TOKEN
+
+API = "/api/v1/supervision"
+T0 = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)
+
+
+def devices_in(path: Path) -> set[str]:
+    """Device ids with a reading in a reading-store file, read behind the platform's back."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return {r[0] for r in db.execute("SELECT DISTINCT device_id FROM readings")}
+
+
+def uplink(device: str, values: dict[str, Any], at: datetime, mid: int) -> Inbound:
+    body = orjson.dumps({"time": at.isoformat(), "values": values})
+    return Inbound(f"kv/{device}/up", body, mid, 1, at)
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A platform on SQLite with a shed sensor and a bed sensor (no start: the test drives the
+    pipeline and the clock itself)."""
+    clock = Clock(T0)
+    settings = load_settings(data_dir=tmp_path / "data", admin_token=TOKEN)
+    platform = Platform(settings, clock=clock)
+    with TestClient(create_app(platform), headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+        assert c.post("/api/v1/sites", json={"id": "vallmon", "name": "Vallmon"}).status_code == 201
+        unit = {"id": "natt-1", "name": "Natt 1", "site_id": "vallmon"}
+        assert c.post("/api/v1/care-units", json=unit).status_code == 201
+        for body in (
+            {"id": "shed-1", "type": "technical_shed_temperature", "site_id": "vallmon"},
+            {"id": "bed-1", "type": "bed_sensor", "care_unit_id": "natt-1"},
+        ):
+            assert c.post("/api/v1/devices", json=body).status_code == 201
+        yield {"platform": platform, "client": c, "clock": clock, "data": tmp_path / "data"}
+    platform.stop()
+
+
+# -- the stores ----------------------------------------------------------------------------
+
+
+def test_sqlite_store_erases_prunes_and_lists_a_device(tmp_path: Path) -> None:
+    store = SqliteReadingStore(tmp_path / "care.db", secure_delete=True)
+    hour = timedelta(hours=1)
+    store.write(
+        [StoredReading("bed-1", T0 + i * hour, "in_bed", i % 2 == 0) for i in range(4)]
+        + [StoredReading("bed-1", T0 + 3 * hour, "battery", 80.0, "%EL")]
+        + [StoredReading("bed-2", T0 - 50 * hour, "in_bed", True)]
+        + [StoredReading("bed-2", T0 - 50 * hour, "note", "SECRET-MARKER-0001")]
+    )
+    assert [(r.metric, r.time) for r in store.readings_of("bed-1", T0 + 2 * hour)] == [
+        ("in_bed", T0 + 2 * hour),
+        ("battery", T0 + 3 * hour),
+        ("in_bed", T0 + 3 * hour),
+    ]
+    assert store.device_ids() == {"bed-1", "bed-2"}
+    assert store.last_seen() == {"bed-1": T0 + 3 * hour, "bed-2": T0 - 50 * hour}
+    # erasing from the second hour on: the latest values fall back to what is left
+    assert store.erase("bed-1", T0 + 1 * hour) == 4
+    assert [(v.metric, v.value, v.time) for v in store.latest("bed-1")] == [("in_bed", True, T0)]
+    assert store.erase("bed-1", T0 - hour, T0 + hour) == 1
+    assert store.latest("bed-1") == []
+    # retention: older than the cut, readings and latest values alike
+    assert store.prune(T0 - 49 * hour) == 2
+    assert store.latest("bed-2") == []
+    assert store.count() == 0
+    store.close()
+    # secure_delete: what was erased is not left in the file's free pages
+    for f in tmp_path.iterdir():
+        assert b"SECRET-MARKER-0001" not in f.read_bytes(), f
+
+
+def test_split_store_routes_by_device_and_a_failing_part_fails_the_batch(
+    tmp_path: Path,
+) -> None:
+    telemetry = SqliteReadingStore(tmp_path / "readings.db")
+    care = SqliteReadingStore(tmp_path / CARE_FILE)
+    asked: list[str] = []
+
+    def is_care(device_id: str) -> bool:
+        asked.append(device_id)
+        return device_id.startswith("bed-")
+
+    store = CareSplitStore(telemetry, care, is_care)
+    store.write(
+        [StoredReading("shed-1", T0 + timedelta(seconds=i), "temperature", 20.0) for i in range(50)]
+        + [StoredReading("bed-1", T0, "in_bed", True)]
+    )
+    assert sorted(asked) == ["bed-1", "shed-1"]  # once per device and batch, not per reading
+    assert devices_in(tmp_path / "readings.db") == {"shed-1"}
+    assert devices_in(tmp_path / CARE_FILE) == {"bed-1"}
+    assert [(v.metric, v.value) for v in store.latest("bed-1")] == [("in_bed", True)]
+    assert len(store.history("shed-1", "temperature", T0, T0 + timedelta(hours=1))) == 50
+    assert len(store.history("bed-1", "in_bed", T0, T0 + timedelta(hours=1))) == 1
+    assert store.count() == 51
+    # charts: min/max buckets computed by the device's own store
+    buckets = store.history_buckets("shed-1", "temperature", T0, T0 + timedelta(hours=1), 600)
+    assert buckets is not None
+    assert [b.count for b in buckets] == [50]
+    assert store.history_buckets("bed-1", "in_bed", T0, T0 + timedelta(hours=1), 600) == []
+    assert spool_of(store) is None
+    assert spool_metrics(store) == []
+
+    # the care file is locked by someone else: the batch fails whole (nothing acknowledged)
+    blocker = sqlite3.connect(tmp_path / CARE_FILE, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    later = T0 + timedelta(hours=2)
+    batch = [
+        StoredReading("shed-1", later, "temperature", 21.0),
+        StoredReading("bed-1", later, "in_bed", False),
+    ]
+    with pytest.raises(StoreError):
+        store.write(batch)
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    store.write(batch)  # the retry: both parts, each once
+    assert store.count() == 53
+    assert [v.value for v in store.latest("bed-1")] == [False]
+    store.close()
+
+
+# -- the platform on SQLite ----------------------------------------------------------------
+
+
+def test_in_bed_is_stored_apart_and_still_answered(world: dict[str, Any]) -> None:
+    platform: Platform = world["platform"]
+    client: TestClient = world["client"]
+    acked: list[int] = []
+    platform.pipeline.set_ack(lambda mid, _qos: acked.append(mid))
+    platform.pipeline.process(
+        [
+            uplink("shed-1", {"temperature": 21.5}, T0, 1),
+            uplink("bed-1", {"in_bed": True, "battery": 90}, T0, 2),
+        ]
+    )
+    assert acked == [1, 2]
+    data: Path = world["data"]
+    assert devices_in(data / "readings.db") == {"shed-1"}
+    assert devices_in(data / CARE_FILE) == {"bed-1"}
+    latest = client.get("/api/v1/devices/bed-1/latest")
+    assert latest.status_code == 200
+    assert {v["metric"]: v["value"] for v in latest.json()} == {"in_bed": True, "battery": 90}
+    history = client.get(
+        "/api/v1/devices/bed-1/history",
+        params={
+            "from": (T0 - timedelta(hours=1)).isoformat(),
+            "to": (T0 + timedelta(minutes=1)).isoformat(),
+        },
+    )
+    assert history.status_code == 200, history.text
+    series = {s["metric"]: s["points"] for s in history.json()["series"]}
+    assert [p["value"] for p in series["in_bed"]] == [True]
+    shed = client.get("/api/v1/devices/shed-1/latest").json()
+    assert [(v["metric"], v["value"]) for v in shed] == [("temperature", 21.5)]
+
+
+def test_care_readings_an_older_version_left_in_readings_db_are_moved(
+    world: dict[str, Any],
+) -> None:
+    platform: Platform = world["platform"]
+    assert isinstance(platform.store, CareSplitStore)
+    old = [StoredReading("bed-1", T0 - timedelta(minutes=i), "in_bed", True) for i in range(3)]
+    platform.store.telemetry.write(old)  # as the store before the separation did
+    platform.store.telemetry.write([StoredReading("shed-1", T0, "temperature", 20.0, "Cel")])
+    platform.stop()
+    data: Path = world["data"]
+    assert devices_in(data / "readings.db") == {"bed-1", "shed-1"}
+    again = Platform(load_settings(data_dir=data, admin_token=TOKEN), clock=world["clock"])
+    try:
+        assert devices_in(data / "readings.db") == {"shed-1"}
+        assert devices_in(data / CARE_FILE) == {"bed-1"}
+        assert [v.time for v in again.store.latest("bed-1")] == [T0]
+        assert len(again.care_readings.readings_of("bed-1", T0 - timedelta(days=1))) == 3
+    finally:
+        again.stop()
+
+
+def test_retention_erases_care_readings_with_the_check_records(world: dict[str, Any]) -> None:
+    platform: Platform = world["platform"]
+    clock: Clock = world["clock"]
+    days = platform.settings.supervision.check_retention_days
+    platform.pipeline.process(
+        [
+            uplink("bed-1", {"in_bed": True}, T0 - timedelta(days=days, hours=1), 1),
+            uplink("bed-1", {"in_bed": False}, T0 - timedelta(days=days - 1), 2),
+            uplink("shed-1", {"temperature": 20.0}, T0 - timedelta(days=days + 5), 3),
+        ]
+    )
+    clock.at = T0
+    erased = platform.supervision.retention(T0)
+    assert erased["readings"] == 1
+    kept = platform.care_readings.readings_of("bed-1", T0 - timedelta(days=365))
+    assert [r.value for r in kept] == [False]
+    # telemetry has its own retention (none on SQLite): the shed reading stays
+    assert devices_in(world["data"] / "readings.db") == {"shed-1"}
+    # the scheduled job does the same on the clock
+    clock.at = T0 + timedelta(days=2)
+    platform.supervision.tick(clock.at)
+    assert platform.care_readings.count() == 0
+
+
+def test_erasing_a_resident_erases_their_sensor_readings_since_binding(
+    world: dict[str, Any],
+) -> None:
+    platform: Platform = world["platform"]
+    client: TestClient = world["client"]
+    clock: Clock = world["clock"]
+    before = T0 - timedelta(hours=3)
+    platform.pipeline.process([uplink("bed-1", {"in_bed": True}, before, 1)])  # someone else's
+    clock.at = T0 - timedelta(hours=2)  # bound now
+    body = {"label": "Lgh 1, A.A.", "care_unit_id": "natt-1"}
+    rid = client.post(f"{API}/residents", json=body).json()["id"]
+    bound = client.post(f"{API}/residents/{rid}/sensors", json={"device_id": "bed-1"})
+    assert bound.status_code == 201, bound.text
+    clock.at = T0
+    platform.pipeline.process(
+        [
+            uplink("bed-1", {"in_bed": False, "battery": 80}, T0 - timedelta(hours=1), 2),
+            uplink("bed-1", {"in_bed": True}, T0, 3),
+        ]
+    )
+    exported = client.get(f"{API}/residents/{rid}/export").json()
+    assert [(r["metric"], r["value"]) for r in exported["sensor_readings"]] == [
+        ("battery", 80),
+        ("in_bed", False),
+        ("in_bed", True),
+    ]
+    assert {r["device_id"] for r in exported["sensor_readings"]} == {"bed-1"}
+    assert client.delete(f"{API}/residents/{rid}").status_code == 204
+    left = platform.care_readings.readings_of("bed-1", before - timedelta(days=1))
+    assert [(r.time, r.value) for r in left] == [(before, True)]
+    assert [(v.metric, v.time) for v in platform.store.latest("bed-1")] == [("in_bed", before)]
