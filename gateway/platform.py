@@ -158,8 +158,22 @@ class Platform:
                         timedelta(days=self.settings.dead_letter_retention_days),
                         timedelta(hours=self.settings.quarantine_retention_hours),
                     )
+                    self.prune_readings(now)
             except Exception:
                 log.exception("clock tick failed")
+
+    def prune_readings(self, now: datetime) -> int:
+        """Retention of the embedded telemetry store (hourly, from the clock): readings older
+        than ``reading_retention_days`` go, retired devices' history with them. InfluxDB keeps
+        its own retention on the bucket; care readings are pruned by e-supervision."""
+        days = self.settings.reading_retention_days
+        telemetry = getattr(self.store, "telemetry", self.store)
+        if days == 0 or not isinstance(telemetry, SqliteReadingStore):
+            return 0
+        gone = telemetry.prune(now - timedelta(days=days))
+        if gone:
+            log.info("retention: %d readings older than %d days removed", gone, days)
+        return gone
 
     def stop(self) -> None:
         self._stop.set()

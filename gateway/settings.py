@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     batch_wait_ms: int = Field(20, ge=0)
     dead_letter_retention_days: int = Field(30, gt=0)
     quarantine_retention_hours: int = Field(24, gt=0)
+    #: the embedded SQLite store keeps readings this long (InfluxDB: influx_retention_days,
+    #: set on its bucket); 0 keeps them forever. Care readings follow supervision retention.
+    reading_retention_days: int = Field(400, ge=0)
     demo: bool = False
     log_level: str = "INFO"
     # issue 8: the production reading store (InfluxDB 2) behind a durable local spool
