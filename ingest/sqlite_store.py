@@ -115,9 +115,17 @@ class SqliteReadingStore:
                 self._db.executemany(_UPSERT_LATEST, rows)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(f"cannot write {len(rows)} readings: {exc}") from exc
+
+    def _rollback(self) -> None:
+        """Undo a failed write; on a closed or broken connection there is nothing to undo, and
+        the caller's StoreError (not sqlite's own error from here) is what must surface."""
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     def latest(self, device_id: str) -> list[LatestValue]:
         with self._lock:
@@ -244,8 +252,7 @@ class SqliteReadingStore:
                 )
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(f"cannot erase readings of {device_id}: {exc}") from exc
         return int(gone)
 
@@ -259,8 +266,7 @@ class SqliteReadingStore:
                 self._db.execute("DELETE FROM latest WHERE ts < ?", (cutoff,))
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(f"cannot prune readings before {before}: {exc}") from exc
         return int(gone)
 

@@ -50,3 +50,15 @@ def test_readings_older_than_the_retention_go(
 def test_the_retention_setting_is_refused_when_negative(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="reading_retention_days"):
         load_settings(data_dir=tmp_path, admin_token=TOKEN, reading_retention_days=-1)
+
+
+def test_a_write_to_a_closed_store_is_a_store_error(tmp_path: Path) -> None:
+    """The pipeline retries a batch on StoreError (nothing acknowledged); any other error would
+    be a bug path. A closed connection must come out as StoreError too."""
+    from ingest.errors import StoreError
+    from ingest.sqlite_store import SqliteReadingStore
+
+    store = SqliteReadingStore(tmp_path / "r.db")
+    store.close()
+    with pytest.raises(StoreError, match="cannot write 1 readings"):
+        store.write([StoredReading("bod-1", NOW, "temperature", 20.0, "Cel")])
