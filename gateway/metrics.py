@@ -40,6 +40,11 @@ def render_metrics(platform: Platform) -> str:
         st.retained_untimed,
         "readings of replayed retained messages without a time of their own, not stored",
     )
+    out += _line(
+        "kommunvakt_care_readings_withheld_total",
+        getattr(platform.store, "withheld", 0),
+        "bed-sensor readings not stored: no bound resident with sensor consent",
+    )
     out += _line("kommunvakt_store_errors_total", st.store_errors, "failed store batches")
     out += _line("kommunvakt_queue_depth", platform.pipeline.depth, "messages waiting", "gauge")
     out += spool_metrics(platform.store)

@@ -109,6 +109,8 @@ class Platform:
         self.tickers: list[Callable[[datetime], None]] = [self.engine.tick]
         install_store_extras(self)  # InfluxDB: alert counts for Grafana, spool alarm
         self.supervision = build_supervision(self)  # issue 6: listener + ticker
+        # a bed sensor's in_bed is kept only with a bound resident's consent
+        split.may_store = self.supervision.may_store
 
     def start(self, *, mqtt: bool = True) -> None:
         s = self.settings

@@ -17,7 +17,7 @@ per device per batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import (
@@ -31,6 +31,7 @@ from ingest.store import (
 __all__ = ["CARE_FILE", "CareSplitStore"]
 
 CARE_FILE = "care_readings.db"
+_EPSILON = timedelta(microseconds=1)
 
 
 class CareSplitStore:
@@ -39,10 +40,16 @@ class CareSplitStore:
         telemetry: ReadingStore,
         care: SqliteReadingStore,
         is_care: Callable[[str], bool],
+        may_store: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.telemetry = telemetry
         self.care = care
         self.is_care = is_care
+        #: (device id, metric) → may this care reading be kept? None keeps all. E-supervision
+        #: sets it: a bed sensor's ``in_bed`` only with a bound resident's consent.
+        self.may_store = may_store
+        #: care readings not stored because ``may_store`` said no (for ``/metrics``)
+        self.withheld = 0
 
     def write(self, readings: Sequence[StoredReading]) -> None:
         if not readings:
@@ -56,11 +63,28 @@ class CareSplitStore:
             if flag is None:
                 flag = decided[r.device_id] = is_care(r.device_id)
             (care if flag else other).append(r)
-        if care:
-            self.care.write(care)
         if not care:
             self.telemetry.write(readings)  # the common batch: no copy
-        elif other:
+            return
+        may_store = self.may_store
+        seen: dict[str, datetime] = {}
+        if may_store is not None:
+            kept = []
+            for r in care:
+                if may_store(r.device_id, r.metric):
+                    kept.append(r)
+                elif r.time > seen.get(r.device_id, r.time - _EPSILON):
+                    seen[r.device_id] = r.time
+            self.withheld += len(care) - len(kept)
+            care = kept
+        if seen:
+            # what was withheld still shows the device is alive (device health, the care
+            # panel's "reporting"): one latest "online" per device, no history, no content
+            marks = [StoredReading(d, t, "online", True) for d, t in seen.items()]
+            self.care.write(marks, latest_only=True)
+        if care:
+            self.care.write(care)
+        if other:
             self.telemetry.write(other)
 
     def _for(self, device_id: str) -> ReadingStore:

@@ -101,7 +101,9 @@ class SqliteReadingStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open reading store {self.path}: {exc}") from exc
 
-    def write(self, readings: Sequence[StoredReading]) -> None:
+    def write(self, readings: Sequence[StoredReading], *, latest_only: bool = False) -> None:
+        """Store readings (history and latest value). ``latest_only``: only the latest value
+        per device and metric, no history row (the care store's "still reporting" marks)."""
         if not readings:
             return
         rows = []
@@ -111,7 +113,8 @@ class SqliteReadingStore:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(_INSERT, rows)
+                if not latest_only:
+                    self._db.executemany(_INSERT, rows)
                 self._db.executemany(_UPSERT_LATEST, rows)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:

@@ -192,6 +192,17 @@ class SupervisionService(SupervisionRecords):
 
     # -- inputs ---------------------------------------------------------------------------
 
+    #: what a bed sensor says about the person in the bed; its battery and signal are the
+    #: device's own health and are kept whoever lies there
+    PERSONAL_METRICS = frozenset({"in_bed"})
+
+    def may_store(self, device_id: str, metric: str) -> bool:
+        """Whether a care reading may be stored: a bed sensor's ``in_bed`` only while the
+        sensor is bound to a resident whose sensor consent holds (no basis for keeping a
+        sleep pattern otherwise; consent withdrawn stops it at once). Called on the pipeline
+        thread for every care reading: a dict lookup, no SQL."""
+        return metric not in self.PERSONAL_METRICS or device_id in self._monitored
+
     def on_readings(self, batch: Iterable[tuple[Any, Any]]) -> None:
         """Pipeline listener: remember what monitored bed sensors say (no SQL here)."""
         monitored = self._monitored

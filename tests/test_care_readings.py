@@ -69,6 +69,27 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     platform.stop()
 
 
+def resident_with_bed(client: TestClient, label: str = "Lgh 1, A.A.") -> tuple[str, str]:
+    """A resident whose sensor consent is recorded and who lies in bed-1: only then may what
+    the bed sensor says about them be kept. Returns (resident id, consent id)."""
+    rid = client.post(f"{API}/residents", json={"label": label, "care_unit_id": "natt-1"})
+    assert rid.status_code == 201, rid.text
+    resident = rid.json()["id"]
+    consent = {"party": "resident", "scope": ["sensor"], "given_on": "2026-11-01"}
+    given = client.post(f"{API}/residents/{resident}/consents", json=consent)
+    assert given.status_code == 201, given.text
+    bound = client.post(f"{API}/residents/{resident}/sensors", json={"device_id": "bed-1"})
+    assert bound.status_code == 201, bound.text
+    return resident, given.json()["id"]
+
+
+@pytest.fixture
+def bound(world: dict[str, Any]) -> dict[str, Any]:
+    """The world with bed-1 bound to a consenting resident."""
+    world["resident"], world["consent"] = resident_with_bed(world["client"])
+    return world
+
+
 # -- the stores ----------------------------------------------------------------------------
 
 
@@ -155,7 +176,8 @@ def test_split_store_routes_by_device_and_a_failing_part_fails_the_batch(
 # -- the platform on SQLite ----------------------------------------------------------------
 
 
-def test_in_bed_is_stored_apart_and_still_answered(world: dict[str, Any]) -> None:
+def test_in_bed_is_stored_apart_and_still_answered(bound: dict[str, Any]) -> None:
+    world = bound
     platform: Platform = world["platform"]
     client: TestClient = world["client"]
     acked: list[int] = []
@@ -208,7 +230,8 @@ def test_care_readings_an_older_version_left_in_readings_db_are_moved(
         again.stop()
 
 
-def test_retention_erases_care_readings_with_the_check_records(world: dict[str, Any]) -> None:
+def test_retention_erases_care_readings_with_the_check_records(bound: dict[str, Any]) -> None:
+    world = bound
     platform: Platform = world["platform"]
     clock: Clock = world["clock"]
     days = platform.settings.supervision.check_retention_days
@@ -239,10 +262,13 @@ def test_erasing_a_resident_erases_their_sensor_readings_since_binding(
     client: TestClient = world["client"]
     clock: Clock = world["clock"]
     before = T0 - timedelta(hours=3)
-    platform.pipeline.process([uplink("bed-1", {"in_bed": True}, before, 1)])  # someone else's
+    # before the binding: only the device's own health is kept (no one consented to in_bed)
+    platform.pipeline.process([uplink("bed-1", {"in_bed": True, "battery": 95}, before, 1)])
     clock.at = T0 - timedelta(hours=2)  # bound now
     body = {"label": "Lgh 1, A.A.", "care_unit_id": "natt-1"}
     rid = client.post(f"{API}/residents", json=body).json()["id"]
+    consent = {"party": "resident", "scope": ["sensor"], "given_on": "2026-11-01"}
+    assert client.post(f"{API}/residents/{rid}/consents", json=consent).status_code == 201
     bound = client.post(f"{API}/residents/{rid}/sensors", json={"device_id": "bed-1"})
     assert bound.status_code == 201, bound.text
     clock.at = T0
@@ -261,5 +287,32 @@ def test_erasing_a_resident_erases_their_sensor_readings_since_binding(
     assert {r["device_id"] for r in exported["sensor_readings"]} == {"bed-1"}
     assert client.delete(f"{API}/residents/{rid}").status_code == 204
     left = platform.care_readings.readings_of("bed-1", before - timedelta(days=1))
-    assert [(r.time, r.value) for r in left] == [(before, True)]
-    assert [(v.metric, v.time) for v in platform.store.latest("bed-1")] == [("in_bed", before)]
+    assert [(r.time, r.value) for r in left] == [(before, 95)]
+    assert [(v.metric, v.time) for v in platform.store.latest("bed-1")] == [("battery", before)]
+
+
+def test_in_bed_is_kept_only_while_a_consenting_resident_lies_there(
+    world: dict[str, Any],
+) -> None:
+    """A bed sensor's in_bed is a sleep pattern: without a bound resident whose sensor consent
+    holds there is no basis to keep it. Its battery (the device's own health) is kept."""
+    platform: Platform = world["platform"]
+    client: TestClient = world["client"]
+    process = platform.pipeline.process
+    process([uplink("bed-1", {"in_bed": True, "battery": 90}, T0, 1)])  # installed, unbound
+    # what it said about the bed is gone; that it reported is kept (its health), undated
+    assert {v.metric for v in platform.store.latest("bed-1")} == {"battery", "online"}
+    health = client.get("/api/v1/devices/bed-1").json()["health"]
+    assert health["last_seen"].startswith(T0.isoformat()[:16])
+
+    resident, consent = resident_with_bed(client)
+    process([uplink("bed-1", {"in_bed": False}, T0 + timedelta(minutes=1), 2)])
+    assert {v.metric for v in platform.store.latest("bed-1")} == {"battery", "in_bed", "online"}
+
+    withdrawn = client.post(f"{API}/residents/{resident}/consents/{consent}/withdraw")
+    assert withdrawn.status_code == 200, withdrawn.text
+    process([uplink("bed-1", {"in_bed": True}, T0 + timedelta(minutes=2), 3)])
+    kept = platform.care_readings.readings_of("bed-1", T0 - timedelta(hours=1))
+    assert [(r.metric, r.value) for r in kept] == [("battery", 90), ("in_bed", False)]
+    metrics = client.get("/metrics").text
+    assert "kommunvakt_care_readings_withheld_total 2" in metrics

@@ -98,6 +98,17 @@ def test_bed_sensor_readings_stay_out_of_influxdb(
             now=now,
         )
         reg.create(DeviceCreate(id="bed-1", type="bed_sensor", care_unit_id="natt-1"), now=now)
+        # a resident with sensor consent lies there: only then is in_bed kept at all
+        with TestClient(
+            create_app(platform), headers={"Authorization": f"Bearer {TOKEN}"}
+        ) as client:
+            api = "/api/v1/supervision/residents"
+            rid = client.post(api, json={"label": "Lgh 1, A.A.", "care_unit_id": "natt-1"})
+            resident = rid.json()["id"]
+            consent = {"party": "resident", "scope": ["sensor"], "given_on": "2026-11-01"}
+            assert client.post(f"{api}/{resident}/consents", json=consent).status_code == 201
+            bind = client.post(f"{api}/{resident}/sensors", json={"device_id": "bed-1"})
+            assert bind.status_code == 201, bind.text
         platform.start(mqtt=True)
         wait_for(lambda: platform.mqtt is not None and platform.mqtt.connected.is_set())
 
