@@ -1,8 +1,9 @@
 """Object scopes checked centrally from the route's path parameters.
 
 After the role check, ``authorize`` calls ``check_object_scope``: a route whose path names a
-site (``{site_id}``), a device (``{device_id}``, via the registry) or an alert (``{alert_id}``,
-via its device) answers 403 to a principal whose site scope does not cover it; a care-data
+site (``{site_id}``), a device (``{device_id}``, via the registry), an alert (``{alert_id}``,
+via its device) or a place (``{place_id}``, via its site) answers 403 to a principal whose
+site scope does not cover it; a care-data
 route (``care.*``) naming a care unit (``{unit_id}``, ``{care_unit_id}``) likewise by care unit.
 Unknown objects are let through so the route answers its own 404. Lists are not filtered
 here: list routes filter with ``Principal.may_see_site`` / ``may_see_care_unit`` themselves.
@@ -41,6 +42,17 @@ def _device_site(request: Request, device_id: str) -> tuple[bool, str | None]:
     return True, getattr(device, "site_id", None)
 
 
+def _place_site(request: Request, place_id: str) -> tuple[bool, str | None]:
+    registry = getattr(request.app.state, "registry", None)
+    if registry is None:
+        return False, None
+    try:
+        place = registry.get_place(place_id)
+    except Exception:  # unknown place: the route answers 404 itself
+        return False, None
+    return True, getattr(place, "site_id", None)
+
+
 def _alert_device(request: Request, alert_id: Any) -> str | None:
     store = getattr(request.app.state, "alert_store", None)
     if store is None:
@@ -64,6 +76,10 @@ def check_object_scope(request: Request, principal: Principal, action: str) -> N
         return
     if "site_id" in params:
         principal.require_site(str(params["site_id"]))
+    if "place_id" in params:
+        known, site = _place_site(request, str(params["place_id"]))
+        if known:
+            principal.require_site(site)
     device_id = params.get("device_id")
     if device_id is None and "alert_id" in params:
         device_id = _alert_device(request, params["alert_id"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from access.auth import RequireUser
 from access.scope import visible_sites
@@ -46,7 +46,12 @@ def list_sites(
 @router.post(
     "/sites", response_model=SitePublic, status_code=status.HTTP_201_CREATED, tags=["sites"]
 )
-def create_site(body: SiteCreate, registry: Registry, _user: RequireUser) -> SitePublic:
+def create_site(body: SiteCreate, registry: Registry, user: RequireUser) -> SitePublic:
+    if visible_sites(user) is not None:  # scoped to some sites: a new one would be outside
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "your scope is a list of sites: an admin (or an all-sites user) adds new sites",
+        )
     return registry.create_site(body)
 
 
@@ -77,7 +82,11 @@ def list_places(
 @router.post(
     "/places", response_model=PlacePublic, status_code=status.HTTP_201_CREATED, tags=["sites"]
 )
-def create_place(body: PlaceCreate, registry: Registry, _user: RequireUser) -> PlacePublic:
+def create_place(body: PlaceCreate, registry: Registry, user: RequireUser) -> PlacePublic:
+    if not user.may_see_site(body.site_id):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"site {body.site_id!r} is outside your scope"
+        )
     return registry.create_place(body)
 
 

@@ -113,6 +113,29 @@ def test_devices_places_sites_and_export_only_of_own_sites(
     assert (page["total"], {d["id"] for d in page["items"]}) == (2, {"b-1", "b-2"})
 
 
+def test_places_and_sites_of_other_sites_are_out_of_reach_by_id_and_by_body(
+    admin: TestClient, world: dict[str, Any]
+) -> None:
+    """Reading or changing another site's place by its id, adding a place to another site,
+    and adding a site outside one's list of sites are refused (403); one's own site is fine."""
+    tech = _as(admin, "tekniker-a", "technician", sites=["skola-a"])
+    assert admin.get("/api/v1/places/plats-skola-a", headers=tech).status_code == 200
+    assert admin.get("/api/v1/places/plats-skola-b", headers=tech).status_code == 403
+    rename = {"name": "Annat"}
+    assert admin.patch("/api/v1/places/plats-skola-b", json=rename, headers=tech).status_code == 403
+    assert admin.delete("/api/v1/places/plats-skola-b", headers=tech).status_code == 403
+    assert admin.get("/api/v1/places/plats-skola-b").json()["name"] == "Pannrum"  # untouched
+    assert admin.get("/api/v1/places/nope", headers=tech).status_code == 404
+    elsewhere = {"id": "kok-b", "site_id": "skola-b", "name": "Kök"}
+    assert admin.post("/api/v1/places", json=elsewhere, headers=tech).status_code == 403
+    here = {"id": "kok-a", "site_id": "skola-a", "name": "Kök"}
+    assert admin.post("/api/v1/places", json=here, headers=tech).status_code == 201
+    new_site = {"id": "skola-x", "name": "Skola X"}
+    assert admin.post("/api/v1/sites", json=new_site, headers=tech).status_code == 403
+    everywhere = _as(admin, "tekniker-alla", "technician", sites=["*"])
+    assert admin.post("/api/v1/sites", json=new_site, headers=everywhere).status_code == 201
+
+
 def test_alerts_and_deliveries_only_of_own_sites_in_full_pages(
     admin: TestClient, world: dict[str, Any]
 ) -> None:
