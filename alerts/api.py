@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from access.auth import AccessDenied, Principal, RequireUser
@@ -255,16 +255,31 @@ def list_silences(svc: Svc, user: RequireUser, active: bool = False) -> list[Sil
 def _may_see_silence(svc: Alerting, user: Principal, silence: Silence) -> bool:
     """Silences name a site or a device: a site-scoped user sees those of their sites only
     (few rows and no paging, so filtered here rather than in SQL)."""
-    if silence.scope == "site":
-        return user.may_see_site(silence.target)
-    info = svc.engine.registry.info(silence.target)
+    return _may_silence(svc, user, silence.scope, silence.target)
+
+
+def _may_silence(svc: Alerting, user: Principal, scope: str, target: str) -> bool:
+    if scope == "site":
+        return user.may_see_site(target)
+    info = svc.engine.registry.info(target)
     return user.may_see_site(info.site_id if info is not None else None)
+
+
+def _own_silence(svc: Alerting, user: Principal, silence_id: int) -> Silence:
+    """The silence, if the user's site scope covers what it silences; 403 otherwise (one
+    site's staff must not pause or end another site's notifications)."""
+    silence = svc.silences.get(silence_id)
+    if not _may_see_silence(svc, user, silence):
+        raise HTTPException(403, f"silence {silence_id} is for a site outside your scope")
+    return silence
 
 
 @router.post("/silences", response_model=SilencePublic, status_code=201)
 def create_silence(
     body: SilenceCreate, request: Request, svc: Svc, user: RequireUser
 ) -> SilencePublic:
+    if not _may_silence(svc, user, body.scope, body.target):
+        raise HTTPException(403, f"{body.scope} {body.target!r} is outside your scope")
     now = datetime.now(UTC)
     silence = svc.silences.create(
         body.scope,
@@ -281,14 +296,15 @@ def create_silence(
 
 
 @router.get("/silences/{silence_id}", response_model=SilencePublic)
-def get_silence(silence_id: int, svc: Svc, _user: RequireUser) -> SilencePublic:
-    return SilencePublic.of(svc.silences.get(silence_id))
+def get_silence(silence_id: int, svc: Svc, user: RequireUser) -> SilencePublic:
+    return SilencePublic.of(_own_silence(svc, user, silence_id))
 
 
 @router.patch("/silences/{silence_id}", response_model=SilencePublic)
 def update_silence(
     silence_id: int, body: SilenceUpdate, request: Request, svc: Svc, user: RequireUser
 ) -> SilencePublic:
+    _own_silence(svc, user, silence_id)
     ends = _aware(body.ends_at) if body.ends_at else None
     silence = svc.silences.update(silence_id, ends, body.reason)
     _audit(request, user, "silence.update", str(silence_id))
@@ -297,6 +313,7 @@ def update_silence(
 
 @router.delete("/silences/{silence_id}", status_code=204)
 def delete_silence(silence_id: int, request: Request, svc: Svc, user: RequireUser) -> Response:
+    _own_silence(svc, user, silence_id)
     svc.silences.delete(silence_id)
     _audit(request, user, "silence.delete", str(silence_id))
     return Response(status_code=204)

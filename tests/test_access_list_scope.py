@@ -193,6 +193,21 @@ def test_silences_only_of_own_sites(admin: TestClient, world: dict[str, Any]) ->
     seen = admin.get("/api/v1/silences", headers=tech).json()
     assert [(s["scope"], s["target"]) for s in seen] == [("site", "skola-a")]
     assert len(admin.get("/api/v1/silences").json()) == 3
+    # another site's silence is out of reach by id too: not read, changed, ended or made
+    others = [s["id"] for s in admin.get("/api/v1/silences").json() if s["target"] != "skola-a"]
+    for silence_id in others:
+        url = f"/api/v1/silences/{silence_id}"
+        assert admin.get(url, headers=tech).status_code == 403
+        assert admin.patch(url, json={"reason": "x"}, headers=tech).status_code == 403
+        assert admin.delete(url, headers=tech).status_code == 403
+    assert len(admin.get("/api/v1/silences").json()) == 3
+    for scope, target in (("site", "skola-b"), ("device", "b-1"), ("device", "lost-1")):
+        body = {"scope": scope, "target": target, "ends_at": ends, "reason": "service"}
+        assert admin.post("/api/v1/silences", json=body, headers=tech).status_code == 403
+    own = {"scope": "device", "target": "a-1", "ends_at": ends, "reason": "service"}
+    made = admin.post("/api/v1/silences", json=own, headers=tech)
+    assert made.status_code == 201, made.text
+    assert admin.delete(f"/api/v1/silences/{made.json()['id']}", headers=tech).status_code == 204
 
 
 def test_unknown_devices_for_claimers_not_for_site_readers(
