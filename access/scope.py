@@ -31,26 +31,17 @@ def visible_care_units(principal: Principal) -> frozenset[str] | None:
     return None if principal.is_admin or "*" in principal.care_units else principal.care_units
 
 
-def _device_site(request: Request, device_id: str) -> tuple[bool, str | None]:
+def _site_of(request: Request, lookup: str, object_id: str) -> tuple[bool, str | None]:
+    """(known, its site) of a device or place named on the path: ``lookup`` is the registry
+    method (``get`` or ``get_place``). Unknown objects: the route answers its own 404."""
     registry = getattr(request.app.state, "registry", None)
     if registry is None:
         return False, None
     try:
-        device = registry.get(device_id)
-    except Exception:  # unknown device: the route answers 404 itself
+        found = getattr(registry, lookup)(object_id)
+    except Exception:  # unknown: the route answers 404 itself
         return False, None
-    return True, getattr(device, "site_id", None)
-
-
-def _place_site(request: Request, place_id: str) -> tuple[bool, str | None]:
-    registry = getattr(request.app.state, "registry", None)
-    if registry is None:
-        return False, None
-    try:
-        place = registry.get_place(place_id)
-    except Exception:  # unknown place: the route answers 404 itself
-        return False, None
-    return True, getattr(place, "site_id", None)
+    return True, getattr(found, "site_id", None)
 
 
 def _alert_device(request: Request, alert_id: Any) -> str | None:
@@ -77,13 +68,13 @@ def check_object_scope(request: Request, principal: Principal, action: str) -> N
     if "site_id" in params:
         principal.require_site(str(params["site_id"]))
     if "place_id" in params:
-        known, site = _place_site(request, str(params["place_id"]))
+        known, site = _site_of(request, "get_place", str(params["place_id"]))
         if known:
             principal.require_site(site)
     device_id = params.get("device_id")
     if device_id is None and "alert_id" in params:
         device_id = _alert_device(request, params["alert_id"])
     if device_id is not None:
-        known, site = _device_site(request, str(device_id))
+        known, site = _site_of(request, "get", str(device_id))
         if known and not principal.may_see_site(site):
             raise AccessDenied(f"{principal.name} may not see device {device_id!r} (site scope)")

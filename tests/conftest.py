@@ -10,6 +10,7 @@ import pytest
 from tests.support.mosquitto import Mosquitto, mosquitto_binary
 from tests.support.platform import TOKEN, PlatformProcess
 from tests.support.postgres import pg_cluster  # noqa: F401  (session-wide PostgreSQL, issue 4)
+from tests.support.victoriametrics import VictoriaMetrics, victoria_metrics_binary
 
 
 @pytest.fixture
@@ -19,6 +20,16 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     broker = Mosquitto(tmp_path / "mosquitto").start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def vm(tmp_path: Path) -> Iterator[VictoriaMetrics]:
+    """A real server speaking InfluxDB's /api/v2/write (Debian's victoria-metrics)."""
+    if victoria_metrics_binary() is None:
+        pytest.fail("victoria-metrics is not installed; `make test` installs it")
+    server = VictoriaMetrics(tmp_path / "vm").start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from ingest.line_protocol import to_ms
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import free_port, wait_for
 from tests.support.platform import TOKEN
-from tests.support.victoriametrics import VictoriaMetrics, victoria_metrics_binary
+from tests.support.victoriametrics import VictoriaMetrics
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
@@ -45,15 +44,6 @@ class ShiftedClock:
     def jump(self, by: timedelta) -> None:
         with self._lock:
             self.offset += by
-
-
-@pytest.fixture
-def vm(tmp_path: Path) -> Iterator[VictoriaMetrics]:
-    if victoria_metrics_binary() is None:
-        pytest.fail("victoria-metrics is not installed; `make test` installs it")
-    server = VictoriaMetrics(tmp_path / "vm").start()
-    yield server
-    server.stop()
 
 
 def pub(broker: Mosquitto, device: str, body: object) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from ingest.line_protocol import to_ms
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import wait_for
-from tests.support.victoriametrics import VictoriaMetrics, victoria_metrics_binary
+from tests.support.victoriametrics import VictoriaMetrics
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
@@ -34,15 +33,6 @@ SHED = {
     "site_id": "vattenverket",
     "place": "Apparatrum",
 }
-
-
-@pytest.fixture
-def vm(tmp_path: Path) -> Iterator[VictoriaMetrics]:
-    if victoria_metrics_binary() is None:
-        pytest.fail("victoria-metrics is not installed; `make test` installs it")
-    server = VictoriaMetrics(tmp_path / "vm").start()
-    yield server
-    server.stop()
 
 
 SERIES = "technical_shed_temperature_temperature"

@@ -7,7 +7,6 @@ the server is stopped and started again under the spool.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from ingest.line_protocol import SeriesTags, to_ms
 from ingest.spool import SpooledStore
 from ingest.store import StoredReading
 from tests.support.net import wait_for
-from tests.support.victoriametrics import VictoriaMetrics, victoria_metrics_binary
+from tests.support.victoriametrics import VictoriaMetrics
 
 TAGS = {
     "shed-1": SeriesTags(
@@ -32,15 +31,6 @@ TAGS = {
     "frys-1": SeriesTags("freezer", "frys-1", "freezer", "kok-1", "Kök, frys 2"),
     "bed-1": SeriesTags("bed_sensor", "bed-1", "bed_sensor", "enhet-3", None),
 }
-
-
-@pytest.fixture
-def vm(tmp_path: Path) -> Iterator[VictoriaMetrics]:
-    if victoria_metrics_binary() is None:
-        pytest.fail("victoria-metrics is not installed; `make test` installs it")
-    server = VictoriaMetrics(tmp_path / "vm").start()
-    yield server
-    server.stop()
 
 
 def influx(vm: VictoriaMetrics, **kwargs: object) -> InfluxReadingStore:
