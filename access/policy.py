@@ -181,6 +181,8 @@ RULES: tuple[Rule, ...] = (
     Rule("*", "/ack/{token}", PUBLIC),  # issue 5: signed single-use link; POST acknowledges
     Rule("GET", "/alerts*", "alerts.read"),
     Rule("GET", "/devices*", "devices.read"),
+    Rule("POST", "/devices/{device_id}/silence", "alerts.silence"),  # issue 5, from the page
+    Rule("POST", "/devices/{device_id}/silences/{silence_id}/end", "alerts.silence"),
     Rule("WRITE", "/devices*", "devices.write"),
     Rule("GET", "/sites*", "sites.read"),
     Rule("WRITE", "/sites*", "sites.write"),

@@ -249,10 +249,10 @@ def outbox(
 @router.get("/silences", response_model=list[SilencePublic])
 def list_silences(svc: Svc, user: RequireUser, active: bool = False) -> list[SilencePublic]:
     at = datetime.now(UTC) if active else None
-    return [SilencePublic.of(x) for x in svc.silences.list(at) if _may_see_silence(svc, user, x)]
+    return [SilencePublic.of(x) for x in svc.silences.list(at) if may_see_silence(svc, user, x)]
 
 
-def _may_see_silence(svc: Alerting, user: Principal, silence: Silence) -> bool:
+def may_see_silence(svc: Alerting, user: Principal, silence: Silence) -> bool:
     """Silences name a site or a device: a site-scoped user sees those of their sites only
     (few rows and no paging, so filtered here rather than in SQL)."""
     return _may_silence(svc, user, silence.scope, silence.target)
@@ -269,7 +269,7 @@ def _own_silence(svc: Alerting, user: Principal, silence_id: int) -> Silence:
     """The silence, if the user's site scope covers what it silences; 403 otherwise (one
     site's staff must not pause or end another site's notifications)."""
     silence = svc.silences.get(silence_id)
-    if not _may_see_silence(svc, user, silence):
+    if not may_see_silence(svc, user, silence):
         raise HTTPException(403, f"silence {silence_id} is for a site outside your scope")
     return silence
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from access.auth import AccessDenied, Principal, web_principal
+from alerts.api import may_see_silence
 from alerts.errors import AckLinkError, AlertStateError
 from alerts.messages import SEVERITY_SV, num, what
 from alerts.service import Alerting
@@ -134,7 +135,8 @@ def alerts_page(
     recent = [
         row_view(svc, a) for a in store.list("resolved", limit=20) if may_see(user, a)
     ]  # fmt: skip
-    silences = svc.silences.list(datetime.now(UTC))
+    # only the silences of the user's sites (what they silence says where work is going on)
+    silences = [x for x in svc.silences.list(datetime.now(UTC)) if may_see_silence(svc, user, x)]
     return render(
         request, "alerts.html", user, rows=visible, recent=recent, silences=silences,
         at=_texts(request), state=state, site_id=site or "", severity=sev or "",

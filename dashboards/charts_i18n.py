@@ -50,6 +50,18 @@ _SV = {
     "critical": "Kritiskt",
     "freezer": "Frys",
     "fridge": "Kyl",
+    "silences": "Pausade notiser",
+    "silence_help": (
+        "Under service: larmen registreras som vanligt, men ingen får notiser förrän pausen "
+        "är slut."
+    ),
+    "silence_for": "Pausa notiser",
+    "silence_reason": "Orsak",
+    "silence_reason_ph": "t.ex. avfrostning, service",
+    "silence_none": "Inga pausade notiser.",
+    "silence_until": "till",
+    "silence_end": "Avsluta pausen",
+    "silence_site": "hela platsen",
 }
 _EN = {
     **_SV,
@@ -89,6 +101,17 @@ _EN = {
     "limit": "limit",
     "prev": "Previous month",
     "next": "Next month",
+    "silences": "Paused notifications",
+    "silence_help": (
+        "During service: alerts are recorded as usual, but nobody is notified until the pause ends."
+    ),
+    "silence_for": "Pause notifications",
+    "silence_reason": "Reason",
+    "silence_reason_ph": "e.g. defrosting, service",
+    "silence_none": "No paused notifications.",
+    "silence_until": "until",
+    "silence_end": "End the pause",
+    "silence_site": "the whole site",
     "silent": "Silent",
     "unknown": "No data",
     "warning": "Warning",

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from access.auth import Principal, web_principal
 from dashboards.charts_api import check_device, check_site, now_of, site_month_record
 from dashboards.charts_i18n import words
+from dashboards.device_actions import SILENCE_HOURS
 from dashboards.history import (
     GAP_FACTOR,
     RANGES,
@@ -131,6 +132,9 @@ def device_page(
         w=words(lang),
         device=device,
         site_name=_site_name(request, device.site_id),
+        silences=_silences_of(request, device.id, device.site_id, now),
+        may_silence=user.may("alerts.silence"),
+        silence_hours=SILENCE_HOURS,
         sensor=sensor,
         latest=latest,
         charts=svgs,
@@ -141,6 +145,20 @@ def device_page(
         start=start,
         end=end,
     )
+
+
+def _silences_of(request: Request, device_id: str, site_id: str | None, now: datetime) -> list[Any]:
+    """Silences now in force or to come for this device or its site (the page lists them)."""
+    silences = request.app.state.platform.alerting.silences
+    return [
+        s
+        for s in silences.list()
+        if s.ends_at > now
+        and (
+            (s.scope == "device" and s.target == device_id)
+            or (s.scope == "site" and s.target == site_id)
+        )
+    ]
 
 
 def _site_name(request: Request, site_id: str | None) -> str | None:

@@ -20,6 +20,7 @@ from alerts.store import AlertNotFound, AlertStateError
 from dashboards.alerts_web import router as alerts_web_router
 from dashboards.charts_api import router as charts_api_router
 from dashboards.charts_web import router as charts_web_router
+from dashboards.device_actions import router as device_actions_router
 from dashboards.devices_page import router as devices_page_router
 from dashboards.record_mail import install_record_mail
 from dashboards.web import router as web_router
@@ -103,6 +104,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.include_router(devices_router)
     app.include_router(devices_sites_router)
     app.include_router(devices_page_router)  # /devices for technicians (issue 4)
+    app.include_router(device_actions_router)  # pause a device's notifications (issue 5)
     app.include_router(alerts_router)
     app.include_router(ingest_router)
     app.include_router(alerts_web_router)  # /alerts and /ack/<token> (issue 5)
