@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from alerts.engine import AlertEngine
+from devices.catalogue import CATALOGUE
 from devices.quarantine import QuarantinedReading, QuarantineStore
 from devices.registry import DeviceInfo, DeviceRegistry
 from gateway.inbox import Inbox
@@ -38,6 +39,11 @@ _MAX_CACHED_TOPICS = 200_000
 #: Called with each stored batch's (device, reading) pairs, after the store write and before
 #: the acknowledgement (e-supervision listens for bed sensors here). Must be quick.
 Listener = Callable[[list[tuple[DeviceInfo, Reading]]], None]
+
+
+def _is_care_type(type_key: str) -> bool:
+    sensor = CATALOGUE.get(type_key)
+    return sensor is not None and sensor.care
 
 
 @dataclass(slots=True)
@@ -228,12 +234,15 @@ class Pipeline:
                     )
                     continue
                 if device.state == "retired":
+                    # a care device's payload is about a person: the reason is kept, not it
+                    care = _is_care_type(device.type)
                     letters.append(
                         (
                             msg.received_at,
                             msg.topic,
-                            msg.payload,
-                            f"device {device.id!r} is retired; its messages are refused",
+                            b"" if care else msg.payload,
+                            f"device {device.id!r} is retired; its messages are refused"
+                            + (" (care device: payload not kept)" if care else ""),
                         )
                     )
                     continue

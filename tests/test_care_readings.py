@@ -5,6 +5,7 @@ resident it was bound to. Real SQLite files, the real pipeline and API, in proce
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -316,3 +317,27 @@ def test_in_bed_is_kept_only_while_a_consenting_resident_lies_there(
     assert [(r.metric, r.value) for r in kept] == [("battery", 90), ("in_bed", False)]
     metrics = client.get("/metrics").text
     assert "kommunvakt_care_readings_withheld_total 2" in metrics
+
+
+def test_a_retired_care_devices_messages_are_refused_without_keeping_their_payload(
+    world: dict[str, Any],
+) -> None:
+    """A retired device's messages are dead-lettered so a technician sees why; for a care
+    device the payload is about a person and technicians may read dead letters: the reason is
+    kept, the payload is not. A building device's payload is kept as before."""
+    platform: Platform = world["platform"]
+    client: TestClient = world["client"]
+    for device in ("bed-1", "shed-1"):
+        assert client.post(f"/api/v1/devices/{device}/retire").status_code == 200
+    platform.pipeline.process(
+        [
+            uplink("bed-1", {"in_bed": False}, T0, 1),
+            uplink("shed-1", {"temperature": 22.0}, T0, 2),
+        ]
+    )
+    letters = {d["topic"]: d for d in client.get("/api/v1/dead-letters").json()}
+    bed, shed = letters["kv/bed-1/up"], letters["kv/shed-1/up"]
+    assert "care device: payload not kept" in bed["reason"]
+    assert "in_bed" not in json.dumps(bed)
+    assert "temperature" in json.dumps(shed)
+    assert devices_in(world["data"] / CARE_FILE) == set()
