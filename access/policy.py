@@ -185,6 +185,8 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", "/devices/{device_id}/silences/{silence_id}/end", "alerts.silence"),
     Rule("WRITE", "/devices*", "devices.write"),
     Rule("GET", "/sites*", "sites.read"),
+    Rule("POST", "/sites/{site_id}/silence", "alerts.silence"),  # issue 5, from the page
+    Rule("POST", "/sites/{site_id}/silences/{silence_id}/end", "alerts.silence"),
     Rule("WRITE", "/sites*", "sites.write"),
     Rule("GET", "/supervision*", "care.read"),
     Rule("WRITE", "/supervision*", "care.write"),

@@ -147,7 +147,9 @@ def device_page(
     )
 
 
-def _silences_of(request: Request, device_id: str, site_id: str | None, now: datetime) -> list[Any]:
+def _silences_of(
+    request: Request, device_id: str | None, site_id: str | None, now: datetime
+) -> list[Any]:
     """Silences now in force or to come for this device or its site (the page lists them)."""
     silences = request.app.state.platform.alerting.silences
     return [
@@ -244,6 +246,9 @@ def site_page(request: Request, site_id: str) -> Response:
         site=site,
         tiles=tiles,
         has_record=has_record,
+        silences=[s for s in _silences_of(request, None, site_id, now) if s.scope == "site"],
+        may_silence=user.may("alerts.silence"),
+        silence_hours=SILENCE_HOURS,
     )
 
 

@@ -1,6 +1,7 @@
-"""A technician servicing a freezer pauses its notifications from the device page on a phone
-(issue 5: "a technician servicing a freezer does not page the kitchen"): while paused a leak
-is recorded as an alert but nobody is notified; after "end the pause" the next one is.
+"""A technician servicing a freezer pauses its notifications from the device page on a phone,
+and a whole kitchen's from the site page (issue 5: "a technician servicing a freezer does not
+page the kitchen"): while paused a leak is recorded as an alert but nobody is notified; after
+"end the pause" the next one is.
 Headless Chromium, the platform as a process, a real HTTP receiver for the notifications."""
 
 from __future__ import annotations
@@ -87,6 +88,29 @@ def test_pause_a_device_from_its_page_and_end_the_pause(
         publish(proc.mqtt_port, "kv/leak-1/up", {"values": {"water_leak": False}})
         publish(proc.mqtt_port, "kv/leak-1/up", {"values": {"water_leak": True}})
         wait_for(lambda: sink.at("/jour"), timeout=20, what="a notification after the pause")
+
+        # the whole site (every freezer of the kitchen defrosted at once), from the site page
+        page.goto(f"{proc.base_url}/sites/kok")
+        page.select_option("#silence-form select[name=hours]", "1")
+        page.fill("#silence-form input[name=reason]", "avfrostning")
+        page.click("#silence-form button[name=silence]")
+        page.wait_for_selector("#silences li[data-silence-id]")
+        page.goto(f"{proc.base_url}/devices/leak-1")
+        listed = page.locator("#silences li[data-silence-id]")
+        assert "avfrostning" in listed.inner_text()
+        assert listed.locator("button[name=end]").count() == 0  # ended where it was made
+        sent = len(sink.at("/jour"))
+        publish(proc.mqtt_port, "kv/leak-1/up", {"values": {"water_leak": False}})
+        publish(proc.mqtt_port, "kv/leak-1/up", {"values": {"water_leak": True}})
+        wait_for(
+            lambda: len(proc.get("/api/v1/alerts", device_id="leak-1")) >= 3, what="third leak"
+        )
+        time.sleep(2)
+        assert len(sink.at("/jour")) == sent
+        page.goto(f"{proc.base_url}/sites/kok")
+        page.locator("#silences button[name=end]").click()
+        page.wait_for_load_state()
+        assert page.locator("#silences li[data-silence-id]").count() == 0
     finally:
         page.close()
 
@@ -94,3 +118,5 @@ def test_pause_a_device_from_its_page_and_end_the_pause(
     acts = [(e["actor"], e["action"]) for e in audit if e["target_id"] == "leak-1"]
     assert ("tekla", "silence.create") in acts
     assert ("tekla", "silence.end") in acts
+    on_site = [(e["actor"], e["action"]) for e in audit if e["target_id"] == "kok"]
+    assert on_site == [("tekla", "silence.create"), ("tekla", "silence.end")]
