@@ -23,7 +23,7 @@ from dashboards.downsample import Bucket, downsample
 from dashboards.history import load_history, parse_step
 from dashboards.record_export import record_csv, record_pdf
 from dashboards.record_service import build_site_record, record_limits
-from devices.catalogue import CATALOGUE
+from devices.catalogue import CATALOGUE, is_care
 from devices.schemas import DevicePublic
 from ingest.store import BucketedHistory, HistoryBucket
 
@@ -59,11 +59,21 @@ def check_site(user: Principal, site_id: str | None) -> None:
     raise HTTPException(status.HTTP_403_FORBIDDEN, f"no access to site {site_id!r}")
 
 
-def check_device(user: Principal, device: DevicePublic) -> None:
-    sensor = CATALOGUE.get(device.type)
-    # Care sensors (bed, safety alarm) are personal data, kept apart from building telemetry.
-    if sensor is not None and sensor.care and not user.is_admin:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "care sensors are not shown here")
+def check_device(user: Principal, device: DevicePublic, request: Request | None = None) -> None:
+    """Care sensors (bed, safety alarm) are personal data, kept apart from building telemetry:
+    only an admin sees their history here, and each look is in the audit log."""
+    if is_care(device.type):
+        if not user.is_admin:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "care sensors are not shown here")
+        if request is not None:
+            request.app.state.platform.audit.record(
+                now_of(request),
+                user.name,
+                "care.device.read",
+                "device",
+                device.id,
+                source_ip=request.client.host if request.client else None,
+            )
     check_site(user, device.site_id)
 
 
@@ -99,7 +109,7 @@ def device_history(
 ) -> dict[str, Any]:
     state = request.app.state
     device = state.registry.get(device_id)
-    check_device(user, device)
+    check_device(user, device, request)
     end = _aware(to) if to is not None else now_of(request)
     start = _aware(from_) if from_ is not None else end - timedelta(hours=24)
     if start >= end:

@@ -90,7 +90,7 @@ def device_page(
     started = time.perf_counter()
     state = request.app.state
     device = state.registry.get(device_id)
-    check_device(user, device)
+    check_device(user, device, request)
     now = now_of(request)
     highlighted = None
     if alert is not None:

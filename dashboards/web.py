@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from access.auth import Principal, web_principal
 from access.sessions import install_template_globals
 from dashboards.i18n import LANGS, format_value, metric_name, texts
-from devices.catalogue import CATALOGUE
+from devices.catalogue import CATALOGUE, HEALTH_METRICS, is_care
 
 __all__ = ["router"]
 
@@ -62,7 +62,7 @@ def start_page(request: Request) -> Response:
     # issue 7: only what the role and its site scope allow
     devices = [d for d in devices if user.may("devices.read") and user.may_see_site(d.site_id)]
     rows = [
-        {"device": d, "type": CATALOGUE[d.type], "latest": state.store.latest(d.id)}
+        {"device": d, "type": CATALOGUE[d.type], "latest": _shown(d.type, state.store.latest(d.id))}
         for d in devices
     ]
     alerts = state.alert_store.list("active") + state.alert_store.list("acknowledged")
@@ -72,6 +72,14 @@ def start_page(request: Request) -> Response:
     svc = state.platform.alerting
     alert_rows = [row_view(svc, a) for a in alerts]
     return render(request, "index.html", user, rows=rows, alerts=alert_rows)
+
+
+def _shown(type_key: str, latest: list[Any]) -> list[Any]:
+    """A care device (bed sensor, safety alarm) shows only its own health here: what it says
+    about a person belongs on the night board, under its access rules."""
+    if not is_care(type_key):
+        return latest
+    return [v for v in latest if v.metric in HEALTH_METRICS]
 
 
 def _in_scope(request: Request, user: Principal, alerts: list[Any]) -> list[Any]:

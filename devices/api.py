@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from access.auth import Principal, RequireUser
 from access.scope import visible_sites
 from devices.bulk import ImportReport, export_csv, import_csv
+from devices.catalogue import HEALTH_METRICS, is_care
 from devices.claim import claim_unknown
 from devices.dynsec import DynsecAdmin, DynsecError
 from devices.errors import NotFound
@@ -283,8 +284,13 @@ def issue_credentials(
 def latest(
     device_id: str, request: Request, registry: Registry, user: RequireUser
 ) -> list[LatestPublic]:
-    _visible(user, registry.get(device_id))  # 404 for an unknown device
+    device = _visible(user, registry.get(device_id))  # 404 for an unknown device
     values = request.app.state.store.latest(device_id)
+    if is_care(device.type):  # what a bed sensor says is about a person
+        if user.is_admin:
+            _audit(request, user, "care.device.read", device_id)
+        else:  # its health (battery, signal, online) is what a technician needs
+            values = [v for v in values if v.metric in HEALTH_METRICS]
     return [LatestPublic(metric=v.metric, value=v.value, unit=v.unit, time=v.time) for v in values]
 
 

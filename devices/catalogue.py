@@ -16,9 +16,11 @@ from ingest.reading import CANONICAL_UNITS
 
 __all__ = [
     "CATALOGUE",
+    "HEALTH_METRICS",
     "METRIC_UNITS",
     "SensorType",
     "get_type",
+    "is_care",
     "register_types",
     "sensor_type_from_dict",
 ]
@@ -217,6 +219,15 @@ _TYPES = (
 
 _BY_KEY: dict[str, SensorType] = {t.key: t for t in _TYPES}
 CATALOGUE: MappingProxyType[str, SensorType] = MappingProxyType(_BY_KEY)
+
+#: what a care device says about itself, not about a person: shown wherever its health is
+HEALTH_METRICS = frozenset({"battery", "voltage", "rssi", "snr", "linkquality", "online"})
+
+
+def is_care(type_key: str) -> bool:
+    """Is this a care type (bound to a resident: what it measures is personal data)?"""
+    sensor = _BY_KEY.get(type_key)
+    return sensor is not None and sensor.care
 
 
 def sensor_type_from_dict(spec: dict[str, Any]) -> SensorType:

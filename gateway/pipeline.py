@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from alerts.engine import AlertEngine
-from devices.catalogue import CATALOGUE
+from devices.catalogue import is_care
 from devices.quarantine import QuarantinedReading, QuarantineStore
 from devices.registry import DeviceInfo, DeviceRegistry
 from gateway.inbox import Inbox
@@ -39,11 +39,6 @@ _MAX_CACHED_TOPICS = 200_000
 #: Called with each stored batch's (device, reading) pairs, after the store write and before
 #: the acknowledgement (e-supervision listens for bed sensors here). Must be quick.
 Listener = Callable[[list[tuple[DeviceInfo, Reading]]], None]
-
-
-def _is_care_type(type_key: str) -> bool:
-    sensor = CATALOGUE.get(type_key)
-    return sensor is not None and sensor.care
 
 
 @dataclass(slots=True)
@@ -235,7 +230,7 @@ class Pipeline:
                     continue
                 if device.state == "retired":
                     # a care device's payload is about a person: the reason is kept, not it
-                    care = _is_care_type(device.type)
+                    care = is_care(device.type)
                     letters.append(
                         (
                             msg.received_at,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devices.catalogue import CATALOGUE
+from devices.catalogue import is_care as is_care_type
 from devices.registry import DeviceRegistry
 from gateway.errors import GatewayError
 from gateway.settings import Settings
@@ -76,10 +76,7 @@ def care_devices(registry: DeviceRegistry) -> Callable[[str], bool]:
 
     def is_care(device_id: str) -> bool:
         info = registry.info(device_id)
-        if info is None:
-            return False
-        sensor = CATALOGUE.get(info.type)
-        return sensor is not None and sensor.care
+        return info is not None and is_care_type(info.type)
 
     return is_care
 

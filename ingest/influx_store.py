@@ -25,7 +25,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.bucket_retention_rules import BucketRetentionRules
 from influxdb_client.rest import ApiException
 
-from devices.catalogue import CATALOGUE
+from devices.catalogue import is_care
 from devices.registry import DeviceRegistry
 from ingest.errors import StoreError, StoreRejected
 from ingest.line_protocol import EPOCH, SeriesTags, TagLookup, to_lines
@@ -79,8 +79,7 @@ def registry_tags(registry: DeviceRegistry) -> TagLookup:
         info = registry.info(device_id)
         if info is None:
             return None
-        sensor = CATALOGUE.get(info.type)
-        care = sensor is not None and sensor.care
+        care = is_care(info.type)
         return SeriesTags(
             measurement=info.type,
             device=info.id,

@@ -341,3 +341,40 @@ def test_a_retired_care_devices_messages_are_refused_without_keeping_their_paylo
     assert "in_bed" not in json.dumps(bed)
     assert "temperature" in json.dumps(shed)
     assert devices_in(world["data"] / CARE_FILE) == set()
+
+
+def test_what_a_care_device_says_is_shown_only_to_admin_and_on_record(
+    bound: dict[str, Any],
+) -> None:
+    """A technician for every site sees a bed sensor's health (battery), not whether someone
+    is in the bed; an admin sees it and the look is in the audit log; the start page (the
+    building overview) shows a care device's health only, to anyone."""
+    platform: Platform = bound["platform"]
+    client: TestClient = bound["client"]
+    platform.pipeline.process([uplink("bed-1", {"in_bed": True, "battery": 77}, T0, 1)])
+    password = "ett långt lösenord 42"
+    user = {"username": "tek", "role": "technician", "sites": ["*"], "password": password}
+    assert client.post("/api/v1/users", json=user).status_code == 201
+    token = client.post("/api/v1/users/tek/tokens", json={"name": "t"}).json()["token"]
+    tech = {"Authorization": f"Bearer {token}"}
+
+    seen = client.get("/api/v1/devices/bed-1/latest", headers=tech).json()
+    assert [(v["metric"], v["value"]) for v in seen] == [("battery", 77)]
+    assert client.get("/api/v1/devices/bed-1/history", headers=tech).status_code == 403
+    by_admin = client.get("/api/v1/devices/bed-1/latest").json()
+    assert {v["metric"] for v in by_admin} == {"battery", "in_bed"}
+    assert client.get("/api/v1/devices/bed-1/history").status_code == 200
+    audit = client.get("/api/v1/audit").json()
+    looks = [e for e in audit if e["action"] == "care.device.read" and e["target_id"] == "bed-1"]
+    assert len(looks) == 2  # the latest values and the history, each on record
+
+    web = TestClient(client.app)
+    form = web.get("/login").text
+    csrf = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    signed = web.post("/login", data={"username": "tek", "password": password, "csrf_token": csrf})
+    assert signed.status_code in (200, 303), signed.text[:300]
+    start = web.get("/")
+    assert start.status_code == 200
+    assert 'data-device-id="bed-1"' in start.text
+    assert "I sängen" not in start.text
+    assert "Batteri: 77" in start.text.replace("\xa0", " ")
