@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 Ack = Callable[[int, int], None]
 #: one entry per device topic; beyond this the router matches the topic every time
 _MAX_CACHED_TOPICS = 200_000
+#: how far a refused message's topic is searched for a care device's ref (see _care_topic)
+_MAX_TOPIC_LEVELS, _MAX_REF_LEVELS = 16, 6
 #: Called with each stored batch's (device, reading) pairs, after the store write and before
 #: the acknowledgement (e-supervision listens for bed sensors here). Must be quick.
 Listener = Callable[[list[tuple[DeviceInfo, Reading]]], None]
@@ -170,6 +172,18 @@ class Pipeline:
                     self._stop.wait(delay)
                     delay = min(delay * 2, 30.0)
 
+    def _care_topic(self, topic: str) -> bool:
+        """Does the topic name a registered care device? Asked only of refused messages (the
+        payload could not be decoded, so no reading names the device): every run of topic
+        levels is tried as a ref, since a zigbee2mqtt name may itself contain "/"."""
+        levels = topic.split("/", _MAX_TOPIC_LEVELS)[:_MAX_TOPIC_LEVELS]  # bounded work
+        for i in range(len(levels)):
+            for j in range(i + 1, min(i + _MAX_REF_LEVELS, len(levels)) + 1):
+                info = self.registry.lookup("/".join(levels[i:j]))
+                if info is not None and is_care(info.type):
+                    return True
+        return False
+
     def process(self, batch: list[Inbound]) -> None:
         """Handle one batch end to end; acknowledge only after everything is stored."""
         stored: list[StoredReading] = []
@@ -188,7 +202,12 @@ class Pipeline:
             try:
                 decoded = self.router.decode(msg.topic, msg.payload, msg.received_at, family)
             except DecodeError as exc:
-                letters.append((msg.received_at, msg.topic, msg.payload, str(exc)))
+                if self._care_topic(msg.topic):  # a care device's bytes are about a person
+                    letters.append(
+                        (msg.received_at, msg.topic, b"", f"{exc} (care device: payload not kept)")
+                    )
+                else:
+                    letters.append((msg.received_at, msg.topic, msg.payload, str(exc)))
                 continue
             family = decoded.family
             stats.by_family[family] = stats.by_family.get(family, 0) + 1

@@ -378,3 +378,29 @@ def test_what_a_care_device_says_is_shown_only_to_admin_and_on_record(
     assert 'data-device-id="bed-1"' in start.text
     assert "I sängen" not in start.text
     assert "Batteri: 77" in start.text.replace("\xa0", " ")
+
+
+def test_a_care_devices_undecodable_message_is_refused_without_keeping_its_payload(
+    world: dict[str, Any],
+) -> None:
+    """A payload that cannot be decoded names no device, so the topic is searched for a
+    registered care device's ref (a zigbee2mqtt name may contain "/"): if one is named, the
+    dead letter keeps the reason and not the bytes; a building device's are kept as before."""
+    platform: Platform = world["platform"]
+    client: TestClient = world["client"]
+    bed = {"id": "bed-2", "type": "bed_sensor", "care_unit_id": "natt-1",
+           "refs": [{"source": "zigbee2mqtt", "ref": "Säng/rum 12"}]}  # fmt: skip
+    assert client.post("/api/v1/devices", json=bed).status_code == 201, bed
+    broken = b'{"occupancy": tru'  # a firmware bug: cut-off JSON
+    platform.pipeline.process(
+        [
+            Inbound("kv/bed-1/up", b'{"values": {"in_bed": tru', 1, 1, T0),
+            Inbound("zigbee2mqtt/Säng/rum 12", broken, 2, 1, T0),
+            Inbound("kv/shed-1/up", b'{"values": {"temperature": 2', 3, 1, T0),
+        ]
+    )
+    letters = {d["topic"]: d for d in client.get("/api/v1/dead-letters").json()}
+    for topic in ("kv/bed-1/up", "zigbee2mqtt/Säng/rum 12"):
+        assert "care device: payload not kept" in letters[topic]["reason"], letters[topic]
+        assert "tru" not in json.dumps(letters[topic])
+    assert "temperature" in json.dumps(letters["kv/shed-1/up"])
