@@ -150,7 +150,7 @@ def device_page(
 def _silences_of(
     request: Request, device_id: str | None, site_id: str | None, now: datetime
 ) -> list[Any]:
-    """Silences now in force or to come for this device or its site (the page lists them)."""
+    """Silences now in force or to come for this device (None: none) or its site."""
     silences = request.app.state.platform.alerting.silences
     return [
         s
@@ -246,7 +246,7 @@ def site_page(request: Request, site_id: str) -> Response:
         site=site,
         tiles=tiles,
         has_record=has_record,
-        silences=[s for s in _silences_of(request, None, site_id, now) if s.scope == "site"],
+        silences=_silences_of(request, None, site_id, now),
         may_silence=user.may("alerts.silence"),
         silence_hours=SILENCE_HOURS,
     )

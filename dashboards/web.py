@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from access.auth import Principal, web_principal
 from access.sessions import install_template_globals
 from dashboards.i18n import LANGS, format_value, metric_name, texts
-from devices.catalogue import CATALOGUE, HEALTH_METRICS, is_care
+from devices.catalogue import CATALOGUE, health_only, is_care
 
 __all__ = ["router"]
 
@@ -77,9 +77,7 @@ def start_page(request: Request) -> Response:
 def _shown(type_key: str, latest: list[Any]) -> list[Any]:
     """A care device (bed sensor, safety alarm) shows only its own health here: what it says
     about a person belongs on the night board, under its access rules."""
-    if not is_care(type_key):
-        return latest
-    return [v for v in latest if v.metric in HEALTH_METRICS]
+    return health_only(latest) if is_care(type_key) else latest
 
 
 def _in_scope(request: Request, user: Principal, alerts: list[Any]) -> list[Any]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from access.auth import Principal, RequireUser
 from access.scope import visible_sites
 from devices.bulk import ImportReport, export_csv, import_csv
-from devices.catalogue import HEALTH_METRICS, is_care
+from devices.catalogue import health_only, is_care
 from devices.claim import claim_unknown
 from devices.dynsec import DynsecAdmin, DynsecError
 from devices.errors import NotFound
@@ -290,7 +290,7 @@ def latest(
         if user.is_admin:
             _audit(request, user, "care.device.read", device_id)
         else:  # its health (battery, signal, online) is what a technician needs
-            values = [v for v in values if v.metric in HEALTH_METRICS]
+            values = health_only(values)
     return [LatestPublic(metric=v.metric, value=v.value, unit=v.unit, time=v.time) for v in values]
 
 

@@ -8,9 +8,10 @@ freezers must stay at or below -18 °C (EU directive 89/108/EEC).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from ingest.reading import CANONICAL_UNITS
 
@@ -20,6 +21,7 @@ __all__ = [
     "METRIC_UNITS",
     "SensorType",
     "get_type",
+    "health_only",
     "is_care",
     "register_types",
     "sensor_type_from_dict",
@@ -220,6 +222,14 @@ _TYPES = (
 _BY_KEY: dict[str, SensorType] = {t.key: t for t in _TYPES}
 CATALOGUE: MappingProxyType[str, SensorType] = MappingProxyType(_BY_KEY)
 
+
+class _HasMetric(Protocol):
+    @property
+    def metric(self) -> str: ...
+
+
+_V = TypeVar("_V", bound=_HasMetric)
+
 #: what a care device says about itself, not about a person: shown wherever its health is
 HEALTH_METRICS = frozenset({"battery", "voltage", "rssi", "snr", "linkquality", "online"})
 
@@ -228,6 +238,12 @@ def is_care(type_key: str) -> bool:
     """Is this a care type (bound to a resident: what it measures is personal data)?"""
     sensor = _BY_KEY.get(type_key)
     return sensor is not None and sensor.care
+
+
+def health_only(values: Iterable[_V]) -> list[_V]:
+    """A care device's values as shown outside the night board: its own health, nothing
+    it says about a person (any value with a ``metric``)."""
+    return [v for v in values if v.metric in HEALTH_METRICS]
 
 
 def sensor_type_from_dict(spec: dict[str, Any]) -> SensorType:

@@ -53,6 +53,14 @@ class Inbound:
     retain: bool = False
 
 
+def _letter(msg: Inbound, reason: str, *, care: bool) -> tuple[datetime, str, bytes, str]:
+    """A dead letter for a refused message. A care device's payload is about a person
+    (technicians read dead letters): its reason is kept, its bytes are not."""
+    if care:
+        return (msg.received_at, msg.topic, b"", f"{reason} (care device: payload not kept)")
+    return (msg.received_at, msg.topic, msg.payload, reason)
+
+
 @dataclass(slots=True)
 class PipelineStats:
     received: int = 0
@@ -202,12 +210,7 @@ class Pipeline:
             try:
                 decoded = self.router.decode(msg.topic, msg.payload, msg.received_at, family)
             except DecodeError as exc:
-                if self._care_topic(msg.topic):  # a care device's bytes are about a person
-                    letters.append(
-                        (msg.received_at, msg.topic, b"", f"{exc} (care device: payload not kept)")
-                    )
-                else:
-                    letters.append((msg.received_at, msg.topic, msg.payload, str(exc)))
+                letters.append(_letter(msg, str(exc), care=self._care_topic(msg.topic)))
                 continue
             family = decoded.family
             stats.by_family[family] = stats.by_family.get(family, 0) + 1
@@ -248,17 +251,8 @@ class Pipeline:
                     )
                     continue
                 if device.state == "retired":
-                    # a care device's payload is about a person: the reason is kept, not it
-                    care = is_care(device.type)
-                    letters.append(
-                        (
-                            msg.received_at,
-                            msg.topic,
-                            b"" if care else msg.payload,
-                            f"device {device.id!r} is retired; its messages are refused"
-                            + (" (care device: payload not kept)" if care else ""),
-                        )
-                    )
+                    reason = f"device {device.id!r} is retired; its messages are refused"
+                    letters.append(_letter(msg, reason, care=is_care(device.type)))
                     continue
                 for r in readings:
                     stored.append(StoredReading(device.id, r.time, r.metric, r.value, r.unit))

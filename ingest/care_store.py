@@ -17,7 +17,7 @@ per device per batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import (
@@ -31,7 +31,6 @@ from ingest.store import (
 __all__ = ["CARE_FILE", "CareSplitStore"]
 
 CARE_FILE = "care_readings.db"
-_EPSILON = timedelta(microseconds=1)
 
 
 class CareSplitStore:
@@ -73,8 +72,8 @@ class CareSplitStore:
             for r in care:
                 if may_store(r.device_id, r.metric):
                     kept.append(r)
-                elif r.time > seen.get(r.device_id, r.time - _EPSILON):
-                    seen[r.device_id] = r.time
+                else:
+                    seen[r.device_id] = max(r.time, seen.get(r.device_id, r.time))
             self.withheld += len(care) - len(kept)
             care = kept
         if seen:
