@@ -33,9 +33,10 @@ Units = Annotated[
 
 
 def _open(config: Path | None) -> tuple[UserStore, AuditLog]:
-    from access.audit import AuditLog, AuditRow
-    from access.users import TokenRow, UserRow, UserStore
+    from access.audit import AuditLog
+    from access.users import UserStore
     from devices.db import make_engine, make_sessionmaker
+    from devices.migrate import prepare_database
     from gateway.settings import load_settings
 
     try:
@@ -45,9 +46,7 @@ def _open(config: Path | None) -> tuple[UserStore, AuditLog]:
         raise typer.Exit(1) from exc
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
-    names = (UserRow.__tablename__, TokenRow.__tablename__, AuditRow.__tablename__)
-    tables = [UserRow.metadata.tables[t] for t in names]
-    UserRow.metadata.create_all(engine, tables=tables)
+    prepare_database(engine)
     AuditLog.install_guards(engine)
     sessions = make_sessionmaker(engine)
     return UserStore(sessions), AuditLog(sessions)

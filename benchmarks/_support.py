@@ -129,12 +129,13 @@ def register_devices(data_dir: Path, devices: Iterable[tuple[str, str]]) -> int:
     """
     from sqlalchemy import insert
 
-    from devices.db import Base, make_engine
+    from devices.db import make_engine
+    from devices.migrate import prepare_database
     from devices.models import DeviceRefRow, DeviceRow, SiteRow
 
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(f"sqlite:///{(data_dir / 'kommunvakt.db').resolve()}")
-    Base.metadata.create_all(engine)
+    prepare_database(engine)
     rows = list(devices)
     now = datetime.now(UTC)
     with engine.begin() as conn:

@@ -1,19 +1,19 @@
 """Schema migrations with Alembic; the environment ships in ``devices/migrations``.
 
-At start ``prepare_database(engine)`` brings any database to the newest schema: an empty one
-is created from the models (``metadata.create_all``) and stamped at head, a database created
-before migrations existed (tables but no ``alembic_version``) is completed and stamped, and a
-migrated one is upgraded to head. No alembic.ini is needed at run time.
+At start ``prepare_database(engine)`` brings a database to the newest schema by running the
+revisions: an empty one is built by them from the baseline up, a migrated one is upgraded to
+head. The schema is never made from the models at run time (``create_all`` belongs to tests), so
+every database, new or upgraded, has the one history the revisions describe. A database with
+tables but no ``alembic_version`` was not made by these migrations and is refused with a reason
+rather than guessed at. No alembic.ini is needed at run time.
 
-The baseline keeps the fixed id ``0001`` so that databases stamped with an earlier baseline
-stay "at head". It is regenerated from the models with one line::
+The baseline ``0001`` is frozen: it is the schema that was released, and databases in the field
+are stamped with it. Never regenerate it. Every change to a model is a new revision on top::
 
-    rm devices/migrations/versions/0001_*.py && python -m devices.migrate revision baseline 0001
+    python -m devices.migrate revision "what changed"
 
-Later changes are new revisions on top: ``python -m devices.migrate revision "what changed"``.
-Until a table has a revision, ``prepare_database`` also creates missing tables after the upgrade
-(``create_all`` only adds tables, never alters one), so a table added by a model appears on an
-existing database at the next start; a changed column needs a revision.
+``tests/test_devices_migrations.py`` fails when the models and the revisions disagree, and
+upgrades a database made by the released code (with its data) to head.
 
 ``python -m devices.migrate upgrade [URL]`` and ``... current [URL]`` work on any database
 (URL defaults to the settings' database).
@@ -35,19 +35,34 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
-from devices.db import Base, make_engine
+from devices.db import make_engine
 
-__all__ = ["alembic_config", "head_revision", "import_models", "prepare_database"]
+__all__ = [
+    "UnmanagedDatabaseError",
+    "alembic_config",
+    "head_revision",
+    "import_models",
+    "prepare_database",
+]
 
 log = logging.getLogger(__name__)
 
 _LOCK_KEY = 0x6B76_6D69  # "kvmi": the advisory lock held while the schema is prepared
 
 
+class UnmanagedDatabaseError(RuntimeError):
+    """The database has tables but no migration history: it was not made by kommunvakt."""
+
+
 def import_models() -> None:
-    """Import every module that defines a table: the composition root imports them all."""
-    import access.users  # noqa: F401  (the app imports it; the platform does not)
-    import gateway.platform  # noqa: F401
+    """Import every module that defines a table, so that ``Base.metadata`` knows them all."""
+    import access.audit
+    import access.users  # noqa: F401
+    import alerts.models  # noqa: F401
+    import devices.models
+    import devices.quarantine  # noqa: F401
+    import ingest.deadletters  # noqa: F401
+    import supervision.models  # noqa: F401
 
 
 def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
@@ -65,22 +80,22 @@ def head_revision() -> str | None:
 
 
 def prepare_database(engine: Engine) -> str:
-    """Create or upgrade the schema; returns what it did: created, adopted or upgraded."""
+    """Build or upgrade the schema by its revisions; returns what it did: created or upgraded."""
     import_models()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # two processes starting at once (gateway workers, a CLI) migrate one after the other
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-        tables = set(inspect(conn).get_table_names())
-        cfg = alembic_config(connection=conn)
-        if "alembic_version" in tables and MigrationContext.configure(conn).get_current_revision():
-            command.upgrade(cfg, "head")
-            Base.metadata.create_all(conn)  # tables no revision knows yet (see above)
-            outcome = "upgraded"
-        else:
-            Base.metadata.create_all(conn)
-            command.stamp(cfg, "head")
-            outcome = "adopted" if tables else "created"
+        tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
+        managed = MigrationContext.configure(conn).get_current_revision() is not None
+        if tables and not managed:
+            raise UnmanagedDatabaseError(
+                f"the database has {len(tables)} tables but no migration history "
+                "(alembic_version): it was not made by kommunvakt's migrations; "
+                "use an empty database, or restore the one kommunvakt made"
+            )
+        command.upgrade(alembic_config(connection=conn), "head")
+        outcome = "upgraded" if managed else "created"
     log.info("database schema %s (head %s)", outcome, head_revision())
     return outcome
 

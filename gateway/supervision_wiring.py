@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from devices.db import Base
 from gateway.mqtt import MqttSource
 from supervision.alerting import AlertSink, LogSink, SupervisionAlert
 from supervision.counts import count_lines
-from supervision.models import SUPERVISION_TABLES
 from supervision.service import SupervisionService
 from supervision.settings import SupervisionSettings
 
 if TYPE_CHECKING:
-    from sqlalchemy import Table
-
     from gateway.platform import Platform
 
 __all__ = ["EngineSink", "build_supervision", "start_supervision_mqtt"]
@@ -76,10 +72,6 @@ def _alert_sink(platform: Platform) -> AlertSink:
 
 
 def build_supervision(platform: Platform) -> SupervisionService:
-    # our tables also on a database whose migration head predates them (as access/setup does)
-    Base.metadata.create_all(
-        platform.db, tables=[cast("Table", m.__table__) for m in SUPERVISION_TABLES]
-    )
     settings: Any = getattr(platform.settings, "supervision", None)
     if not isinstance(settings, SupervisionSettings):
         settings = SupervisionSettings.model_validate(settings or {})
