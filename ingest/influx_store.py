@@ -25,24 +25,26 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.bucket_retention_rules import BucketRetentionRules
 from influxdb_client.rest import ApiException
 
-from devices.catalogue import is_care
+from devices.catalogue import CATALOGUE, is_care
 from devices.registry import DeviceRegistry
 from ingest.errors import StoreError, StoreRejected
-from ingest.line_protocol import EPOCH, SeriesTags, TagLookup, to_lines
+from ingest.line_protocol import EPOCH, UNREGISTERED, SeriesTags, TagLookup, to_lines
 from ingest.reading import CANONICAL_UNITS, Value
 from ingest.store import LatestValue, StoredReading
 
-__all__ = ["InfluxReadingStore", "registry_tags"]
+__all__ = ["READING_MEASUREMENTS", "InfluxReadingStore", "registry_tags"]
 
 #: ``WritePrecision.MS``, typed as the client annotates it (the constant itself is a str)
 _MS: Any = "ms"
 
 log = logging.getLogger(__name__)
 
+# influxdb-client sends each parameter as an ``option <name> = <value>`` statement in the
+# query's ``extern`` (it does not fill the API's ``params``), so the Flux names them directly.
 _HISTORY = """
-from(bucket: params.bucket)
-  |> range(start: params.start, stop: params.stop)
-  |> filter(fn: (r) => r.device == params.device and r._field == params.metric)
+from(bucket: bucket)
+  |> range(start: start, stop: stop)
+  |> filter(fn: (r) => r.device == device and r._field == metric)
   |> keep(columns: ["_time", "_value", "_field"])
   |> group()
   |> sort(columns: ["_time"])
@@ -51,9 +53,9 @@ from(bucket: params.bucket)
 # A device's series split when it moves site or place; last() per series, then the newest per
 # field across them.
 _LATEST = """
-from(bucket: params.bucket)
-  |> range(start: params.start)
-  |> filter(fn: (r) => r.device == params.device)
+from(bucket: bucket)
+  |> range(start: start)
+  |> filter(fn: (r) => r.device == device)
   |> last()
   |> keep(columns: ["_time", "_value", "_field"])
   |> group(columns: ["_field"])
@@ -61,15 +63,21 @@ from(bucket: params.bucket)
   |> limit(n: 1)
 """
 
-# count() per table first: grouping tables of float and bool values together is a schema
-# collision in Flux, grouping their integer counts is not.
+# Readings only: the platform's own gauges (open alerts, care-device and night-check counts)
+# share the bucket. count() per table first: grouping tables of float and bool values together
+# is a schema collision in Flux, grouping their integer counts is not.
 _COUNT = """
-from(bucket: params.bucket)
-  |> range(start: params.start)
+from(bucket: bucket)
+  |> range(start: start)
+  |> filter(fn: (r) => contains(value: r._measurement, set: measurements))
   |> count()
   |> group()
   |> sum()
 """
+
+#: every measurement readings are written to (``ingest.line_protocol``): one per sensor type,
+#: and one for readings of devices the registry does not know
+READING_MEASUREMENTS = sorted([*CATALOGUE, UNREGISTERED])
 
 
 def registry_tags(registry: DeviceRegistry) -> TagLookup:
@@ -246,7 +254,7 @@ class InfluxReadingStore:
         return [seen[t] for t in sorted(seen)]
 
     def count(self) -> int:
-        records = self._query(_COUNT, start=EPOCH)
+        records = self._query(_COUNT, start=EPOCH, measurements=READING_MEASUREMENTS)
         return int(sum(r.get_value() or 0 for r in records))
 
     def close(self) -> None:

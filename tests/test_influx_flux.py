@@ -23,6 +23,7 @@ from ingest.influx_store import InfluxReadingStore
 from ingest.line_protocol import SeriesTags
 from ingest.spool import SpooledStore
 from ingest.store import StoredReading
+from supervision.counts import count_lines
 
 pytestmark = pytest.mark.influxdb
 
@@ -90,6 +91,10 @@ def test_latest_history_and_count_in_flux(bucket: str) -> None:
     ]
     s.write(rows)
     s.write(rows[:3])  # the same readings again: stored once
+    # the platform's gauges share the bucket; they are not readings
+    s.write_lines(alert_count_lines([("skola-1", "active", "critical")], ["skola-1"], t0))
+    s.write_lines(care_device_count_lines(DEVICES, ["natt-3"], {}, t0))
+    s.write_lines(count_lines({"natt-3": {"ok": 2}}, ["natt-3"], t0))
     got = s.history("shed-1", "temperature", t0 + timedelta(minutes=2), t0 + timedelta(minutes=5))
     assert [(r.time, r.value, r.unit) for r in got] == [
         (t0 + timedelta(minutes=i), 20.0 + i, "Cel") for i in (2, 3, 4)

@@ -1,0 +1,74 @@
+// Checks Flux with the Flux language server (flux-lsp compiled to WebAssembly, Node build).
+//
+// stdin: a JSON list of {"name": str, "extern": File AST | null, "query": str}, where "extern"
+// is the AST influxdb-client sends beside the query (its parameters as option statements).
+// argv[2]: the file to write a JSON list of {"name", "text", "diagnostics": [{"line", "character", "message"}]}:
+// "text" is the checked source, the extern formatted by Flux's own formatter followed by the
+// query, as the server compiles them (extern first, then the query, one scope); lines are
+// 0-based in "text". (The file, not stdout: the server logs to stdout.)
+//
+// The server is driven through its LSP messages (initialize, didOpen) and answers with
+// textDocument/publishDiagnostics: the same parse and semantic (type) check an editor shows.
+"use strict";
+
+const { Lsp, format_from_js_file } = require("@influxdata/flux-lsp-node");
+
+const TIMEOUT_MS = 20000;
+
+async function main() {
+  const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const waiting = new Map();
+  const lsp = new Lsp();
+  lsp.onMessage((raw) => {
+    const msg = JSON.parse(raw);
+    if (msg.method !== "textDocument/publishDiagnostics") return;
+    const done = waiting.get(msg.params.uri);
+    if (done) {
+      waiting.delete(msg.params.uri);
+      done(msg.params.diagnostics);
+    }
+  });
+  lsp.run().catch((err) => {
+    process.stderr.write(`flux-lsp stopped: ${err}\n`);
+    process.exit(2);
+  });
+  let id = 0;
+  const request = (method, params) =>
+    lsp.send(JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }));
+  const notify = (method, params) =>
+    lsp.send(JSON.stringify({ jsonrpc: "2.0", method, params }));
+
+  await request("initialize", { capabilities: {} });
+  await notify("initialized", {});
+  const out = [];
+  for (const [index, doc] of input.entries()) {
+    const prelude = doc.extern ? format_from_js_file(doc.extern) : "";
+    const text = prelude ? `${prelude.trimEnd()}\n${doc.query}` : doc.query;
+    const uri = `file:///query-${index}.flux`;
+    const published = new Promise((resolve, reject) => {
+      waiting.set(uri, resolve);
+      setTimeout(() => reject(new Error(`no diagnostics for ${doc.name}`)), TIMEOUT_MS).unref();
+    });
+    await notify("textDocument/didOpen", {
+      textDocument: { uri, languageId: "flux", version: 1, text },
+    });
+    const diagnostics = await published;
+    await notify("textDocument/didClose", { textDocument: { uri } });
+    out.push({
+      name: doc.name,
+      text,
+      diagnostics: diagnostics.map((d) => ({
+        line: d.range.start.line,
+        character: d.range.start.character,
+        message: d.message,
+      })),
+    });
+  }
+  require("fs").writeFileSync(process.argv[2], JSON.stringify(out));
+  process.exit(0);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err.stack || err}\n`);
+  process.exit(2);
+});

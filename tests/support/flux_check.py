@@ -1,0 +1,87 @@
+"""The Flux language server (flux-lsp, WebAssembly under Node) as a checker for our queries.
+
+``tests/flux/check.js`` drives the server over its LSP messages; this module hands it queries
+and returns their diagnostics. ``make test`` installs the pinned npm package
+(``tests/flux/package-lock.json``) into ``tests/flux/node_modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FLUX_DIR", "Checked", "FluxDoc", "check_flux", "flux_checker_missing", "grafana_v"]
+
+FLUX_DIR = Path(__file__).resolve().parents[1] / "flux"
+_SERVER = FLUX_DIR / "node_modules" / "@influxdata" / "flux-lsp-node" / "package.json"
+
+
+@dataclass(frozen=True, slots=True)
+class FluxDoc:
+    name: str
+    query: str
+    #: the File AST influxdb-client sends as ``extern`` beside the query (its parameters)
+    extern: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    name: str
+    text: str
+    diagnostics: list[dict[str, Any]]
+
+    def report(self) -> str:
+        lines = self.text.splitlines()
+        out = [f"{self.name}:"]
+        for d in self.diagnostics:
+            where = lines[d["line"]] if d["line"] < len(lines) else ""
+            out.append(f"  {d['line'] + 1}:{d['character'] + 1} {d['message']}\n    {where}")
+        return "\n".join(out)
+
+
+def flux_checker_missing() -> str | None:
+    """Why the checker cannot run here (a reason a technician can act on), or None."""
+    if shutil.which("node") is None:
+        return "node is not installed: `make system-deps` installs Debian's nodejs and npm"
+    if not _SERVER.exists():
+        return "the Flux language server is not installed: run `make flux-deps` (npm ci)"
+    return None
+
+
+def check_flux(docs: Sequence[FluxDoc]) -> list[Checked]:
+    payload = [{"name": d.name, "query": d.query, "extern": d.extern} for d in docs]
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "checked.json"
+        done = subprocess.run(
+            ["node", str(FLUX_DIR / "check.js"), str(result)],
+            input=json.dumps(payload),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"the Flux checker failed: {done.stderr[-2000:]}")
+        checked = json.loads(result.read_text(encoding="utf-8"))
+    return [Checked(c["name"], c["text"], c["diagnostics"]) for c in checked]
+
+
+#: Grafana's ``v`` record as its InfluxDB datasource fills it for a Flux query: the
+#: dashboard's time range as times and the panel's interval as a duration
+GRAFANA_V = (
+    "option v = {timeRangeStart: 2026-11-21T08:00:00Z, timeRangeStop: 2026-11-22T08:00:00Z,"
+    ' windowPeriod: 1m, defaultBucket: "kommunvakt", organization: "kommunvakt"}\n'
+)
+
+
+def grafana_v(query: str, variables: dict[str, str] | None = None) -> str:
+    """A panel's query as Grafana runs it: dashboard variables substituted, ``v`` defined."""
+    for name, value in (variables or {}).items():
+        query = query.replace(f"${{{name}}}", value).replace(f"${name}", value)
+    return GRAFANA_V + query
