@@ -16,9 +16,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dashboards.grafana import Site, build_dashboards
+from dashboards.grafana.provisioning import dashboard_json
+from dashboards.grafana.queries import flux_string
+from devices.catalogue import CATALOGUE
+from devices.registry import DeviceInfo
 from ingest.influx_store import InfluxReadingStore
 from ingest.line_protocol import SeriesTags
-from tests.support.flux_check import FluxDoc, check_flux, flux_checker_missing
+from tests.support.flux_check import FluxDoc, check_flux, flux_checker_missing, grafana_v
 from tests.support.influx_capture import captured_queries
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -79,3 +84,52 @@ def test_store_reads_check_clean_with_the_clients_parameters() -> None:
     docs = store_queries()
     assert all(d.extern and d.extern["body"] for d in docs), "parameters travel in extern"
     _clean(docs)
+
+
+#: names a municipality may well use, and the characters Flux strings treat specially
+AWKWARD = ["Björkängen", 'kök "2"', "a\\b", "${x}", "\\${x}", "$", "{x}", "rad 1\nrad 2\t", "🧊"]
+
+SITES = [
+    Site("skola-1", "Norrskolan"),
+    Site("kök-ä", "Centralköket"),
+    Site('hus "2" \\ ${x}', "Hus 2"),
+]
+
+
+def all_type_devices() -> list[DeviceInfo]:
+    """One active device of every catalogue type, spread over the sites, and a retired one."""
+    devices = []
+    for i, (key, sensor) in enumerate(sorted(CATALOGUE.items())):
+        site = SITES[i % len(SITES)].id
+        unit = "natt-ö" if sensor.care else None
+        devices.append(
+            DeviceInfo(f"d{i}-{key}", key, key, site, f"plats {i}", "active",
+                       sensor.expected_interval_s, unit)
+        )  # fmt: skip
+    devices.append(DeviceInfo("gammal", "freezer", "Gammal", "skola-1", "Förråd", "retired", 600))
+    return devices
+
+
+def dashboard_queries(bucket: str) -> list[FluxDoc]:
+    docs = []
+    for g in build_dashboards(SITES, all_type_devices(), bucket=bucket, datasource_uid="ds"):
+        for panel in dashboard_json(g)["panels"]:
+            for target in panel.get("targets", []):
+                name = f"{g.uid}/{panel['title']}/{target['refId']}"
+                docs.append(FluxDoc(name, grafana_v(target["query"])))
+    return docs
+
+
+@pytest.mark.parametrize("bucket", ["kommunvakt", 'mätning ${x} "b" \\'])
+def test_every_dashboard_panel_query_checks_clean(bucket: str) -> None:
+    docs = dashboard_queries(bucket)
+    assert len(docs) >= 10
+    _clean(docs)
+
+
+def test_flux_strings_read_back_as_written() -> None:
+    texts = [*AWKWARD, *(s.id for s in SITES)]
+    docs = [FluxDoc(f"string {i}", f"x = {flux_string(t)}", ast=True) for i, t in enumerate(texts)]
+    checked = check_flux(docs)
+    assert [c.diagnostics for c in checked] == [[] for _ in texts]
+    assert [c.ast["body"][0]["init"]["value"] for c in checked if c.ast] == texts

@@ -9,7 +9,6 @@ InfluxDB (``ingest.care_store``): care units appear only as the counts the platf
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 
 __all__ = [
@@ -18,6 +17,7 @@ __all__ = [
     "OFFLINE_FACTOR",
     "alert_counts",
     "care_counts",
+    "flux_string",
     "last_per_device",
     "last_seen",
     "series",
@@ -32,8 +32,19 @@ CARE_DEVICES_MEASUREMENT = "kommunvakt_care_devices"
 OFFLINE_FACTOR = 3
 
 
-def _s(text: str) -> str:
-    return json.dumps(text)  # a Flux string literal is a JSON string literal
+#: Flux string escapes: backslash, quote and the control characters; ``${`` is escaped too (it
+#: would start interpolation). Anything else, non-ASCII included, stands for itself: Flux has
+#: no backslash-u escape, so JSON's quoting is not Flux's.
+_FLUX_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def flux_string(text: str) -> str:
+    """``text`` as a Flux string literal."""
+    body = "".join(_FLUX_ESCAPES.get(ch, ch) for ch in text).replace("${", "\\${")
+    return f'"{body}"'
+
+
+_s = flux_string
 
 
 def _measurements(types: Iterable[str]) -> str:

@@ -5,13 +5,14 @@
 // argv[2]: the file to write a JSON list of {"name", "text", "diagnostics": [{"line", "character", "message"}]}:
 // "text" is the checked source, the extern formatted by Flux's own formatter followed by the
 // query, as the server compiles them (extern first, then the query, one scope); lines are
-// 0-based in "text". (The file, not stdout: the server logs to stdout.)
+// 0-based in "text". With "ast": true in a document, its parsed AST comes back too (a test
+// reads string literals back from it). (The file, not stdout: the server logs to stdout.)
 //
 // The server is driven through its LSP messages (initialize, didOpen) and answers with
 // textDocument/publishDiagnostics: the same parse and semantic (type) check an editor shows.
 "use strict";
 
-const { Lsp, format_from_js_file } = require("@influxdata/flux-lsp-node");
+const { Lsp, format_from_js_file, parse } = require("@influxdata/flux-lsp-node");
 
 const TIMEOUT_MS = 20000;
 
@@ -57,6 +58,7 @@ async function main() {
     out.push({
       name: doc.name,
       text,
+      ast: doc.ast ? parse(text) : null,
       diagnostics: diagnostics.map((d) => ({
         line: d.range.start.line,
         character: d.range.start.character,

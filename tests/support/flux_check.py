@@ -28,6 +28,8 @@ class FluxDoc:
     query: str
     #: the File AST influxdb-client sends as ``extern`` beside the query (its parameters)
     extern: dict[str, Any] | None = None
+    #: return the parsed AST too
+    ast: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class Checked:
     name: str
     text: str
     diagnostics: list[dict[str, Any]]
+    ast: dict[str, Any] | None = None
 
     def report(self) -> str:
         lines = self.text.splitlines()
@@ -55,7 +58,7 @@ def flux_checker_missing() -> str | None:
 
 
 def check_flux(docs: Sequence[FluxDoc]) -> list[Checked]:
-    payload = [{"name": d.name, "query": d.query, "extern": d.extern} for d in docs]
+    payload = [{"name": d.name, "query": d.query, "extern": d.extern, "ast": d.ast} for d in docs]
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "checked.json"
         done = subprocess.run(
@@ -69,19 +72,24 @@ def check_flux(docs: Sequence[FluxDoc]) -> list[Checked]:
         if done.returncode != 0:
             raise RuntimeError(f"the Flux checker failed: {done.stderr[-2000:]}")
         checked = json.loads(result.read_text(encoding="utf-8"))
-    return [Checked(c["name"], c["text"], c["diagnostics"]) for c in checked]
+    return [Checked(c["name"], c["text"], c["diagnostics"], c["ast"]) for c in checked]
 
 
-#: Grafana's ``v`` record as its InfluxDB datasource fills it for a Flux query: the
-#: dashboard's time range as times and the panel's interval as a duration
-GRAFANA_V = (
-    "option v = {timeRangeStart: 2026-11-21T08:00:00Z, timeRangeStop: 2026-11-22T08:00:00Z,"
-    ' windowPeriod: 1m, defaultBucket: "kommunvakt", organization: "kommunvakt"}\n'
-)
+#: Grafana's ``v`` record as its InfluxDB datasource fills it before sending a Flux query: it
+#: replaces each ``v.`` name in the text with the dashboard's time range (RFC 3339 times) and
+#: the panel's interval (a Go duration, which is a Flux duration literal). Defining ``v`` in
+#: Flux instead draws the language server's warning that ``v`` is provided at run time.
+GRAFANA_V = {
+    "v.timeRangeStart": "2026-11-21T08:00:00Z",
+    "v.timeRangeStop": "2026-11-22T08:00:00.123456789Z",
+    "v.windowPeriod": "1m0s",
+}
 
 
 def grafana_v(query: str, variables: dict[str, str] | None = None) -> str:
-    """A panel's query as Grafana runs it: dashboard variables substituted, ``v`` defined."""
+    """A panel's query as Grafana sends it: dashboard variables and the ``v`` record filled."""
     for name, value in (variables or {}).items():
-        query = query.replace(f"${{{name}}}", value).replace(f"${name}", value)
-    return GRAFANA_V + query
+        query = query.replace(f"${{{name}}}", value)
+    for name, value in GRAFANA_V.items():
+        query = query.replace(name, value)
+    return query
