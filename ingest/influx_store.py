@@ -75,9 +75,10 @@ from(bucket: bucket)
   |> sum()
 """
 
-#: every measurement readings are written to (``ingest.line_protocol``): one per sensor type,
-#: and one for readings of devices the registry does not know
-READING_MEASUREMENTS = sorted([*CATALOGUE, UNREGISTERED])
+#: every measurement readings are written to (``ingest.line_protocol``): one per technical
+#: sensor type (care readings never reach InfluxDB), and one for devices the registry does
+#: not know
+READING_MEASUREMENTS = sorted([*(k for k, s in CATALOGUE.items() if not s.care), UNREGISTERED])
 
 
 def registry_tags(registry: DeviceRegistry) -> TagLookup:
