@@ -80,6 +80,12 @@ def store_queries() -> list[FluxDoc]:
                 "frys-å1", "temperature", NOW - timedelta(days=1), NOW
             ),
             "count": store.count,
+            "history_buckets": lambda: store.history_buckets(
+                "frys-å1", "temperature", NOW - timedelta(days=30), NOW, 7200.0
+            ),
+            "history_buckets split": lambda: store.history_buckets(
+                "frys-å1", "temperature", NOW - timedelta(days=30), NOW, 7200.0, split_gap_s=1500.0
+            ),
         }
         names = []
         for name, call in calls.items():

@@ -22,6 +22,7 @@ from gateway.alert_counts import alert_count_lines, care_device_count_lines
 from ingest.influx_store import InfluxReadingStore
 from ingest.line_protocol import SeriesTags
 from ingest.spool import SpooledStore
+from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import StoredReading
 from supervision.counts import count_lines
 
@@ -169,3 +170,49 @@ def test_every_generated_dashboard_query_runs(bucket: str) -> None:
     assert {r["device"] for r in seen} == {"shed-1", "frys-1", "leak-1"}
     assert not any(r["offline"] for r in seen)
     s.close()
+
+
+def _readings(t0: datetime) -> list[StoredReading]:
+    """A minute sensor over two days with a silence of three hours, a freezer's door, and an
+    hourly leak sensor; values repeat so that minima and maxima have ties."""
+    rows = []
+    for i in range(2 * 24 * 60):
+        if 600 <= i < 780:  # three hours without a reading
+            continue
+        when = t0 + timedelta(minutes=i)
+        rows.append(StoredReading("shed-1", when, "temperature", float((i * 7) % 13), "Cel"))
+        rows.append(StoredReading("shed-1", when, "battery", 80.0 - i / 1000, "%EL"))
+    for i in range(0, 48 * 60, 90):
+        rows.append(StoredReading("frys-1", t0 + timedelta(minutes=i), "door_open", i % 180 == 0))
+    for i in range(48):
+        rows.append(StoredReading("leak-1", t0 + timedelta(hours=i), "water_leak", i == 30))
+    return rows
+
+
+def test_influx_and_sqlite_stores_answer_alike(bucket: str, tmp_path: Any) -> None:
+    """The same readings in both stores: latest, history, count and the min/max buckets the
+    charts read (``BucketedHistory``) are the same."""
+    influx, sqlite = store(bucket), SqliteReadingStore(tmp_path / "readings.db")
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=3)
+    rows = _readings(t0)
+    for s in (influx, sqlite):
+        for i in range(0, len(rows), 2000):
+            s.write(rows[i : i + 2000])
+    assert influx.count() == sqlite.count() == len(rows)
+    for device in ("shed-1", "frys-1", "leak-1"):
+        assert influx.latest(device) == sqlite.latest(device), device
+    start, end = t0 + timedelta(hours=5), t0 + timedelta(days=1, hours=7)
+    for device, metric in [("shed-1", "temperature"), ("frys-1", "door_open")]:
+        assert influx.history(device, metric, start, end) == sqlite.history(
+            device, metric, start, end
+        ), (device, metric)
+    for bucket_s, gap in [(3600.0, None), (1800.0, 150.0), (86400 / 360, 150.0)]:
+        got = influx.history_buckets("shed-1", "temperature", start, end, bucket_s, gap)
+        want = sqlite.history_buckets("shed-1", "temperature", start, end, bucket_s, gap)
+        assert len(got) > 10
+        assert got == want, (bucket_s, gap)
+    # a metric without numbers has no buckets in either store: the chart reads it raw
+    assert influx.history_buckets("frys-1", "door_open", start, end, 3600.0) == []
+    assert sqlite.history_buckets("frys-1", "door_open", start, end, 3600.0) == []
+    influx.close()
+    sqlite.close()

@@ -3,8 +3,8 @@
 // stdin: a JSON list of {"name": str, "extern": File AST | null, "query": str}, where "extern"
 // is the AST influxdb-client sends beside the query (its parameters as option statements).
 // argv[2]: the file to write a JSON list of {"name", "text", "diagnostics": [{"line", "character", "message"}]}:
-// "text" is the checked source, the extern formatted by Flux's own formatter followed by the
-// query, as the server compiles them (extern first, then the query, one scope); lines are
+// "text" is the checked source: the extern formatted by Flux's own formatter, merged with the
+// query as the server compiles them (see withExtern); lines are
 // 0-based in "text". With "ast": true in a document, its parsed AST comes back too (a test
 // reads string literals back from it). (The file, not stdout: the server logs to stdout.)
 //
@@ -15,6 +15,16 @@
 const { Lsp, format_from_js_file, parse } = require("@influxdata/flux-lsp-node");
 
 const TIMEOUT_MS = 20000;
+
+// The server merges the extern File and the query into one package; as one text, that is the
+// query's imports, then the extern's option statements, then the rest of the query.
+function withExtern(query, extern) {
+  const prelude = format_from_js_file(extern).trimEnd();
+  const imports = parse(query).imports || [];
+  const lines = query.split("\n");
+  const split = Math.max(0, ...imports.map((i) => i.location.end.line));
+  return [...lines.slice(0, split), prelude, ...lines.slice(split)].join("\n");
+}
 
 async function main() {
   const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
@@ -43,8 +53,7 @@ async function main() {
   await notify("initialized", {});
   const out = [];
   for (const [index, doc] of input.entries()) {
-    const prelude = doc.extern ? format_from_js_file(doc.extern) : "";
-    const text = prelude ? `${prelude.trimEnd()}\n${doc.query}` : doc.query;
+    const text = doc.extern ? withExtern(doc.query, doc.extern) : doc.query;
     const uri = `file:///query-${index}.flux`;
     const published = new Promise((resolve, reject) => {
       waiting.set(uri, resolve);
