@@ -1,7 +1,8 @@
 """Against a real InfluxDB 2: bucket setup with retention, Flux reads, the dashboards' Flux.
 
 Runs where INFLUXDB_URL and INFLUXDB_TOKEN name a reachable InfluxDB 2 (the CI workflow's
-service container; `docker compose up influxdb` locally); skipped elsewhere. Each test uses a
+service container; `docker compose up influxdb` locally); skipped elsewhere. The same Flux
+is parsed and type-checked everywhere by ``tests/test_flux_check.py``. Each test uses a
 bucket of its own and deletes it afterwards.
 """
 
@@ -25,6 +26,7 @@ from ingest.spool import SpooledStore
 from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import StoredReading
 from supervision.counts import count_lines
+from tests.support.flux_check import grafana_v
 
 pytestmark = pytest.mark.influxdb
 
@@ -37,6 +39,8 @@ DEVICES = [
     DeviceInfo("frys-1", "freezer", "Frys", "skola-1", "Kök", "active", 600),
     DeviceInfo("leak-1", "water_leak", "Läcka", "skola-1", "Pannrum", "active", 3600),
     DeviceInfo("bed-1", "bed_sensor", "Säng", "enhet-3", None, "active", 300, "natt-3"),
+    DeviceInfo("tyst-1", "water_leak", "Tyst", "skola-1", "Källare", "active", 3600),
+    DeviceInfo("gammal-1", "freezer", "Gammal", "skola-1", "Förråd", "retired", 600),
 ]
 TAGS = {d.id: SeriesTags(d.type, d.id, d.type, d.site_id, d.place) for d in DEVICES}
 
@@ -120,7 +124,7 @@ def test_spool_over_real_influxdb(bucket: str, tmp_path: Any) -> None:
 
 
 def test_every_generated_dashboard_query_runs(bucket: str) -> None:
-    """The dashboards' Flux parses and runs on InfluxDB, and the overview finds our series."""
+    """The dashboards' Flux runs on InfluxDB, as Grafana sends it, and finds our series."""
     s = store(bucket)
     now = datetime.now(UTC).replace(microsecond=0)
     s.write(
@@ -129,23 +133,21 @@ def test_every_generated_dashboard_query_runs(bucket: str) -> None:
             StoredReading("shed-1", now - timedelta(minutes=1), "battery", 80.0, "%EL"),
             StoredReading("frys-1", now - timedelta(minutes=1), "door_open", True),
             StoredReading("leak-1", now - timedelta(minutes=1), "water_leak", False),
+            # retired ten days ago: its old readings must not count as an offline device
+            StoredReading("gammal-1", now - timedelta(days=10), "temperature", -20.0, "Cel"),
         ]
     )  # no bed-1 reading: care readings never reach InfluxDB, only counts do
     s.write_lines(alert_count_lines([("skola-1", "active", "critical")], ["skola-1"], now))
     seen = {"bed-1": now - timedelta(minutes=1)}
     s.write_lines(care_device_count_lines(DEVICES, ["natt-3", "natt-4"], seen, now))
+    s.write_lines(count_lines({"natt-3": {"ok": 2, "missed": 1}}, ["natt-3"], now))
     query_api = s._client.query_api()
     sites = [Site("skola-1", "Norrskolan"), Site("enhet-3", "Björken")]
     results: dict[str, list[Any]] = {}
     for g in build_dashboards(sites, DEVICES, bucket=bucket, datasource_uid=DATASOURCE_UID):
         for panel in dashboard_json(g)["panels"]:
             for target in panel["targets"]:
-                flux = (
-                    target["query"]
-                    .replace("v.timeRangeStart", "-1h")
-                    .replace("v.timeRangeStop", "now()")
-                    .replace("v.windowPeriod", "1m")
-                )
+                flux = grafana_v(target["query"], (now - timedelta(hours=1), now))
                 tables = query_api.query(flux, org=ORG)
                 results[f"{g.uid}/{panel['title']}"] = [r.values for t in tables for r in t.records]
     shed = results["kv-site-skola-1/Teknikbodar: temperatur"]
@@ -158,6 +160,10 @@ def test_every_generated_dashboard_query_runs(bucket: str) -> None:
         ("natt-4", 0, 0),
     ]
     assert "device" not in care[0]
+    checks = results["kv-alerts/Nattillsyn: kontroller per omsorgsenhet och status (endast antal)"]
+    assert [(r["care_unit"], r["ok"], r["missed"], r["escalated"]) for r in checks] == [
+        ("natt-3", 2, 1, 0)
+    ]
     alerts = results["kv-site-skola-1/Öppna larm på platsen"]
     assert sorted((r["state"], r["severity"], r["_value"]) for r in alerts) == [
         ("acknowledged", "critical", 0),
@@ -165,10 +171,13 @@ def test_every_generated_dashboard_query_runs(bucket: str) -> None:
         ("active", "critical", 1),
         ("active", "warning", 0),
     ]
-    assert [r["_value"] for r in results["kv-device-health/Tysta enheter"]] == [0]
-    seen = results["kv-device-health/Senast hörd"]
-    assert {r["device"] for r in seen} == {"shed-1", "frys-1", "leak-1"}
-    assert not any(r["offline"] for r in seen)
+    # tyst-1 has never been heard: offline; gammal-1 is retired: not there at all
+    assert [r["_value"] for r in results["kv-device-health/Tysta enheter"]] == [1]
+    seen_rows = {r["device"]: r for r in results["kv-device-health/Senast hörd"]}
+    assert set(seen_rows) == {"shed-1", "frys-1", "leak-1", "tyst-1"}
+    assert [d for d, r in seen_rows.items() if r["offline"]] == ["tyst-1"]
+    assert seen_rows["tyst-1"]["age_s"] == -1
+    assert 0 <= seen_rows["shed-1"]["age_s"] < 600
     s.close()
 
 

@@ -119,7 +119,7 @@ def last_seen(bucket: str, devices: Sequence[Watched], *, offline_only: bool = F
     offline. The devices come from the registry (the dashboards are regenerated when it
     changes): a device silent since before any window still has its row (offline), and a
     retired device's old readings count for nothing. The readings are searched over the whole
-    retention, where InfluxDB answers ``last()`` from its index.
+    retention: InfluxDB hands ``range |> filter |> last()`` to its storage engine.
 
     ``_value`` is dropped before grouping: a device's fields have different types (a freezer's
     float temperature and bool door), which Flux refuses to merge into one table.
@@ -142,7 +142,8 @@ def last_seen(bucket: str, devices: Sequence[Watched], *, offline_only: bool = F
         "  |> last()\n"
         '  |> keep(columns: ["_time", "device"])\n'
         '  |> group(columns: ["device"])\n'
-        '  |> max(column: "_time")\n'
+        '  |> sort(columns: ["_time"])\n'
+        '  |> last(column: "_time")\n'
         "  |> group()\n\n"
         f"join.left(\n  left: {_registered(devices)},\n  right: heard,\n"
         "  on: (l, r) => l.device == r.device,\n"

@@ -13,10 +13,19 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FLUX_DIR", "Checked", "FluxDoc", "check_flux", "flux_checker_missing", "grafana_v"]
+__all__ = [
+    "CHECK_RANGE",
+    "FLUX_DIR",
+    "Checked",
+    "FluxDoc",
+    "check_flux",
+    "flux_checker_missing",
+    "grafana_v",
+]
 
 FLUX_DIR = Path(__file__).resolve().parents[1] / "flux"
 _SERVER = FLUX_DIR / "node_modules" / "@influxdata" / "flux-lsp-node" / "package.json"
@@ -75,21 +84,30 @@ def check_flux(docs: Sequence[FluxDoc]) -> list[Checked]:
     return [Checked(c["name"], c["text"], c["diagnostics"], c["ast"]) for c in checked]
 
 
-#: Grafana's ``v`` record as its InfluxDB datasource fills it before sending a Flux query: it
-#: replaces each ``v.`` name in the text with the dashboard's time range (RFC 3339 times) and
-#: the panel's interval (a Go duration, which is a Flux duration literal). Defining ``v`` in
-#: Flux instead draws the language server's warning that ``v`` is provided at run time.
-GRAFANA_V = {
-    "v.timeRangeStart": "2026-11-21T08:00:00Z",
-    "v.timeRangeStop": "2026-11-22T08:00:00.123456789Z",
-    "v.windowPeriod": "1m0s",
-}
+#: the dashboard time range the checks use (any will do for a parse and type check)
+CHECK_RANGE = (
+    datetime(2026, 11, 21, 8, 0, tzinfo=UTC),
+    datetime(2026, 11, 22, 8, 0, 0, 123456, tzinfo=UTC),
+)
 
 
-def grafana_v(query: str, variables: dict[str, str] | None = None) -> str:
-    """A panel's query as Grafana sends it: dashboard variables and the ``v`` record filled."""
+def grafana_v(
+    query: str,
+    time_range: tuple[datetime, datetime] = CHECK_RANGE,
+    window: str = "1m0s",
+    variables: dict[str, str] | None = None,
+) -> str:
+    """A panel's query as Grafana sends it: dashboard variables, then the ``v`` record.
+
+    Grafana's InfluxDB datasource replaces each ``v.`` name in the text before sending: the
+    time range as RFC 3339 times, the panel's interval as a Go duration (``1m0s``, which is a
+    Flux duration literal). Defining ``v`` in Flux instead draws the language server's
+    warning that ``v`` is provided at run time.
+    """
     for name, value in (variables or {}).items():
         query = query.replace(f"${{{name}}}", value)
-    for name, value in GRAFANA_V.items():
+    start, stop = (t.astimezone(UTC).isoformat().replace("+00:00", "Z") for t in time_range)
+    filled = {"v.timeRangeStart": start, "v.timeRangeStop": stop, "v.windowPeriod": window}
+    for name, value in filled.items():
         query = query.replace(name, value)
     return query
