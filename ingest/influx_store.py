@@ -64,8 +64,10 @@ from(bucket: bucket)
 """
 
 # Readings only: the platform's own gauges (open alerts, care-device and night-check counts)
-# share the bucket. count() per table first: grouping tables of float and bool values together
-# is a schema collision in Flux, grouping their integer counts is not.
+# share the bucket. contains() keeps the measurements a bound parameter; it is not pushed down
+# to storage, which a count over the whole bucket (tests and tools, not the hot path) affords.
+# count() per table first: grouping tables of float and bool values together is a schema
+# collision in Flux, grouping their integer counts is not.
 _COUNT = """
 from(bucket: bucket)
   |> range(start: start)
