@@ -30,7 +30,7 @@ flux-deps: system-deps $(FLUX_LSP)
 test: $(STAMP) system-deps flux-deps
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(FLUX_LSP)
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 lint: $(STAMP)

@@ -1,12 +1,13 @@
 // Checks Flux with the Flux language server (flux-lsp compiled to WebAssembly, Node build).
 //
-// stdin: a JSON list of {"name": str, "extern": File AST | null, "query": str}, where "extern"
-// is the AST influxdb-client sends beside the query (its parameters as option statements).
-// argv[2]: the file to write a JSON list of {"name", "text", "diagnostics": [{"line", "character", "message"}]}:
-// "text" is the checked source: the extern formatted by Flux's own formatter, merged with the
-// query as the server compiles them (see withExtern); lines are
-// 0-based in "text". With "ast": true in a document, its parsed AST comes back too (a test
-// reads string literals back from it). (The file, not stdout: the server logs to stdout.)
+// stdin: a JSON list of {"name", "query", "extern", "ast"}: "extern" is the File AST
+// influxdb-client sends beside the query (its parameters as option statements) or null;
+// "ast": true asks for the parsed syntax tree back (a test reads literals from it).
+// argv[2]: the file the answer goes to (the server logs to stdout), a JSON list of
+// {"name", "text", "ast", "diagnostics": [{"line", "character", "message"}]}, where "text" is
+// what was checked: the query, with the extern merged in as the server merges it (see
+// withExtern), its lines 0-based. Flux's formatter writes a string parameter's "${" as is,
+// which reads back as interpolation: parameters checked this way must not contain "${".
 //
 // The server is driven through its LSP messages (initialize, didOpen) and answers with
 // textDocument/publishDiagnostics: the same parse and semantic (type) check an editor shows.
