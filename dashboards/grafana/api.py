@@ -51,9 +51,10 @@ class GrafanaApi:
         if response.is_success:
             return response.json()
         try:
-            message = str(response.json().get("message", ""))
+            payload = response.json()
         except ValueError:
-            message = response.text
+            payload = None
+        message = str(payload.get("message", "")) if isinstance(payload, dict) else response.text
         raise GrafanaRefused(response.status_code, message[:300] or response.reason_phrase)
 
     def _get_or_none(self, path: str) -> dict[str, Any] | None:
