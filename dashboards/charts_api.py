@@ -2,8 +2,9 @@
 
 ``GET /api/v1/devices/{id}/history?from=&to=&step=&metric=``: raw readings when no step is
 given (at most ``MAX_RAW`` per metric, else 422 asking for a step), min/max/mean buckets
-otherwise, computed by the store where it can (``BucketedHistory``, one SQL query on the
-embedded store). A time without an offset is Europe/Stockholm wall-clock time.
+otherwise, computed by the store where it can (``BucketedHistory``: one SQL query on the
+embedded store, one Flux query on InfluxDB). A time without an offset is Europe/Stockholm
+wall-clock time.
 ``GET /api/v1/sites/{id}/daily-record?month=YYYY-MM&format=json|csv|pdf``.
 """
 

@@ -82,21 +82,20 @@ def push(
     config: ConfigOption = None,
 ) -> None:
     """Create or update the folder and dashboards in a running Grafana (idempotent)."""
-    import niquests
-    from grafana_client.api import GrafanaApi
-    from grafana_client.client import GrafanaException
-
+    from dashboards.grafana.api import GrafanaApi, GrafanaRefused, GrafanaUnreachable
     from dashboards.grafana.provisioning import push as push_all
 
     generated, _settings = _generate(config)
-    api = GrafanaApi.from_url(grafana_url, credential=token)
+    api = GrafanaApi(grafana_url, token)
     try:
         results = push_all(api, generated)  # type: ignore[arg-type]
-    except GrafanaException as exc:
+    except GrafanaRefused as exc:
         typer.echo(f"kommunvakt: Grafana refused: {exc}", err=True)
         raise typer.Exit(1) from exc
-    except niquests.exceptions.RequestException as exc:
-        typer.echo(f"kommunvakt: cannot reach Grafana at {grafana_url}: {exc}", err=True)
+    except GrafanaUnreachable as exc:
+        typer.echo(f"kommunvakt: {exc}", err=True)
         raise typer.Exit(1) from exc
+    finally:
+        api.close()
     for r in results:
         typer.echo(f"{r.action:9} {r.uid}")

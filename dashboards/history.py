@@ -3,9 +3,9 @@
 The reading store, the alert store and the rule engine are read at the edges (``load_*``);
 everything else is a function of its inputs and ``now``. A chart of many readings is read as
 min/max buckets computed by the store (``load_chart_history``) where the store can
-(``BucketedHistory``: the embedded SQLite store), else as raw readings downsampled here. Rule
-thresholds are read defensively: the alerts package grows new rule kinds, and a rule without
-numeric ``levels`` simply draws no threshold line.
+(``BucketedHistory``: SQL in the embedded store, Flux in InfluxDB), else as raw readings
+downsampled here. Rule thresholds are read defensively: the alerts package grows new rule
+kinds, and a rule without numeric ``levels`` simply draws no threshold line.
 """
 
 from __future__ import annotations

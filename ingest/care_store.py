@@ -107,7 +107,7 @@ class CareSplitStore:
         split_gap_s: float | None = None,
     ) -> Sequence[HistoryBucket] | None:
         """``BucketedHistory`` from the device's own store where that store has it (the
-        embedded SQLite store); ``None`` where it has not (InfluxDB behind the spool): the
+        embedded SQLite store, InfluxDB behind the spool); ``None`` where it has not: the
         caller then reads ``history``."""
         inner = self._for(device_id)
         if not isinstance(inner, BucketedHistory):

@@ -25,24 +25,26 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.bucket_retention_rules import BucketRetentionRules
 from influxdb_client.rest import ApiException
 
-from devices.catalogue import is_care
+from devices.catalogue import CATALOGUE, is_care
 from devices.registry import DeviceRegistry
 from ingest.errors import StoreError, StoreRejected
-from ingest.line_protocol import EPOCH, SeriesTags, TagLookup, to_lines
+from ingest.line_protocol import EPOCH, UNREGISTERED, SeriesTags, TagLookup, to_lines
 from ingest.reading import CANONICAL_UNITS, Value
-from ingest.store import LatestValue, StoredReading
+from ingest.store import HistoryBucket, LatestValue, StoredReading
 
-__all__ = ["InfluxReadingStore", "registry_tags"]
+__all__ = ["READING_MEASUREMENTS", "InfluxReadingStore", "registry_tags"]
 
 #: ``WritePrecision.MS``, typed as the client annotates it (the constant itself is a str)
 _MS: Any = "ms"
 
 log = logging.getLogger(__name__)
 
+# influxdb-client sends each parameter as an ``option <name> = <value>`` statement in the
+# query's ``extern`` (it does not fill the API's ``params``), so the Flux names them directly.
 _HISTORY = """
-from(bucket: params.bucket)
-  |> range(start: params.start, stop: params.stop)
-  |> filter(fn: (r) => r.device == params.device and r._field == params.metric)
+from(bucket: bucket)
+  |> range(start: start, stop: stop)
+  |> filter(fn: (r) => r.device == device and r._field == metric)
   |> keep(columns: ["_time", "_value", "_field"])
   |> group()
   |> sort(columns: ["_time"])
@@ -51,9 +53,9 @@ from(bucket: params.bucket)
 # A device's series split when it moves site or place; last() per series, then the newest per
 # field across them.
 _LATEST = """
-from(bucket: params.bucket)
-  |> range(start: params.start)
-  |> filter(fn: (r) => r.device == params.device)
+from(bucket: bucket)
+  |> range(start: start)
+  |> filter(fn: (r) => r.device == device)
   |> last()
   |> keep(columns: ["_time", "_value", "_field"])
   |> group(columns: ["_field"])
@@ -61,15 +63,64 @@ from(bucket: params.bucket)
   |> limit(n: 1)
 """
 
+# Readings only: the platform's own gauges (open alerts, care-device and night-check counts)
+# share the bucket. contains() keeps the measurements a bound parameter; it is not pushed down
+# to storage, which a count over the whole bucket (tests and tools, not the hot path) affords.
 # count() per table first: grouping tables of float and bool values together is a schema
 # collision in Flux, grouping their integer counts is not.
 _COUNT = """
-from(bucket: params.bucket)
-  |> range(start: params.start)
+from(bucket: bucket)
+  |> range(start: start)
+  |> filter(fn: (r) => contains(value: r._measurement, set: measurements))
   |> count()
   |> group()
   |> sum()
 """
+
+# ``HistoryBucket``s of one metric: the float readings numbered by bucket of the grid that
+# starts at ``start`` (integer nanoseconds) and, with a gap, by stretch without a silence
+# longer than it (a running sum of "silence before this reading"); one row per (bucket,
+# stretch) and statistic. min() and max() keep the first of equal values, as the SQLite
+# store does.
+_BUCKETS = """
+import "types"
+
+data = from(bucket: bucket)
+  |> range(start: start, stop: stop)
+  |> filter(fn: (r) => r.device == device and r._field == metric)
+  |> filter(fn: (r) => types.isType(v: r._value, type: "float"))
+  |> keep(columns: ["_time", "_value"])
+  |> group()
+  |> sort(columns: ["_time"])
+  |> map(fn: (r) => ({r with b: (int(v: r._time) - int(v: start)) / step, dt: int(v: r._time)}))
+  |> difference(columns: ["dt"], keepFirst: true)
+  |> map(fn: (r) => ({r with piece: if gap > 0 and exists r.dt and r.dt > gap then 1 else 0}))
+  |> cumulativeSum(columns: ["piece"])
+  |> group(columns: ["b", "piece"])
+
+at = (tables=<-, stat) => tables
+  |> map(fn: (r) => ({b: r.b, piece: r.piece, stat: stat, v: r._value, t: int(v: r._time)}))
+of = (tables=<-, stat) => tables
+  |> map(fn: (r) => ({b: r.b, piece: r.piece, stat: stat, v: float(v: r._value), t: 0}))
+
+union(
+  tables: [
+    data |> min() |> at(stat: "min"),
+    data |> max() |> at(stat: "max"),
+    data |> first() |> at(stat: "first"),
+    data |> last() |> at(stat: "last"),
+    data |> count() |> of(stat: "count"),
+    data |> sum() |> of(stat: "sum"),
+  ],
+)
+  |> group()
+  |> sort(columns: ["b", "piece"])
+"""
+
+#: every measurement readings are written to (``ingest.line_protocol``): one per technical
+#: sensor type (care readings never reach InfluxDB), and one for devices the registry does
+#: not know
+READING_MEASUREMENTS = sorted([*(k for k, s in CATALOGUE.items() if not s.care), UNREGISTERED])
 
 
 def registry_tags(registry: DeviceRegistry) -> TagLookup:
@@ -245,8 +296,52 @@ class InfluxReadingStore:
             )
         return [seen[t] for t in sorted(seen)]
 
+    def history_buckets(
+        self,
+        device_id: str,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        bucket_s: float,
+        split_gap_s: float | None = None,
+    ) -> list[HistoryBucket]:
+        """``BucketedHistory`` in Flux: min/max per bucket computed by InfluxDB, not 43,200 rows
+        of a month of minute readings through the client. Same buckets as the SQLite store's."""
+        if bucket_s <= 0:
+            raise ValueError("bucket_s must be positive")
+        step = round(bucket_s * 1e9)
+        gap = 0 if split_gap_s is None else round(split_gap_s * 1e9)
+        records = self._query(
+            _BUCKETS, device=device_id, metric=metric, start=start, stop=end, step=step, gap=gap
+        )
+        stats: dict[tuple[int, int], dict[str, tuple[float, int]]] = {}
+        for r in records:
+            stats.setdefault((int(r["b"]), int(r["piece"])), {})[r["stat"]] = (
+                float(r["v"]),
+                int(r["t"]),
+            )
+        origin, unit = start.timestamp(), CANONICAL_UNITS.get(metric)
+        out = []
+        for (b, _piece), got in sorted(stats.items()):
+            n = int(got["count"][0])
+            out.append(
+                HistoryBucket(
+                    origin + b * bucket_s,
+                    n,
+                    got["min"][0],
+                    got["min"][1] / 1e9,
+                    got["max"][0],
+                    got["max"][1] / 1e9,
+                    got["sum"][0] / n,
+                    got["first"][1] / 1e9,
+                    got["last"][1] / 1e9,
+                    unit,
+                )
+            )
+        return out
+
     def count(self) -> int:
-        records = self._query(_COUNT, start=EPOCH)
+        records = self._query(_COUNT, start=EPOCH, measurements=READING_MEASUREMENTS)
         return int(sum(r.get_value() or 0 for r in records))
 
     def close(self) -> None:

@@ -23,11 +23,13 @@ from datetime import UTC, datetime, timedelta
 from ingest.reading import Value
 from ingest.store import StoredReading
 
-__all__ = ["EPOCH", "SeriesTags", "TagLookup", "to_lines", "to_ms"]
+__all__ = ["EPOCH", "UNREGISTERED", "SeriesTags", "TagLookup", "to_lines", "to_ms"]
 
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: measurement and type of readings from a device the registry does not know
+UNREGISTERED = "unregistered"
 _MS = timedelta(milliseconds=1)
 
 
@@ -100,7 +102,7 @@ def _tag_set(tags: SeriesTags) -> str:
 
 
 def _unknown(device_id: str) -> SeriesTags:
-    return SeriesTags("unregistered", device_id, "unregistered")
+    return SeriesTags(UNREGISTERED, device_id, UNREGISTERED)
 
 
 def to_lines(readings: Iterable[StoredReading], tags_for: TagLookup) -> list[str]:

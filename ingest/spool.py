@@ -32,7 +32,13 @@ from pathlib import Path
 
 from ingest import spool_sql as sql
 from ingest.errors import StoreError, StoreRejected
-from ingest.store import LatestValue, ReadingStore, StoredReading
+from ingest.store import (
+    BucketedHistory,
+    HistoryBucket,
+    LatestValue,
+    ReadingStore,
+    StoredReading,
+)
 
 __all__ = ["SpoolStats", "SpooledStore"]
 
@@ -299,6 +305,26 @@ class SpooledStore:
             if start <= r.time < end:
                 by_time.setdefault(r.time, r)
         return [by_time[t] for t in sorted(by_time)]
+
+    def history_buckets(
+        self,
+        device_id: str,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        bucket_s: float,
+        split_gap_s: float | None = None,
+    ) -> Sequence[HistoryBucket] | None:
+        """``BucketedHistory`` from the backend when it has it and nothing of this metric in
+        [start, end) still waits here; else ``None``, and the caller reads ``history``, which
+        merges the waiting readings in."""
+        if not isinstance(self.backend, BucketedHistory):
+            return None
+        if any(start <= r.time < end for r in self._spooled(device_id, metric)):
+            return None
+        return self.backend.history_buckets(
+            device_id, metric, start, end, bucket_s, split_gap_s=split_gap_s
+        )
 
     def count(self) -> int:
         """Readings in the backend plus those still waiting (an upper bound while a chunk is

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests talk to, when they are missing: a real Mosquitto and
 # its clients, Chromium for the browser tests, PostgreSQL, VictoriaMetrics (speaks InfluxDB's
-# /api/v2/write) and poppler's pdftoppm. As root it uses apt-get; otherwise it says what to run.
+# /api/v2/write), poppler's pdftoppm, and Node.js with npm (the Flux language server that checks
+# every Flux query runs under Node; `make flux-deps` installs it with npm). As root it uses
+# apt-get; otherwise it says what to run.
 set -euo pipefail
 
 need=()
@@ -13,6 +15,9 @@ command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] 
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 # DejaVu Sans for the daily temperature record PDF (å ä ö, −, °); fpdf2 falls back to Helvetica
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# the Flux check (tests/test_flux_check.py): flux-lsp as WebAssembly under Node, from npm
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 # validates docker-compose.yml offline (tests/test_compose.py); no Docker daemon needed
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 

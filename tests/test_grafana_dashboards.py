@@ -30,6 +30,7 @@ from devices.registry import DeviceInfo
 from gateway.alert_counts import alert_count_lines, care_device_count_lines
 from ingest.line_protocol import SeriesTags, to_lines
 from ingest.store import StoredReading
+from supervision.counts import count_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -59,7 +60,7 @@ def queries(model: dict[str, Any]) -> list[str]:
 def written_fields() -> set[tuple[str, str]]:
     """(measurement, field) pairs our writers produce: one reading of every metric of every
     non-care catalogue type through the line-protocol writer (care readings never reach
-    InfluxDB), and the alert and care-device count lines."""
+    InfluxDB), and the alert, care-device and night-check count lines."""
     lines = []
     for key, sensor in CATALOGUE.items():
         if sensor.care:
@@ -69,6 +70,7 @@ def written_fields() -> set[tuple[str, str]]:
         lines += to_lines(readings, lambda _id, t=tags: t)
     lines += alert_count_lines([("skola-1", "active", "critical")], ["skola-1"], NOW)
     lines += care_device_count_lines(DEVICES, ["enhet-3"], {}, NOW)
+    lines += count_lines({"natt-1": {"ok": 1}}, ["natt-1"], NOW)
     pairs = set()
     for line in lines:
         head, fields, _ts = line.split(" ")
@@ -206,18 +208,22 @@ def test_push_is_idempotent_against_a_real_grafana() -> None:
     url, token = os.environ.get("GRAFANA_URL"), os.environ.get("GRAFANA_TOKEN")
     if not url or not token:
         pytest.skip("no Grafana here: set GRAFANA_URL and GRAFANA_TOKEN (the CI workflow does)")
-    from grafana_client import GrafanaApi
-
+    from dashboards.grafana.api import GrafanaApi
     from dashboards.grafana.provisioning import push
 
-    api = GrafanaApi.from_url(url, credential=token)
+    api = GrafanaApi(url, token)
     generated = generate()
     push(api, generated)
     second = push(api, generated)
     assert {r.action for r in second} == {"unchanged"}
-    stored = api.dashboard.get_dashboard("kv-site-skola-1")
+    stored = api.get_dashboard("kv-site-skola-1")
+    assert stored is not None
     assert stored["meta"]["folderUid"] == "kommunvakt"
     assert stored["dashboard"]["title"] == "Norrskolan: översikt"
     version = stored["dashboard"]["version"]
     push(api, generated)
-    assert api.dashboard.get_dashboard("kv-site-skola-1")["dashboard"]["version"] == version
+    again = api.get_dashboard("kv-site-skola-1")
+    assert again is not None
+    assert again["dashboard"]["version"] == version
+    assert api.get_dashboard("kv-no-such-dashboard") is None
+    api.close()

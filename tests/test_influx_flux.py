@@ -1,7 +1,8 @@
 """Against a real InfluxDB 2: bucket setup with retention, Flux reads, the dashboards' Flux.
 
 Runs where INFLUXDB_URL and INFLUXDB_TOKEN name a reachable InfluxDB 2 (the CI workflow's
-service container; `docker compose up influxdb` locally); skipped elsewhere. Each test uses a
+service container; `docker compose up influxdb` locally); skipped elsewhere. The same Flux
+is parsed and type-checked everywhere by ``tests/test_flux_check.py``. Each test uses a
 bucket of its own and deletes it afterwards.
 """
 
@@ -22,7 +23,10 @@ from gateway.alert_counts import alert_count_lines, care_device_count_lines
 from ingest.influx_store import InfluxReadingStore
 from ingest.line_protocol import SeriesTags
 from ingest.spool import SpooledStore
+from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import StoredReading
+from supervision.counts import count_lines
+from tests.support.flux_check import grafana_v
 
 pytestmark = pytest.mark.influxdb
 
@@ -35,6 +39,8 @@ DEVICES = [
     DeviceInfo("frys-1", "freezer", "Frys", "skola-1", "Kök", "active", 600),
     DeviceInfo("leak-1", "water_leak", "Läcka", "skola-1", "Pannrum", "active", 3600),
     DeviceInfo("bed-1", "bed_sensor", "Säng", "enhet-3", None, "active", 300, "natt-3"),
+    DeviceInfo("tyst-1", "water_leak", "Tyst", "skola-1", "Källare", "active", 3600),
+    DeviceInfo("gammal-1", "freezer", "Gammal", "skola-1", "Förråd", "retired", 600),
 ]
 TAGS = {d.id: SeriesTags(d.type, d.id, d.type, d.site_id, d.place) for d in DEVICES}
 
@@ -90,6 +96,10 @@ def test_latest_history_and_count_in_flux(bucket: str) -> None:
     ]
     s.write(rows)
     s.write(rows[:3])  # the same readings again: stored once
+    # the platform's gauges share the bucket; they are not readings
+    s.write_lines(alert_count_lines([("skola-1", "active", "critical")], ["skola-1"], t0))
+    s.write_lines(care_device_count_lines(DEVICES, ["natt-3"], {}, t0))
+    s.write_lines(count_lines({"natt-3": {"ok": 2}}, ["natt-3"], t0))
     got = s.history("shed-1", "temperature", t0 + timedelta(minutes=2), t0 + timedelta(minutes=5))
     assert [(r.time, r.value, r.unit) for r in got] == [
         (t0 + timedelta(minutes=i), 20.0 + i, "Cel") for i in (2, 3, 4)
@@ -114,7 +124,7 @@ def test_spool_over_real_influxdb(bucket: str, tmp_path: Any) -> None:
 
 
 def test_every_generated_dashboard_query_runs(bucket: str) -> None:
-    """The dashboards' Flux parses and runs on InfluxDB, and the overview finds our series."""
+    """The dashboards' Flux runs on InfluxDB, as Grafana sends it, and finds our series."""
     s = store(bucket)
     now = datetime.now(UTC).replace(microsecond=0)
     s.write(
@@ -123,23 +133,21 @@ def test_every_generated_dashboard_query_runs(bucket: str) -> None:
             StoredReading("shed-1", now - timedelta(minutes=1), "battery", 80.0, "%EL"),
             StoredReading("frys-1", now - timedelta(minutes=1), "door_open", True),
             StoredReading("leak-1", now - timedelta(minutes=1), "water_leak", False),
+            # retired ten days ago: its old readings must not count as an offline device
+            StoredReading("gammal-1", now - timedelta(days=10), "temperature", -20.0, "Cel"),
         ]
     )  # no bed-1 reading: care readings never reach InfluxDB, only counts do
     s.write_lines(alert_count_lines([("skola-1", "active", "critical")], ["skola-1"], now))
     seen = {"bed-1": now - timedelta(minutes=1)}
     s.write_lines(care_device_count_lines(DEVICES, ["natt-3", "natt-4"], seen, now))
+    s.write_lines(count_lines({"natt-3": {"ok": 2, "missed": 1}}, ["natt-3"], now))
     query_api = s._client.query_api()
     sites = [Site("skola-1", "Norrskolan"), Site("enhet-3", "Björken")]
     results: dict[str, list[Any]] = {}
     for g in build_dashboards(sites, DEVICES, bucket=bucket, datasource_uid=DATASOURCE_UID):
         for panel in dashboard_json(g)["panels"]:
             for target in panel["targets"]:
-                flux = (
-                    target["query"]
-                    .replace("v.timeRangeStart", "-1h")
-                    .replace("v.timeRangeStop", "now()")
-                    .replace("v.windowPeriod", "1m")
-                )
+                flux = grafana_v(target["query"], (now - timedelta(hours=1), now))
                 tables = query_api.query(flux, org=ORG)
                 results[f"{g.uid}/{panel['title']}"] = [r.values for t in tables for r in t.records]
     shed = results["kv-site-skola-1/Teknikbodar: temperatur"]
@@ -152,6 +160,10 @@ def test_every_generated_dashboard_query_runs(bucket: str) -> None:
         ("natt-4", 0, 0),
     ]
     assert "device" not in care[0]
+    checks = results["kv-alerts/Nattillsyn: kontroller per omsorgsenhet och status (endast antal)"]
+    assert [(r["care_unit"], r["ok"], r["missed"], r["escalated"]) for r in checks] == [
+        ("natt-3", 2, 1, 0)
+    ]
     alerts = results["kv-site-skola-1/Öppna larm på platsen"]
     assert sorted((r["state"], r["severity"], r["_value"]) for r in alerts) == [
         ("acknowledged", "critical", 0),
@@ -159,8 +171,57 @@ def test_every_generated_dashboard_query_runs(bucket: str) -> None:
         ("active", "critical", 1),
         ("active", "warning", 0),
     ]
-    assert [r["_value"] for r in results["kv-device-health/Tysta enheter"]] == [0]
-    seen = results["kv-device-health/Senast hörd"]
-    assert {r["device"] for r in seen} == {"shed-1", "frys-1", "leak-1"}
-    assert not any(r["offline"] for r in seen)
+    # tyst-1 has never been heard: offline; gammal-1 is retired: not there at all
+    assert [r["_value"] for r in results["kv-device-health/Tysta enheter"]] == [1]
+    seen_rows = {r["device"]: r for r in results["kv-device-health/Senast hörd"]}
+    assert set(seen_rows) == {"shed-1", "frys-1", "leak-1", "tyst-1"}
+    assert [d for d, r in seen_rows.items() if r["offline"]] == ["tyst-1"]
+    assert seen_rows["tyst-1"]["age_s"] == -1
+    assert 0 <= seen_rows["shed-1"]["age_s"] < 600
     s.close()
+
+
+def _readings(t0: datetime) -> list[StoredReading]:
+    """A minute sensor over two days with a silence of three hours, a freezer's door, and an
+    hourly leak sensor; values repeat so that minima and maxima have ties."""
+    rows = []
+    for i in range(2 * 24 * 60):
+        if 600 <= i < 780:  # three hours without a reading
+            continue
+        when = t0 + timedelta(minutes=i)
+        rows.append(StoredReading("shed-1", when, "temperature", float((i * 7) % 13), "Cel"))
+        rows.append(StoredReading("shed-1", when, "battery", 80.0 - i / 1000, "%EL"))
+    for i in range(0, 48 * 60, 90):
+        rows.append(StoredReading("frys-1", t0 + timedelta(minutes=i), "door_open", i % 180 == 0))
+    for i in range(48):
+        rows.append(StoredReading("leak-1", t0 + timedelta(hours=i), "water_leak", i == 30))
+    return rows
+
+
+def test_influx_and_sqlite_stores_answer_alike(bucket: str, tmp_path: Any) -> None:
+    """The same readings in both stores: latest, history, count and the min/max buckets the
+    charts read (``BucketedHistory``) are the same."""
+    influx, sqlite = store(bucket), SqliteReadingStore(tmp_path / "readings.db")
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=3)
+    rows = _readings(t0)
+    for s in (influx, sqlite):
+        for i in range(0, len(rows), 2000):
+            s.write(rows[i : i + 2000])
+    assert influx.count() == sqlite.count() == len(rows)
+    for device in ("shed-1", "frys-1", "leak-1"):
+        assert influx.latest(device) == sqlite.latest(device), device
+    start, end = t0 + timedelta(hours=5), t0 + timedelta(days=1, hours=7)
+    for device, metric in [("shed-1", "temperature"), ("frys-1", "door_open")]:
+        assert influx.history(device, metric, start, end) == sqlite.history(
+            device, metric, start, end
+        ), (device, metric)
+    for bucket_s, gap in [(3600.0, None), (1800.0, 150.0), (86400 / 360, 150.0)]:
+        got = influx.history_buckets("shed-1", "temperature", start, end, bucket_s, gap)
+        want = sqlite.history_buckets("shed-1", "temperature", start, end, bucket_s, gap)
+        assert len(got) > 10
+        assert got == want, (bucket_s, gap)
+    # a metric without numbers has no buckets in either store: the chart reads it raw
+    assert influx.history_buckets("frys-1", "door_open", start, end, 3600.0) == []
+    assert sqlite.history_buckets("frys-1", "door_open", start, end, 3600.0) == []
+    influx.close()
+    sqlite.close()

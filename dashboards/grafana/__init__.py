@@ -1,5 +1,5 @@
 """Grafana as code: dashboards generated from the registry (grafana-foundation-sdk), written as
-provisioning files or pushed through grafana-client."""
+provisioning files or pushed through Grafana's HTTP API."""
 
 from dashboards.grafana.build import Generated, Site, build_dashboards
 from dashboards.grafana.flux import FluxQuery, register

@@ -167,24 +167,29 @@ def _site_dashboard(
     return b
 
 
-def _health_dashboard(technical: dict[str, int], bucket: str, ds: str) -> dash.Dashboard:
+def _health_dashboard(
+    technical: dict[str, int], watched: list[q.Watched], bucket: str, ds: str
+) -> dash.Dashboard:
     b = _base("kv-device-health", "Enheter: hälsa", ["enheter"])
-    b.with_panel(
-        stat.Panel()
-        .title("Tysta enheter")
-        .description(f"Ingen avläsning på {q.OFFLINE_FACTOR} förväntade rapportintervall.")
-        .with_target(FluxQueryBuilder(q.last_seen(bucket, technical, offline_only=True), ds))
-        .thresholds(_steps("green", (1.0, "red")))
-        .height(6)
-        .span(6)
-    )
-    b.with_panel(
-        table.Panel()
-        .title("Senast hörd")
-        .with_target(FluxQueryBuilder(q.last_seen(bucket, technical), ds))
-        .height(12)
-        .span(18)
-    )
+    if watched:  # the registry's active technical devices; none, nothing to hear from
+        b.with_panel(
+            stat.Panel()
+            .title("Tysta enheter")
+            .description(f"Ingen avläsning på {q.OFFLINE_FACTOR} förväntade rapportintervall"
+                         " (urdrifttagna enheter räknas inte).")
+            .with_target(FluxQueryBuilder(q.last_seen(bucket, watched, offline_only=True), ds))
+            .thresholds(_steps("green", (1.0, "red")))
+            .height(6)
+            .span(6)
+        )  # fmt: skip
+        b.with_panel(
+            table.Panel()
+            .title("Senast hörd")
+            .description("age_s -1: aldrig hörd.")
+            .with_target(FluxQueryBuilder(q.last_seen(bucket, watched), ds))
+            .height(12)
+            .span(18)
+        )
     battery_types = [t for t in technical if "battery" in CATALOGUE[t].metrics]
     b.with_panel(
         table.Panel()
@@ -219,6 +224,14 @@ def _alerts_dashboard(care: dict[str, int], bucket: str, ds: str) -> dash.Dashbo
             .height(8)
             .span(24)
         )
+        b.with_panel(
+            table.Panel()
+            .title("Nattillsyn: kontroller per omsorgsenhet och status (endast antal)")
+            .description("Inatt, per omsorgsenhet; inga boende eller enskilda kontroller.")
+            .with_target(FluxQueryBuilder(q.supervision_checks(bucket), ds))
+            .height(8)
+            .span(24)
+        )
     return b
 
 
@@ -248,8 +261,13 @@ def build_dashboards(
         builder = _site_dashboard(site, types, bucket, datasource_uid)
         model = _numbered(builder.build())
         out.append(Generated(model.uid or "", model.title or "", model))
+    watched = [
+        q.Watched(d.id, d.type, d.site_id, d.place, d.expected_interval_s)
+        for d in active
+        if not CATALOGUE[d.type].care
+    ]
     for builder in (
-        _health_dashboard(technical, bucket, datasource_uid),
+        _health_dashboard(technical, watched, bucket, datasource_uid),
         _alerts_dashboard(care, bucket, datasource_uid),
     ):
         model = _numbered(builder.build())

@@ -1,4 +1,4 @@
-"""Grafana provisioning files and the push through grafana-client.
+"""Grafana provisioning files and the push through Grafana's HTTP API (``api.GrafanaApi``).
 
 ``export`` writes what Grafana reads at start (``/etc/grafana/provisioning``):
 ``datasources/kommunvakt.yaml`` (InfluxDB, Flux, token from the container's environment),
@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
+from dashboards.grafana.api import GrafanaApi
 from dashboards.grafana.build import FOLDER_TITLE, FOLDER_UID, Generated
 
 __all__ = ["DATASOURCE_UID", "PushResult", "dashboard_json", "export", "push"]
@@ -127,38 +128,20 @@ def _comparable(model: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in model.items() if k not in ("id", "version")}
 
 
-def push(api: Any, dashboards: Sequence[Generated]) -> list[PushResult]:
-    """Create/update through a ``grafana_client.GrafanaApi``; idempotent."""
-    from grafana_client.client import GrafanaClientError
-
-    try:
-        api.folder.get_folder(FOLDER_UID)
-    except GrafanaClientError as exc:
-        if exc.status_code != 404:
-            raise
-        api.folder.create_folder(FOLDER_TITLE, uid=FOLDER_UID)
+def push(api: GrafanaApi, dashboards: Sequence[Generated]) -> list[PushResult]:
+    """Create/update the folder and each dashboard; idempotent. Raises ``GrafanaError``."""
+    if api.get_folder(FOLDER_UID) is None:
+        api.create_folder(FOLDER_TITLE, uid=FOLDER_UID)
         log.info("created Grafana folder %s", FOLDER_UID)
     results = []
     for g in dashboards:
         ours = dashboard_json(g)
-        try:
-            theirs = api.dashboard.get_dashboard(g.uid)
-        except GrafanaClientError as exc:
-            if exc.status_code != 404:
-                raise
-            theirs = None
+        theirs = api.get_dashboard(g.uid)
         if theirs is not None:
             same_folder = theirs.get("meta", {}).get("folderUid") == FOLDER_UID
             if same_folder and _comparable(theirs["dashboard"]) == _comparable(ours):
                 results.append(PushResult(g.uid, "unchanged"))
                 continue
-        api.dashboard.update_dashboard(
-            {
-                "dashboard": ours,
-                "folderUid": FOLDER_UID,
-                "overwrite": True,
-                "message": "kommunvakt dashboards push",
-            }
-        )
+        api.save_dashboard(ours, FOLDER_UID, "kommunvakt dashboards push")
         results.append(PushResult(g.uid, "created" if theirs is None else "updated"))
     return results
