@@ -25,6 +25,22 @@ def _line(
     return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name}{label} {value}"]
 
 
+def _mqtt_metrics(platform: Platform) -> list[str]:
+    mqtt = platform.mqtt
+    if mqtt is None:
+        return []
+    out = _line(
+        "kommunvakt_mqtt_connected", int(mqtt.connected.is_set()), "1 while subscribed", "gauge"
+    )
+    out += _line("kommunvakt_mqtt_connects_total", mqtt.connects, "connections to the broker")
+    out += _line(
+        "kommunvakt_mqtt_sessions_lost_total",
+        mqtt.sessions_lost,
+        "reconnects that found the broker without our session (messages may have been dropped)",
+    )
+    return out
+
+
 def render_metrics(platform: Platform) -> str:
     st = platform.pipeline.stats
     out: list[str] = []
@@ -48,6 +64,7 @@ def render_metrics(platform: Platform) -> str:
     out += _line("kommunvakt_store_errors_total", st.store_errors, "failed store batches")
     out += _line("kommunvakt_queue_depth", platform.pipeline.depth, "messages waiting", "gauge")
     out += spool_metrics(platform.store)
+    out += _mqtt_metrics(platform)
     out.append("# HELP kommunvakt_messages_by_family_total decoded messages per payload family")
     out.append("# TYPE kommunvakt_messages_by_family_total counter")
     for family, n in sorted(st.by_family.items()):

@@ -23,6 +23,7 @@ from devices.registry import DeviceRegistry
 from gateway.broker import EmbeddedBroker
 from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
+from gateway.session_watch import SessionWatch
 from gateway.settings import Settings
 from gateway.stores import build_reading_store, install_store_extras, keep_care_apart
 from gateway.supervision_wiring import build_supervision, start_supervision_mqtt
@@ -34,6 +35,9 @@ from ingest.store import ReadingStore
 __all__ = ["Platform", "resolve_admin_token"]
 
 log = logging.getLogger(__name__)
+
+#: says the broker has held this gateway's session before (see gateway.mqtt)
+SESSION_MARKER = "mqtt-session"
 
 
 def resolve_admin_token(settings: Settings) -> tuple[str, bool]:
@@ -124,7 +128,7 @@ class Platform:
             log.info("resumed %d open alert(s) from the store", restored)
         self.pipeline.start()
         if mqtt:
-            self.mqtt = MqttSource(
+            self.mqtt = mqtt_source = MqttSource(
                 s.mqtt_target,
                 s.mqtt_client_id,
                 self.router.subscriptions,
@@ -132,7 +136,9 @@ class Platform:
                 ca_file=s.mqtt_ca_file,
                 cert_file=s.mqtt_cert_file,
                 key_file=s.mqtt_key_file,
+                session_marker=s.data_dir / SESSION_MARKER,
             )
+            self.tickers.append(SessionWatch(lambda: mqtt_source.sessions_lost, self.engine).tick)
             self.pipeline.set_ack(self.mqtt.ack)
             self.mqtt.start()
             start_supervision_mqtt(self)  # issue 6: camera-check events
