@@ -121,6 +121,16 @@ class Outbox:
             ).first()
             return _item(row) if row is not None else None
 
+    def oldest_pending(self) -> datetime | None:
+        """When the oldest message still waiting for delivery was queued (for health)."""
+        with self._sessions() as s:
+            return s.scalars(
+                select(OutboxRow.created_at)
+                .where(OutboxRow.state == "pending")
+                .order_by(OutboxRow.id)
+                .limit(1)
+            ).first()
+
     def mark_sent(self, item_id: int, at: datetime) -> None:
         with self._sessions() as s:
             row = s.get(OutboxRow, item_id)
