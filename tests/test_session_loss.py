@@ -10,11 +10,7 @@ config) the subscription is saved at once and a kill -9 loses nothing published 
 from __future__ import annotations
 
 import getpass
-import json
-import sqlite3
-import subprocess
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +19,8 @@ import pytest
 from tests.support.metrics import metric
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import wait_for
+from tests.support.publish import publish
+from tests.support.publish import stored as count_stored
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
@@ -32,7 +30,6 @@ SHIPPED = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto" / "mosqui
 SAVED_ON_CHANGES = "".join(
     line + "\n" for line in SHIPPED.read_text().splitlines() if line.startswith("autosave")
 )
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def persistent_broker(workdir: Path, saving: str) -> Mosquitto:
@@ -42,32 +39,8 @@ def persistent_broker(workdir: Path, saving: str) -> Mosquitto:
     return Mosquitto(workdir, extra_conf=conf + saving).start()
 
 
-def publish(broker: Mosquitto, device: str, values: list[float], first: int = 0) -> None:
-    """One message per value, a second apart from ``first`` seconds after a fixed start."""
-    lines = "".join(
-        json.dumps(
-            {"time": (T0 + timedelta(seconds=first + i)).isoformat(), "values": {"temperature": v}}
-        )
-        + "\n"
-        for i, v in enumerate(values)
-    )
-    subprocess.run(
-        ["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-q", "1", "-l",
-         "-t", f"kv/{device}/up"],
-        input=lines.encode(), check=True, timeout=30,
-    )  # fmt: skip
-
-
 def stored(proc: Any) -> int:
-    """Readings in the embedded store: one row per device, metric and time, so a message the
-    broker delivers twice (at least once) is counted once."""
-    db = sqlite3.connect(f"file:{proc.data_dir / 'readings.db'}?mode=ro", uri=True)
-    try:
-        return int(
-            db.execute("SELECT count(*) FROM readings WHERE device_id = 'rum-1'").fetchone()[0]
-        )
-    finally:
-        db.close()
+    return count_stored(proc.data_dir, "rum-1")
 
 
 def session_alerts(proc: Any) -> list[dict[str, Any]]:
