@@ -147,7 +147,8 @@ class Platform:
                 ca_file=s.mqtt_ca_file,
                 cert_file=s.mqtt_cert_file,
                 key_file=s.mqtt_key_file,
-                session_marker=s.data_dir / SESSION_MARKER,
+                # the embedded broker dies with the process: no session to expect after a restart
+                session_marker=None if s.embedded_broker else s.data_dir / SESSION_MARKER,
             )
             self.tickers.append(SessionWatch(lambda: mqtt_source.sessions_lost, self.engine).tick)
             self.pipeline.set_ack(self.mqtt.ack)
