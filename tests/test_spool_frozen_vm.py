@@ -10,6 +10,7 @@ keeps one: InfluxDB always, VictoriaMetrics with ``-dedup.minScrapeInterval``.
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from ingest.spool import SpooledStore
 from ingest.store import StoredReading
 from tests.support.net import wait_for
 from tests.support.victoriametrics import VictoriaMetrics, victoria_metrics_binary
+from tests.test_influx_write_vm import _RecordingProxy
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +45,9 @@ def test_frozen_server_backoff_holds_and_nothing_is_stored_twice(
     if victoria_metrics_binary() is None:
         pytest.fail("victoria-metrics is not installed; `make test` installs it")
     vm = VictoriaMetrics(tmp_path / "vm", extra_args=("-dedup.minScrapeInterval=1ms",)).start()
+    proxy = _RecordingProxy(vm.url)  # records every request the spool makes
     backend = InfluxReadingStore(
-        vm.url, "token", "kommunvakt", "kommunvakt", tags_for=lambda _d: TAGS, timeout_ms=300
+        proxy.url, "token", "kommunvakt", "kommunvakt", tags_for=lambda _d: TAGS, timeout_ms=300
     )
     spool = SpooledStore(
         backend, tmp_path / "spool.db", batch_size=200, flush_interval=0.05, max_backoff=2.0
@@ -82,10 +85,17 @@ def test_frozen_server_backoff_holds_and_nothing_is_stored_twice(
     finally:
         spool.close(drain_timeout=0)
         vm.stop()
+        proxy.close()
     # 6 s frozen at 0.3 s per timed-out request: every write waking the sender made ~20 tries
     # (and one warning each); the backoff (0.25, 0.5, 1, 2, 2 s, jittered) allows ~8
     assert 2 <= frozen_attempts <= 9, frozen_attempts
     assert len(frozen_warnings) == 1, frozen_warnings
+    # every attempt during the freeze, and the one that went through after it, sent the same
+    # line protocol (the gzip wrapper differs only in its timestamp field)
+    bodies = [gzip.decompress(b) for path, _h, b in proxy.requests if "/write" in path]
+    resent = bodies[1 : frozen_attempts + 2]
+    assert len(resent) == frozen_attempts + 1
+    assert len(set(resent)) == 1  # not grown by the writes meanwhile
     # every reading exactly once, though some chunks reached the server twice
     duplicates = {ts: n for ts, n in Counter(stamps).items() if n > 1}
     assert duplicates == {}
