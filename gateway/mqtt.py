@@ -8,9 +8,10 @@ resubscribe to a lost session is dropped), and every connect subscribes again.
 
 Every connect checks the broker's "session present" flag. A broker that lost our session (it
 died before saving it, or its persistence is off) has dropped every message published for us
-since: that is counted (``sessions_lost``) and reported through ``on_session_lost``. Once a
-session existed, every later connect expects it; across restarts of the gateway, a marker
-file (``session_marker``) says the broker has held our session before.
+since: that is logged and counted (``sessions_lost``; the platform's clock turns the count
+into an operator alert, off this thread). Once a session existed, every later connect
+expects it; across restarts of the gateway, a marker file (``session_marker``) says the
+broker has held our session before.
 
 The network loop is ours (paho's documented external-loop API: ``socket``, ``loop_read``,
 ``loop_write``, ``loop_misc``) for two reasons found by profiling the ingest benchmark:
@@ -125,7 +126,6 @@ class MqttSource:
         cert_file: Path | None = None,
         key_file: Path | None = None,
         keepalive: int = 30,
-        on_session_lost: Callable[[], None] | None = None,
         session_marker: Path | None = None,
     ) -> None:
         self.target = target
@@ -138,7 +138,6 @@ class MqttSource:
         self.connects = 0
         self.sessions_lost = 0
         self.backoff = Backoff(base=0.25, cap=RECONNECT_CAP_S)
-        self._on_session_lost = on_session_lost
         self._session_marker = session_marker
         self._session_key = f"{client_id}@{target.host}:{target.port}"
         self._expect_session = (
@@ -214,11 +213,6 @@ class MqttSource:
                 "subscribing again",
                 self.target,
             )
-            if self._on_session_lost is not None:
-                try:
-                    self._on_session_lost()
-                except Exception:  # the network thread must go on
-                    log.exception("session-lost callback failed")
         if not expected and self._session_marker is not None:
             try:
                 self._session_marker.write_text(self._session_key + "\n")
@@ -343,9 +337,15 @@ class MqttSource:
                 else:
                     self._client.reconnect()
             except (OSError, ValueError) as exc:
+                # one warning per outage (the connect log says when it is over), not one a second
+                level = logging.WARNING if self.backoff.attempt == 0 else logging.DEBUG
                 delay = self.backoff.next()
-                log.warning(
-                    "cannot reach MQTT broker %r (%s); retrying in %.1f s", self.target, exc, delay
+                log.log(
+                    level,
+                    "cannot reach MQTT broker %r (%s); retrying every %.0f s at most",
+                    self.target,
+                    exc,
+                    RECONNECT_CAP_S,
                 )
                 self._stop.wait(delay)
                 continue
