@@ -121,5 +121,6 @@ def test_gateway_restart_against_a_broker_that_forgot_it(
             lambda: metric(proc, "kommunvakt_mqtt_sessions_lost_total") == 1,
             what="the lost session counted after a gateway restart",
         )
+        wait_for(lambda: session_alerts(proc), what="an operator alert after the restart")
     finally:
         broker.stop()
