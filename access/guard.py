@@ -35,7 +35,16 @@ log = logging.getLogger(__name__)
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
-_API_PREFIXES = ("/api/", "/healthz", "/metrics", "/docs", "/redoc", "/openapi.json")
+_API_PREFIXES = (
+    "/api/",
+    "/healthz",
+    "/livez",
+    "/readyz",
+    "/metrics",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+)
 
 
 class LoginRequired(Exception):

@@ -110,6 +110,8 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     # --- ops, docs, sign-in -------------------------------------------------------------
     Rule("GET", "/healthz", PUBLIC),
+    Rule("GET", "/livez", PUBLIC),  # for orchestrators: no token in a probe
+    Rule("GET", "/readyz", PUBLIC),
     Rule("GET", "/metrics", "ops.metrics"),
     Rule("GET", "/login", PUBLIC),
     Rule("POST", "/login", PUBLIC),

@@ -11,6 +11,15 @@ apprise is told two things on purpose: no throttle (``request_rate_per_sec = 0``
 it waits ~5.5 s between two e-mails to the same service, which would hold a critical alert back
 behind a reminder), and no retries of its own (``retry = 0``): our outbox retries, durably, and
 records each attempt. ``optional`` is forced off so apprise never reports a failure as success.
+
+Delivery is at least once: a crash after the service took a message and before the outbox
+marked it sent sends it again. Every message therefore carries its outbox row's stable id
+(``OutboxItem.message_id``), the same on every attempt and different for every transition:
+as the last line of an e-mail's text (staff see it, and that a repeat can happen), as
+``X-Kommunvakt-Message-Id`` with ``References``/``In-Reply-To`` naming the alert's thread for
+e-mail, and as ``Idempotency-Key`` for HTTP services with headers (json, xml, form). The
+e-mail's own ``Message-ID`` cannot be ours: apprise's mailto always adds its own after the
+custom headers, and a second ``Message-ID`` would break RFC 5322 (at most one).
 """
 
 from __future__ import annotations
@@ -24,12 +33,35 @@ from datetime import UTC, datetime, timedelta
 
 import apprise
 
-from alerts.outbox import DeliveryRecord, Outbox, OutboxItem
+from alerts.outbox import DeliveryRecord, Outbox, OutboxItem, thread_id
 from alerts.routing import Recipient, matches
 
 __all__ = ["Notifier", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
+
+_MAIL_SCHEMES = ("mailto", "mailtos")
+_HEADER_SCHEMES = ("json", "jsons", "xml", "xmls", "form", "forms")
+#: the last line of every message (Swedish: staff read it)
+DUPLICATE_NOTE = (
+    "Meddelande-id {id}. I sällsynta fall (efter ett avbrott) kan samma meddelande komma två "
+    "gånger; då har båda samma id."
+)
+
+
+def delivery_headers(scheme: str, item: OutboxItem) -> dict[str, str]:
+    """What marks a message as this outbox row's, per kind of service (none: no headers)."""
+    if scheme in _MAIL_SCHEMES:
+        thread = thread_id(item.alert_id)
+        return {
+            "X-Kommunvakt-Message-Id": item.message_id,
+            "In-Reply-To": thread,
+            "References": thread,
+        }
+    if scheme in _HEADER_SCHEMES:
+        return {"Idempotency-Key": item.message_id}
+    return {}
+
 
 _NOTIFY_TYPE = {
     "critical": apprise.NotifyType.FAILURE,
@@ -60,6 +92,12 @@ class _Channel:
         self.tags = frozenset(str(t).lower() for t in recipient.tags)
         self.name = str(self.server.url(privacy=True))[:200]  # type: ignore[no-untyped-call]
         self.recipient = recipient.name or f"mottagare-{index + 1}"
+        self.scheme = recipient.url.split(":", 1)[0].lower()
+        # apprise keeps a service's extra headers in a dict of its own (mailto, json, xml,
+        # form); we put this message's ids there before each send (one thread per channel)
+        headers = getattr(self.server, "headers", None)
+        self._headers: dict[str, str] | None = headers if isinstance(headers, dict) else None
+        self._fixed_headers = dict(self._headers or {})
         digest = hashlib.sha256(f"{recipient.url}|{sorted(self.tags)}".encode()).hexdigest()
         self.key = digest[:32]
         self.wake = threading.Event()
@@ -67,10 +105,17 @@ class _Channel:
 
     def send(self, item: OutboxItem) -> tuple[bool, str | None]:
         kind = "resolve" if item.kind == "resolve" else (item.severity or "")
+        if self._headers is not None:
+            self._headers.clear()
+            self._headers.update(self._fixed_headers)
+            self._headers.update(delivery_headers(self.scheme, item))
+        body = item.body
+        if self.scheme in _MAIL_SCHEMES:  # not on an SMS, where every character costs
+            body = f"{body}\n\n{DUPLICATE_NOTE.format(id=item.message_id)}"
         try:
             ok = bool(
                 self.server.notify(
-                    body=item.body,
+                    body=body,
                     title=item.title,
                     notify_type=_NOTIFY_TYPE.get(kind, apprise.NotifyType.INFO),
                     body_format=apprise.NotifyFormat.TEXT,

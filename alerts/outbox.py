@@ -8,7 +8,7 @@ row with its outcome; the outbox row keeps the current state (pending, sent, fai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
@@ -19,7 +19,15 @@ from alerts.models import AlertRow, DeliveryRow, OutboxRow
 if TYPE_CHECKING:
     from alerts.scoping import AlertScope
 
-__all__ = ["DeliveryRecord", "Outbox", "OutboxItem"]
+__all__ = ["DeliveryRecord", "Outbox", "OutboxItem", "thread_id"]
+
+#: the right-hand side of our message ids (RFC 5322 §3.6.4: id-left "@" id-right)
+_ID_DOMAIN = "kommunvakt"
+
+
+def thread_id(alert_id: int) -> str:
+    """The id every message about one alert refers to, so a mail client threads them."""
+    return f"<alert-{alert_id}@{_ID_DOMAIN}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +47,17 @@ class OutboxItem:
     state: str
     last_error: str | None
     sent_at: datetime | None
+
+    @property
+    def message_id(self) -> str:
+        """Stable per alert and transition (kind and the instant it was dispatched, the same
+        on every channel's row): every attempt of this message carries it, a different
+        transition (another reminder, the recovery) never does. Delivery is at least once (a
+        crash between the send and ``mark_sent`` sends again), so this is how a duplicate is
+        recognised: by people (shown in the message), mail clients (threading) and HTTP
+        receivers (``Idempotency-Key``)."""
+        at = self.created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        return f"<alert-{self.alert_id}.{self.kind}.{at}@{_ID_DOMAIN}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +139,16 @@ class Outbox:
                 .limit(1)
             ).first()
             return _item(row) if row is not None else None
+
+    def oldest_pending(self) -> datetime | None:
+        """When the oldest message still waiting for delivery was queued (for health)."""
+        with self._sessions() as s:
+            return s.scalars(
+                select(OutboxRow.created_at)
+                .where(OutboxRow.state == "pending")
+                .order_by(OutboxRow.id)
+                .limit(1)
+            ).first()
 
     def mark_sent(self, item_id: int, at: datetime) -> None:
         with self._sessions() as s:

@@ -89,13 +89,24 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:
-        mqtt_ok = platform.mqtt is None or platform.mqtt.connected.is_set()
-        body = {
-            "status": "ok" if mqtt_ok else "degraded",
-            "mqtt_connected": mqtt_ok,
-            "queue_depth": platform.pipeline.depth,
-        }
-        return JSONResponse(body, status_code=200 if mqtt_ok else 503)
+        """The full report (gateway.health): 503 when any check fails."""
+        report = platform.health()
+        body = report.as_json()
+        body["mqtt_connected"] = platform.mqtt is None or platform.mqtt.connected.is_set()
+        body["queue_depth"] = platform.pipeline.depth
+        return JSONResponse(body, status_code=200 if report.ok else 503)
+
+    @app.get("/livez", tags=["ops"])
+    def livez() -> JSONResponse:
+        """Liveness: the process does its periodic work (restart it when not)."""
+        report = platform.health()
+        return JSONResponse({"live": report.live}, status_code=200 if report.live else 503)
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> JSONResponse:
+        """Readiness: subscribed to the broker and able to store."""
+        report = platform.health()
+        return JSONResponse({"ready": report.ready}, status_code=200 if report.ready else 503)
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:

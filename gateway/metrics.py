@@ -25,6 +25,41 @@ def _line(
     return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name}{label} {value}"]
 
 
+def _mqtt_metrics(platform: Platform) -> list[str]:
+    mqtt = platform.mqtt
+    if mqtt is None:
+        return []
+    out = _line(
+        "kommunvakt_mqtt_connected", int(mqtt.connected.is_set()), "1 while subscribed", "gauge"
+    )
+    out += _line("kommunvakt_mqtt_connects_total", mqtt.connects, "connections to the broker")
+    out += _line(
+        "kommunvakt_mqtt_sessions_lost_total",
+        mqtt.sessions_lost,
+        "reconnects that found the broker without our session (messages may have been dropped)",
+    )
+    return out
+
+
+def _health_metrics(platform: Platform) -> list[str]:
+    """The /healthz checks as gauges, so an outside monitor can page on them."""
+    report = platform.health()
+    out = _line("kommunvakt_healthy", int(report.ok), "1 while every health check passes", "gauge")
+    out.append("# HELP kommunvakt_health_check_ok 1 while this health check passes")
+    out.append("# TYPE kommunvakt_health_check_ok gauge")
+    out += [f'kommunvakt_health_check_ok{{check="{c.name}"}} {int(c.ok)}' for c in report.checks]
+    seconds = {c.name: c.value for c in report.checks}
+    rows = [
+        ("ingest", "kommunvakt_ingest_stalled_seconds", "work waiting without a stored batch"),
+        ("store", "kommunvakt_store_failing_seconds", "every store write failing since"),
+        ("clock", "kommunvakt_clock_last_tick_age_seconds", "since the clock last ticked"),
+        ("outbox", "kommunvakt_outbox_oldest_pending_age_seconds", "oldest undelivered message"),
+    ]
+    for check, name, help_text in rows:
+        out += _line(name, seconds.get(check, 0.0), help_text, "gauge")
+    return out
+
+
 def render_metrics(platform: Platform) -> str:
     st = platform.pipeline.stats
     out: list[str] = []
@@ -48,6 +83,8 @@ def render_metrics(platform: Platform) -> str:
     out += _line("kommunvakt_store_errors_total", st.store_errors, "failed store batches")
     out += _line("kommunvakt_queue_depth", platform.pipeline.depth, "messages waiting", "gauge")
     out += spool_metrics(platform.store)
+    out += _mqtt_metrics(platform)
+    out += _health_metrics(platform)
     out.append("# HELP kommunvakt_messages_by_family_total decoded messages per payload family")
     out.append("# TYPE kommunvakt_messages_by_family_total counter")
     for family, n in sorted(st.by_family.items()):

@@ -2,8 +2,16 @@
 
 QoS 1, a persistent session under a stable client id (clean_session=False), and manual
 acknowledgement: the pipeline acknowledges a message only after it is stored, in arrival
-order, so a crash loses nothing. Reconnects back off exponentially with full jitter, capped,
-and every connect subscribes again.
+order, so a crash loses nothing. Reconnects back off exponentially with full jitter, capped
+at two seconds (a broker that is back should not wait for us: what devices publish before we
+resubscribe to a lost session is dropped), and every connect subscribes again.
+
+Every connect checks the broker's "session present" flag. A broker that lost our session (it
+died before saving it, or its persistence is off) has dropped every message published for us
+since: that is logged and counted (``sessions_lost``; the platform's clock turns the count
+into an operator alert, off this thread). Once a session existed, every later connect
+expects it; across restarts of the gateway, a marker file (``session_marker``) says the
+broker has held our session before.
 
 The network loop is ours (paho's documented external-loop API: ``socket``, ``loop_read``,
 ``loop_write``, ``loop_misc``) for two reasons found by profiling the ingest benchmark:
@@ -47,6 +55,8 @@ _PUBACK = struct.Struct("!BBH")  # MQTT 3.1.1 §3.4: fixed header 0x40, remainin
 _MID_MASK = 0xFFFF
 #: packets read per readable socket before looking at acks and keepalive again
 _READ_BURST = 512
+#: the longest wait between two connect attempts: short, so a broker that is back is used at once
+RECONNECT_CAP_S = 2.0
 
 
 class _BufferedSocket:
@@ -116,6 +126,7 @@ class MqttSource:
         cert_file: Path | None = None,
         key_file: Path | None = None,
         keepalive: int = 30,
+        session_marker: Path | None = None,
     ) -> None:
         self.target = target
         self.topics = list(topics)
@@ -125,7 +136,15 @@ class MqttSource:
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
         self.connects = 0
-        self.backoff = Backoff()
+        self.sessions_lost = 0
+        self.backoff = Backoff(base=0.25, cap=RECONNECT_CAP_S)
+        self._session_marker = session_marker
+        self._session_key = f"{client_id}@{target.host}:{target.port}"
+        self._expect_session = (
+            session_marker is not None
+            and session_marker.is_file()
+            and session_marker.read_text().strip() == self._session_key
+        )
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -164,12 +183,13 @@ class MqttSource:
 
     # paho callbacks run on the network thread: keep them tiny.
     def _on_connect(
-        self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object
+        self, client: mqtt.Client, _u: object, flags: mqtt.ConnectFlags, reason: object, _p: object
     ) -> None:
         if getattr(reason, "is_failure", False):
             log.error("MQTT broker %r refused the connection: %s", self.target, reason)
             return
         self.connects += 1
+        self._check_session(bool(flags.session_present))
         raw = getattr(client, "_sock", None)
         if type(raw) is socket.socket:  # private in paho 2.x; TLS sockets stay as they are
             client._sock = _BufferedSocket(raw)  # type: ignore[assignment]
@@ -182,6 +202,22 @@ class MqttSource:
         log.info(
             "connected to MQTT broker %r, subscribing to %s", self.target, ", ".join(self.topics)
         )
+
+    def _check_session(self, present: bool) -> None:
+        expected, self._expect_session = self._expect_session, True
+        if expected and not present:
+            self.sessions_lost += 1
+            log.warning(
+                "MQTT broker %r had lost our session (restarted before saving it?): messages "
+                "published for the gateway while it was away were dropped by the broker; "
+                "subscribing again",
+                self.target,
+            )
+        if not expected and self._session_marker is not None:
+            try:
+                self._session_marker.write_text(self._session_key + "\n")
+            except OSError as exc:
+                log.warning("cannot write %s: %s", self._session_marker, exc)
 
     def _on_subscribe(
         self, _c: mqtt.Client, _u: object, _mid: int, reasons: Sequence[object], _p: object
@@ -301,9 +337,15 @@ class MqttSource:
                 else:
                     self._client.reconnect()
             except (OSError, ValueError) as exc:
+                # one warning per outage (the connect log says when it is over), not one a second
+                level = logging.WARNING if self.backoff.attempt == 0 else logging.DEBUG
                 delay = self.backoff.next()
-                log.warning(
-                    "cannot reach MQTT broker %r (%s); retrying in %.1f s", self.target, exc, delay
+                log.log(
+                    level,
+                    "cannot reach MQTT broker %r (%s); retrying every %.0f s at most",
+                    self.target,
+                    exc,
+                    RECONNECT_CAP_S,
                 )
                 self._stop.wait(delay)
                 continue

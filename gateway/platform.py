@@ -21,10 +21,12 @@ from devices.migrate import prepare_database
 from devices.quarantine import QuarantineStore
 from devices.registry import DeviceRegistry
 from gateway.broker import EmbeddedBroker
+from gateway.health import HealthBounds, HealthInputs, HealthReport, IngestProgress, assess
 from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
+from gateway.session_watch import SessionWatch
 from gateway.settings import Settings
-from gateway.stores import build_reading_store, install_store_extras, keep_care_apart
+from gateway.stores import build_reading_store, install_store_extras, keep_care_apart, spool_of
 from gateway.supervision_wiring import build_supervision, start_supervision_mqtt
 from ingest.deadletters import DeadLetterStore
 from ingest.formats import FormatRouter
@@ -34,6 +36,9 @@ from ingest.store import ReadingStore
 __all__ = ["Platform", "resolve_admin_token"]
 
 log = logging.getLogger(__name__)
+
+#: says the broker has held this gateway's session before (see gateway.mqtt)
+SESSION_MARKER = "mqtt-session"
 
 
 def resolve_admin_token(settings: Settings) -> tuple[str, bool]:
@@ -102,11 +107,21 @@ class Platform:
         self.broker: EmbeddedBroker | None = None
         self.mqtt: MqttSource | None = None
         self.started_at = clock()
+        #: when the clock thread last began a tick (health: the process does its periodic work)
+        self.last_tick = self.started_at
+        self.health_bounds = HealthBounds(
+            ingest_stall_s=settings.health_ingest_stall_s,
+            store_failing_s=settings.health_store_failing_s,
+            spool_age_s=settings.health_spool_age_s,
+            clock_s=settings.health_clock_s,
+            outbox_age_s=settings.health_outbox_age_s,
+        )
+        self.ingest_progress = IngestProgress(self.started_at)
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self._extra_stops: list[Callable[[], None]] = []
         #: called every second with ``now`` on the clock thread (schedules, escalation, ...)
-        self.tickers: list[Callable[[datetime], None]] = [self.engine.tick]
+        self.tickers: list[Callable[[datetime], None]] = [self._observe_ingest, self.engine.tick]
         install_store_extras(self)  # InfluxDB: alert counts for Grafana, spool alarm
         self.supervision = build_supervision(self)  # issue 6: listener + ticker
         # a bed sensor's in_bed is kept only with a bound resident's consent
@@ -124,7 +139,7 @@ class Platform:
             log.info("resumed %d open alert(s) from the store", restored)
         self.pipeline.start()
         if mqtt:
-            self.mqtt = MqttSource(
+            self.mqtt = mqtt_source = MqttSource(
                 s.mqtt_target,
                 s.mqtt_client_id,
                 self.router.subscriptions,
@@ -132,12 +147,34 @@ class Platform:
                 ca_file=s.mqtt_ca_file,
                 cert_file=s.mqtt_cert_file,
                 key_file=s.mqtt_key_file,
+                # the embedded broker dies with the process: no session to expect after a restart
+                session_marker=None if s.embedded_broker else s.data_dir / SESSION_MARKER,
             )
+            self.tickers.append(SessionWatch(lambda: mqtt_source.sessions_lost, self.engine).tick)
             self.pipeline.set_ack(self.mqtt.ack)
             self.mqtt.start()
             start_supervision_mqtt(self)  # issue 6: camera-check events
         self._ticker = threading.Thread(target=self._tick_loop, name="clock", daemon=True)
         self._ticker.start()
+
+    def _observe_ingest(self, now: datetime) -> None:
+        st = self.pipeline.stats
+        self.ingest_progress.observe(now, self.pipeline.depth, st.batches, st.store_errors)
+
+    def health(self) -> HealthReport:
+        now = self.clock()
+        spool = spool_of(self.store)
+        oldest = self.alerting.outbox.oldest_pending()
+        inputs = HealthInputs(
+            mqtt_connected=None if self.mqtt is None else self.mqtt.connected.is_set(),
+            queue_depth=self.pipeline.depth,
+            ingest_stalled_s=self.ingest_progress.stalled_s(now),
+            store_failing_s=self.ingest_progress.failing_s(now),
+            spool_oldest_s=None if spool is None else spool.stats().oldest_age_s,
+            clock_age_s=max(0.0, (now - self.last_tick).total_seconds()),
+            outbox_oldest_s=None if oldest is None else max(0.0, (now - oldest).total_seconds()),
+        )
+        return assess(inputs, self.health_bounds)
 
     def on_stop(self, fn: Callable[[], None]) -> None:
         self._extra_stops.append(fn)
@@ -146,6 +183,7 @@ class Platform:
         last_prune = 0.0
         while not self._stop.wait(1.0):
             now = self.clock()
+            self.last_tick = now
             for ticker in self.tickers:
                 try:
                     ticker(now)

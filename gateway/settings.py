@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     influx_flush_interval_ms: int = Field(1000, ge=0)
     influx_timeout_ms: int = Field(10_000, gt=0)
     spool_max_readings: int = Field(5_000_000, gt=0)
+    # /healthz: how long each may last before health says so (seconds; gateway.health)
+    health_ingest_stall_s: float = Field(60.0, gt=0)
+    health_store_failing_s: float = Field(60.0, gt=0)
+    health_spool_age_s: float = Field(600.0, gt=0)
+    health_clock_s: float = Field(10.0, gt=0)
+    health_outbox_age_s: float = Field(900.0, gt=0)
     grafana_dashboards_dir: Path | None = None  # keep generated dashboard JSON here
     # issue 10: the kitchens' daily temperature record: limit per device type (°C, "above" is
     # a deviation) and the morning e-mail of yesterday's record (apprise URLs, local HH:MM)

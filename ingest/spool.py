@@ -8,6 +8,16 @@ reading has waited ``flush_interval``; a chunk leaves the spool only after the b
 taken it. While InfluxDB is healthy the spool holds about one flush interval of readings; when
 it is down the spool grows, and the sender retries with backoff and replays in order.
 
+The backoff holds under load: it is exponential with jitter (``max_backoff`` at most), and
+neither a write nor a flush wakes a sender that waits in it, so a server answering 429/5xx or
+frozen sees a few requests a minute, not one per pipeline batch. The log says when the backend
+starts failing and when it takes writes again, once each; every attempt is counted
+(``send_errors``). A chunk that failed is sent again exactly as it was (the same rows, pinned
+by sequence number, in the same order), never grown by what was written meanwhile: a request
+that timed out may still have been stored, and a byte-identical resend is what a backend can
+recognise as a duplicate (InfluxDB overwrites a point with the same measurement, tags and
+time; VictoriaMetrics does with ``-dedup.minScrapeInterval``, see docs/production.md).
+
 The spool is bounded (``max_readings``). When it is full, ``write`` raises ``StoreError``: the
 pipeline then stops acknowledging and the broker keeps the messages (Mosquitto's
 ``max_queued_messages`` is raised for that), and ``on_full`` is called once so the platform can
@@ -22,6 +32,7 @@ answer ``latest`` (staff pages keep working during an outage).
 from __future__ import annotations
 
 import logging
+import random
 import sqlite3
 import threading
 import time
@@ -103,6 +114,11 @@ class SpooledStore:
         self._latest: dict[str, dict[str, LatestValue]] = {}
         self._latest_asked: dict[str, float] = {}  # device → monotonic time InfluxDB was asked
         self._drain = False
+        #: monotonic-free wall time before which the sender does not try again (backoff)
+        self._retry_at: float | None = None
+        #: (first, last) sequence numbers of a chunk that failed: resent as it was
+        self._pinned: tuple[int, int] | None = None
+        self._rng = random.Random()
         # what's spooled from an earlier run is overdue: replay it at once
         self._due: float | None = time.time() if self._size else None
         self._thread = threading.Thread(target=self._run, name="spool-sender", daemon=True)
@@ -160,7 +176,7 @@ class SpooledStore:
             self._size += len(rows)
             if self._due is None:
                 self._due = time.time() + self.flush_interval
-            if self._size >= self.batch_size:
+            if self._size >= self.batch_size and self._retry_at is None:
                 self._cond.notify()
 
     # -- the sender -----------------------------------------------------------------------
@@ -169,46 +185,76 @@ class SpooledStore:
         """Block until a chunk should go out; False when closing."""
         with self._cond:
             while not self._closing:
+                now = time.time()
+                if self._retry_at is not None and now < self._retry_at:
+                    self._cond.wait(self._retry_at - now)  # only close() cuts a backoff short
+                    continue
                 if self._size and (
                     self._drain
                     or self._size >= self.batch_size
-                    or (self._due is not None and time.time() >= self._due)
+                    or self._retry_at is not None
+                    or (self._due is not None and now >= self._due)
                 ):
                     return True
-                timeout = None if self._due is None else max(0.0, self._due - time.time())
+                timeout = None if self._due is None else max(0.0, self._due - now)
                 self._cond.wait(timeout if timeout is not None else 1.0)
             return False
 
+    def _backoff(self, failures: int) -> float:
+        """Exponential from 0.25 s, capped, with jitter (half to all of it) so that several
+        gateways do not retry in step."""
+        ceiling = min(self.max_backoff, 0.25 * 2.0 ** min(failures - 1, 30))
+        return ceiling * self._rng.uniform(0.5, 1.0)
+
     def _run(self) -> None:
-        delay = 0.25
+        failures = 0
         while self._wait_for_work():
             try:
                 self._send_one_chunk()
-                delay = 0.25
-            except StoreError as exc:
+            except Exception as exc:
+                failures += 1
+                delay = self._backoff(failures)
+                expected = isinstance(exc, StoreError)
                 with self._cond:
                     self._send_errors += 1
                     self._last_error = str(exc)[:500]
-                    log.warning("spool: backend write failed (%s); retry in %.1f s", exc, delay)
-                    self._cond.wait(delay)  # close() notifies, so shutdown does not wait
-                delay = min(delay * 2, self.max_backoff)
-            except Exception:
-                log.exception("spool sender failed; retrying")
-                with self._cond:
-                    self._cond.wait(delay)
-                delay = min(delay * 2, self.max_backoff)
+                    self._retry_at = time.time() + delay
+                if failures == 1 and expected:
+                    log.warning(
+                        "spool: backend write failed (%s); retrying with backoff up to %.0f s, "
+                        "quietly until it takes writes again",
+                        exc,
+                        self.max_backoff,
+                    )
+                elif not expected:
+                    log.exception("spool sender failed; retrying in %.1f s", delay)
+                else:
+                    log.debug("spool: attempt %d failed (%s); next in %.1f s", failures, exc, delay)
+                continue
+            with self._cond:
+                self._retry_at = None
+            if failures:
+                log.warning(
+                    "spool: backend takes writes again after %d failed attempt(s); %d waiting",
+                    failures,
+                    self._size,
+                )
+                failures = 0
 
     def _send_one_chunk(self) -> None:
         with self._db_lock:
-            rows = self._db.execute(
-                sql.OLDEST_CHUNK,
-                (self.batch_size,),
-            ).fetchall()
+            if self._pinned is not None:
+                rows = self._db.execute(sql.PINNED_CHUNK, self._pinned).fetchall()
+            else:
+                rows = self._db.execute(sql.OLDEST_CHUNK, (self.batch_size,)).fetchall()
         if not rows:
+            self._pinned = None
             return
         first, last = rows[0][0], rows[-1][0]
         readings = [sql.reading(row[2:]) for row in rows]
         reason: str | None = None
+        # Stays pinned if the write raises: the retry sends these rows and no others.
+        self._pinned = (first, last)
         try:
             self.backend.write(readings)
         except StoreRejected as exc:
@@ -224,6 +270,7 @@ class SpooledStore:
             self._db.execute("DELETE FROM spool WHERE seq BETWEEN ? AND ?", (first, last))
             self._db.execute("COMMIT")
             oldest = self._oldest_enqueued()
+        self._pinned = None
         with self._cond:
             self._size -= len(rows)
             if reason is None:

@@ -18,6 +18,7 @@ __all__ = [
     "INSERT",
     "OLDEST",
     "OLDEST_CHUNK",
+    "PINNED_CHUNK",
     "REJECT",
     "REJECTED",
     "SCHEMA",
@@ -59,6 +60,8 @@ INSERT = """INSERT INTO spool (enqueued_us, device_id, metric, ts_us, num, txt, 
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
 OLDEST_CHUNK = """SELECT seq, enqueued_us, device_id, metric, ts_us, num, txt, kind, unit
 FROM spool ORDER BY seq LIMIT ?"""
+PINNED_CHUNK = """SELECT seq, enqueued_us, device_id, metric, ts_us, num, txt, kind, unit
+FROM spool WHERE seq BETWEEN ? AND ? ORDER BY seq"""
 REJECT = """INSERT INTO rejected
 (seq, rejected_us, reason, device_id, metric, ts_us, num, txt, kind, unit)
 SELECT seq, ?, ?, device_id, metric, ts_us, num, txt, kind, unit

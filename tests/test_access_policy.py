@@ -143,9 +143,11 @@ def test_public_routes_are_few() -> None:
     assert public == [
         "/ack/{token}",  # issue 5: one-time signed acknowledgement links in notifications
         "/healthz",
+        "/livez",
         "/login",
         "/login",
         "/login/oidc*",
+        "/readyz",
         "/static/*",
     ]
 

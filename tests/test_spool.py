@@ -26,6 +26,8 @@ T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 class Backend:
     def __init__(self) -> None:
         self.chunks: list[list[StoredReading]] = []
+        #: every chunk offered, taken or not
+        self.attempts: list[list[StoredReading]] = []
         self.down = False
         self.refuse_device: str | None = None
         self.closed = False
@@ -33,6 +35,8 @@ class Backend:
         self._lock = threading.Lock()
 
     def write(self, readings: Sequence[StoredReading]) -> None:
+        with self._lock:
+            self.attempts.append(list(readings))
         if self.down:
             raise StoreError("InfluxDB at http://influx:8086 unreachable: connection refused")
         if self.refuse_device and any(r.device_id == self.refuse_device for r in readings):
@@ -232,4 +236,61 @@ def test_buckets_come_from_the_backend_only_when_nothing_of_the_range_waits(
     plain = SpooledStore(Backend(), tmp_path / "plain.db", flush_interval=60)  # type: ignore[arg-type]
     assert plain.history_buckets("shed-1", "temperature", T0, end, 60.0) is None
     plain.close()
+
+
+def test_a_failed_chunk_is_resent_exactly_as_it_was(tmp_path: Path) -> None:
+    """A request that timed out may have been stored: the resend must be the same points (a
+    backend overwrites identical ones), never that chunk grown by what arrived meanwhile."""
+    backend = Backend()
+    backend.down = True
+    s = spool(tmp_path, backend, batch_size=50, max_backoff=0.1)
+    s.write(readings(0, 20))
+    wait_for(lambda: s.stats().send_errors >= 1, what="a first failed attempt")
+    s.write(readings(20, 80))
+    wait_for(lambda: s.stats().send_errors >= 3, what="retries")
+    backend.down = False
+    assert s.flush(10)
+    first = [r.time for r in readings(0, 20)]
+    with backend._lock:
+        offered = [[r.time for r in chunk] for chunk in backend.attempts]
+    failed = offered[: s.stats().send_errors + 1]  # every retry and the one that went through
+    assert all(chunk == first for chunk in failed), [len(c) for c in offered]
+    assert [r.time for r in backend.received] == [r.time for r in readings(0, 80)]
+    s.close()
+
+
+def test_writes_do_not_wake_a_sender_in_backoff(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under load, a failing backend sees a few attempts (the backoff), one warning each way."""
+    backend = Backend()
+    backend.down = True
+    s = spool(tmp_path, backend, batch_size=10, max_backoff=1.0)
+    caplog.set_level("WARNING", logger="ingest.spool")
+    stop = threading.Event()
+
+    def pipeline() -> None:
+        i = 0
+        while not stop.wait(0.005):  # ~200 writes a second, each a full chunk
+            s.write(readings(i, i + 10))
+            i += 10
+
+    writer = threading.Thread(target=pipeline)
+    writer.start()
+    try:
+        stop.wait(2.5)
+    finally:
+        stop.set()
+        writer.join()
+    attempts = s.stats().send_errors
+    # 0.25 + 0.5 + 1 + 1 ... s, jittered to half: at most ~8 in 2.5 s; waking on every
+    # write would make it hundreds
+    assert 2 <= attempts <= 9, attempts
+    warnings = [r for r in caplog.records if r.name == "ingest.spool"]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    backend.down = False
+    assert s.flush(10)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ingest.spool"]
+    assert len(warnings) == 2
+    assert "takes writes again" in warnings[1]
     s.close()

@@ -38,6 +38,10 @@ class Mail:
     subject: str
     body: str
     received: float  # time.time() when the server had it
+    headers: tuple[tuple[str, str], ...] = ()  # every header as sent, repeated ones too
+
+    def header(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == name.lower()]
 
 
 class _Handler:
@@ -49,7 +53,12 @@ class _Handler:
         part = msg.get_body(("plain",))  # type: ignore[attr-defined]
         body = part.get_content() if part is not None else ""
         mail = Mail(
-            envelope.mail_from, list(envelope.rcpt_tos), str(msg["subject"]), body, time.time()
+            envelope.mail_from,
+            list(envelope.rcpt_tos),
+            str(msg["subject"]),
+            body,
+            time.time(),
+            tuple((k, str(v)) for k, v in msg.items()),
         )
         with self.sink.lock:
             self.sink.mails.append(mail)
@@ -96,6 +105,8 @@ class JsonSink:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[tuple[str, dict[str, Any], float]] = []
+        #: (path, request headers) of every POST, in order
+        self.requests: list[tuple[str, dict[str, str]]] = []
         self.lock = threading.Lock()
         sink = self
 
@@ -105,6 +116,7 @@ class JsonSink:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with sink.lock:
                     sink.received.append((self.path, body, time.time()))
+                    sink.requests.append((self.path, dict(self.headers.items())))
                 self.send_response(200)
                 self.send_header("content-length", "0")
                 self.end_headers()

@@ -52,6 +52,13 @@ class Mosquitto:
         wait_port(self.port)
         return self
 
+    def kill(self) -> None:
+        """kill -9: nothing is saved that was not saved before."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,11 @@ def victoria_metrics_binary() -> str | None:
 
 
 class VictoriaMetrics:
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.workdir = workdir
+        self.extra_args = extra_args
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -48,6 +52,7 @@ class VictoriaMetrics:
                 f"-storageDataPath={self.workdir / 'data'}",
                 "-retentionPeriod=100y",  # the default month would drop older test readings
                 "-loggerLevel=ERROR",
+                *self.extra_args,
             ],
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
@@ -64,9 +69,20 @@ class VictoriaMetrics:
         wait_for(healthy, 20, what="victoria-metrics healthy")
         return self
 
+    def freeze(self) -> None:
+        """SIGSTOP: the port still accepts connections (the kernel's backlog), nothing answers."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT: it takes up whatever waited in its sockets, timed-out requests included."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """Graceful stop: it flushes what it took to disk."""
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a frozen server cannot act on SIGTERM
             self.proc.terminate()
             try:
                 self.proc.wait(15)
