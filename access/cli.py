@@ -33,9 +33,10 @@ Units = Annotated[
 
 
 def _open(config: Path | None) -> tuple[UserStore, AuditLog]:
-    from access.audit import AuditLog, AuditRow
-    from access.users import TokenRow, UserRow, UserStore
+    from access.audit import AuditLog
+    from access.users import UserStore
     from devices.db import make_engine, make_sessionmaker
+    from devices.migrate import prepare_database
     from gateway.settings import load_settings
 
     try:
@@ -45,9 +46,7 @@ def _open(config: Path | None) -> tuple[UserStore, AuditLog]:
         raise typer.Exit(1) from exc
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
-    names = (UserRow.__tablename__, TokenRow.__tablename__, AuditRow.__tablename__)
-    tables = [UserRow.metadata.tables[t] for t in names]
-    UserRow.metadata.create_all(engine, tables=tables)
+    prepare_database(engine)  # the same schema (and migrations) the platform would start with
     AuditLog.install_guards(engine)
     sessions = make_sessionmaker(engine)
     return UserStore(sessions), AuditLog(sessions)
@@ -191,6 +190,40 @@ def users_set_password(
 
         (load_settings(config).data_dir / "admin_password").unlink(missing_ok=True)
     typer.echo(f"password set for {username}")
+
+
+@users_app.command("link-oidc")
+def users_link_oidc(
+    username: str,
+    subject: Annotated[str, typer.Option("--subject", help="the provider's sub for this person")],
+    issuer: Annotated[
+        str | None, typer.Option("--issuer", help="default: the configured oidc_issuer")
+    ] = None,
+    config: Config = None,
+) -> None:
+    """Let one identity-provider account sign in as this user (never an admin account)."""
+    from gateway.settings import load_settings
+
+    issuer = issuer or load_settings(config).oidc_issuer
+    if not issuer:
+        raise _fail(ValueError("no --issuer given and oidc_issuer is not configured"))
+    users, audit = _open(config)
+    try:
+        admin.link_oidc(users, audit, _actor(), datetime.now(UTC), username, issuer, subject)
+    except _user_error() as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"linked {username} to a subject of {issuer}")
+
+
+@users_app.command("unlink-oidc")
+def users_unlink_oidc(username: str, config: Config = None) -> None:
+    """End a user's sign-in through the identity provider."""
+    users, audit = _open(config)
+    try:
+        admin.unlink_oidc(users, audit, _actor(), datetime.now(UTC), username)
+    except _user_error() as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"unlinked {username}")
 
 
 @tokens_app.command("create")

@@ -54,7 +54,8 @@ def install_access(app: FastAPI, platform: Any) -> None:
     """Users and tokens (with the built-in admin and its bootstrap token), web sessions,
     sign-in rate limit, optional OIDC, the security middleware and the access routes."""
     # tables of ours also on a database an older migration head does not know yet
-    tables = [UserRow.metadata.tables[t] for t in ("access_users", "access_tokens")]
+    names = ("access_users", "access_tokens", "access_oidc_links", "access_sign_in_locks")
+    tables = [UserRow.metadata.tables[t] for t in names]
     UserRow.metadata.create_all(platform.db, tables=tables)
     users = getattr(platform, "users", None)
     if users is None:

@@ -245,18 +245,21 @@ def oidc_callback(request: Request, state: str = "", code: str = "", error: str 
     lang = _lang(request)
     cookie = request.cookies.get(OIDC_COOKIE, "")
     pending = oidc.take(state, now) if state and cookie == state else None
-    username: str | None = None
-    reason = error or ("state" if pending is None else "")
+    principal: Principal | None = None
+    reason = error[:100] or ("state" if pending is None else "")
     if pending is not None and not error:
         try:
-            username = oidc.complete(code, pending, _redirect_uri(request), now)
+            identity = oidc.complete(code, pending, _redirect_uri(request), now)
+            principal = app_state.users.oidc_user(identity.issuer, identity.subject)
+            reason = "" if principal is not None else "subject not linked to a user"
         except OidcError as exc:
             reason = str(exc)
-    principal = app_state.users.principal(username) if username else None
     if principal is None:
+        # neither the provider's names nor its subject go on record: the subject may be a
+        # personal identity number at Swedish e-ID providers
         platform.audit.record(
-            now, username or "unknown", "auth.sign_in", "user", username, outcome="denied",
-            source_ip=ip, details={"method": "oidc", "reason": reason or "no such user"},
+            now, "unknown", "auth.sign_in", "user", None, outcome="denied",
+            source_ip=ip, details={"method": "oidc", "reason": reason or "not linked"},
         )  # fmt: skip
         return render(
             request, "login.html", None, 401, next="/", oidc=True,

@@ -129,7 +129,9 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: SecretStr | None = None
-    oidc_username_claim: str = "preferred_username"
+    #: the ID-token claim that names a person stably at the provider (with the issuer); users
+    #: are linked to it by an admin, never matched by a name the provider sends
+    oidc_subject_claim: str = Field("sub", min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

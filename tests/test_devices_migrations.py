@@ -120,3 +120,48 @@ def test_two_starts_at_once_on_postgresql(pg_cluster: Any) -> None:
         e.dispose()
     assert errors == []
     assert sorted(outcomes) == ["created", "upgraded"]
+
+
+ACCESS_TABLES = {"access_users", "access_oidc_links", "access_sign_in_locks"}
+
+
+def test_sign_in_revision_upgrades_a_baseline_database(db_url: str) -> None:
+    """A database at the baseline, with users, gets the OIDC links, the per-source sign-in
+    locks and every user's session generation; the access tables then match the models."""
+    from sqlalchemy import text
+
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(connection=conn), "0001")
+            conn.execute(
+                text(
+                    "INSERT INTO access_users (username, role, sites, care_units, disabled,"
+                    " failed_logins, created_at) VALUES ('anna', 'viewer', '[]', '[]', false, 0,"
+                    " '2026-12-01 00:00:00')"
+                )
+            )
+        assert prepare_database(engine) == "upgraded"
+        assert set(inspect(engine).get_table_names()) >= ACCESS_TABLES
+        with engine.connect() as conn:
+            generation = conn.execute(text("SELECT session_generation FROM access_users"))
+            assert generation.scalar_one() == 0
+            diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        ours = [d for d in diffs if _access_table(d) in ACCESS_TABLES]
+        assert ours == []
+    finally:
+        engine.dispose()
+
+
+def _access_table(diff: Any) -> str | None:
+    item = diff[0] if isinstance(diff, list) else diff
+    for part in item[1:]:
+        table = getattr(part, "table", None)
+        if table is not None:
+            return str(table.name)
+        if isinstance(part, str):
+            return part
+        name = getattr(part, "name", None)
+        if isinstance(name, str):
+            return name
+    return None

@@ -1,0 +1,59 @@
+"""sign-in trust: OIDC subject links, per-source sign-in locks, session generation
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-04 20:40:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import devices.db
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # create_all at start may have made the new tables already (it adds missing tables)
+    existing = set(sa.inspect(op.get_bind()).get_table_names())
+    if "access_oidc_links" not in existing:
+        op.create_table(
+            "access_oidc_links",
+            sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+            sa.Column("user_id", sa.Integer(), nullable=False),
+            sa.Column("issuer", sa.String(length=500), nullable=False),
+            sa.Column("subject", sa.String(length=255), nullable=False),
+            sa.Column("created_at", devices.db.UTCDateTime(timezone=True), nullable=False),
+            sa.ForeignKeyConstraint(["user_id"], ["access_users.id"]),
+            sa.PrimaryKeyConstraint("id"),
+            sa.UniqueConstraint("issuer", "subject"),
+            sa.UniqueConstraint("user_id"),
+        )
+    if "access_sign_in_locks" not in existing:
+        op.create_table(
+            "access_sign_in_locks",
+            sa.Column("username", sa.String(length=64), nullable=False),
+            sa.Column("source", sa.String(length=64), nullable=False),
+            sa.Column("failures", sa.Integer(), nullable=False),
+            sa.Column("locked_until", devices.db.UTCDateTime(timezone=True), nullable=True),
+            sa.Column("last_failure_at", devices.db.UTCDateTime(timezone=True), nullable=False),
+            sa.PrimaryKeyConstraint("username", "source"),
+        )
+    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("access_users")}
+    if "session_generation" not in columns:
+        with op.batch_alter_table("access_users", schema=None) as batch_op:
+            batch_op.add_column(
+                sa.Column("session_generation", sa.Integer(), server_default="0", nullable=False)
+            )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("access_users", schema=None) as batch_op:
+        batch_op.drop_column("session_generation")
+    op.drop_table("access_sign_in_locks")
+    op.drop_table("access_oidc_links")
