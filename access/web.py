@@ -2,7 +2,9 @@
 
 Failed sign-ins answer the same whether the user is unknown, the password wrong or the account
 locked, so the form does not tell an attacker which usernames exist. Each source address may
-try ``LOGIN_RATE`` times per minute (HTTP 429 after that). Every attempt is on record.
+try ``LOGIN_RATE`` times per minute (HTTP 429 after that), and wrong passwords lock a user for
+that source only (``access.users``). The source address is the TCP peer, or what a proxy in
+``trusted_proxies`` says it forwarded for. Every attempt is on record.
 """
 
 from __future__ import annotations
@@ -144,7 +146,7 @@ def login(
             username=username,
         )
     users: UserStore = state.users
-    result = users.sign_in(username, password, now)
+    result = users.sign_in(username, password, now, ip)
     name = username.strip().lower()
     try:
         users.get(name)
