@@ -253,4 +253,6 @@ def check_json(c: Check, zone: ZoneInfo) -> dict[str, Any]:
         "recheck_at": c.recheck_at.isoformat() if c.recheck_at else None,
         "rung": c.rung,
         "updated_at": c.updated_at.isoformat(),
+        "timing": c.timing,
+        "timing_reason": c.timing_reason,
     }

@@ -122,7 +122,13 @@ def test_two_starts_at_once_on_postgresql(pg_cluster: Any) -> None:
     assert sorted(outcomes) == ["created", "upgraded"]
 
 
-ACCESS_TABLES = {"access_users", "access_oidc_links", "access_sign_in_locks"}
+ACCESS_TABLES = {
+    "access_users",
+    "access_oidc_links",
+    "access_sign_in_locks",
+    "sv_checks",
+    "sv_check_transitions",
+}
 
 
 def test_sign_in_revision_upgrades_a_baseline_database(db_url: str) -> None:

@@ -1,4 +1,5 @@
-"""sign-in trust: OIDC subject links, per-source sign-in locks, session generation
+"""sign-in trust: OIDC subject links, per-source sign-in locks, session generation; a night
+check closed outside its window keeps "early"/"late" and the reason
 
 Revision ID: 0002
 Revises: 0001
@@ -50,9 +51,20 @@ def upgrade() -> None:
             batch_op.add_column(
                 sa.Column("session_generation", sa.Integer(), server_default="0", nullable=False)
             )
+    for table in ("sv_checks", "sv_check_transitions"):
+        have = {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}
+        if "timing" in have:
+            continue
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("timing", sa.String(length=8), nullable=True))
+            batch_op.add_column(sa.Column("timing_reason", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    for table in ("sv_check_transitions", "sv_checks"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("timing_reason")
+            batch_op.drop_column("timing")
     with op.batch_alter_table("access_users", schema=None) as batch_op:
         batch_op.drop_column("session_generation")
     op.drop_table("access_sign_in_locks")
