@@ -17,6 +17,7 @@ sign-in form itself uses a double-submit cookie (``kv_csrf``). Templates get it 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 import threading
 from collections import deque
@@ -44,6 +45,7 @@ __all__ = [
     "check_csrf",
     "csrf_token",
     "install_template_globals",
+    "source_key",
 ]
 
 SESSION_TTL = timedelta(hours=12)
@@ -129,6 +131,20 @@ class SessionStore:
             if now - v.created > SESSION_TTL or now - v.last_seen > SESSION_IDLE
         ]:
             del self._sessions[k]
+
+
+def source_key(address: str) -> str:
+    """Whom the sign-in limits count: an IPv4 address, or an IPv6 address's /64 (one host is
+    given a whole /64, and must not get a fresh limit and lock from each of its addresses)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]  # not an address (a test client's name): counted as it is
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 class RateLimiter:

@@ -19,7 +19,13 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from access.auth import SESSION_COOKIE, Principal, web_principal
-from access.sessions import CSRF_COOKIE, SESSION_TTL, SessionStore, install_template_globals
+from access.sessions import (
+    CSRF_COOKIE,
+    SESSION_TTL,
+    SessionStore,
+    install_template_globals,
+    source_key,
+)
 from access.users import SignIn, UserError, UserStore
 from dashboards.i18n import LANGS, texts
 
@@ -124,7 +130,8 @@ def login(
     ip = _client_ip(request)
     oidc = getattr(state, "oidc", None) is not None
     lang = _lang(request)
-    if not state.login_limiter.hit(ip, now):
+    source = source_key(ip)
+    if not state.login_limiter.hit(source, now):
         platform.audit.record(
             now,
             "anonymous",
@@ -146,7 +153,7 @@ def login(
             username=username,
         )
     users: UserStore = state.users
-    result = users.sign_in(username, password, now, ip)
+    result = users.sign_in(username, password, now, source)
     name = username.strip().lower()
     try:
         users.get(name)

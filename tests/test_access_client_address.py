@@ -82,3 +82,14 @@ def test_trusted_proxies_must_be_addresses(tmp_path: Path) -> None:
     assert load_settings(data_dir=tmp_path).trusted_proxies == []
     with pytest.raises(ValueError, match="not an IP address or CIDR"):
         load_settings(data_dir=tmp_path, trusted_proxies=["proxy.example"])
+
+
+def test_sign_in_limits_count_an_ipv6_host_by_its_64() -> None:
+    from access.sessions import source_key
+
+    assert source_key("2001:db8:1:2:aaaa::1") == source_key("2001:db8:1:2:bbbb::2")
+    assert source_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert source_key("2001:db8:1:3::1") != source_key("2001:db8:1:2::1")
+    assert source_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert source_key("192.0.2.7") == "192.0.2.7"
+    assert source_key("testclient") == "testclient"
