@@ -4,9 +4,10 @@ Passwords are argon2id hashes (argon2-cffi defaults). API tokens are 256-bit ran
 only their sha256 is stored (a fast hash is enough for high-entropy secrets) and the
 plaintext is returned once, at creation. A token belongs to one user (a person, or an
 integration user without a password) and may expire or be revoked; revocation sticks.
-Lockout: ``LOCK_AFTER`` consecutive wrong passwords from one source address lock that user
-*for that source* for ``LOCK_FOR`` (table ``access_sign_in_locks``); the lock is not revealed to
-the caller (same answer as a wrong password). A lock per account alone would let anyone lock
+Lockout: ``LOCK_AFTER`` wrong passwords from one source address, each within ``LOCK_FOR`` of
+the one before, lock that user *for that source* for ``LOCK_FOR`` (table
+``access_sign_in_locks``); the lock is not revealed to the caller (same answer as a wrong
+password). A lock per account alone would let anyone lock
 the admin out by typing wrong passwords; a lock per (user, source) does not, and the per-source
 rate limit plus argon2 keep guessing from many sources slow.
 
@@ -33,7 +34,17 @@ from enum import Enum
 import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, delete, select
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from access.auth import Principal
@@ -346,6 +357,17 @@ class UserStore:
             if row.disabled:
                 return SignIn.DISABLED
             if not ok:
+                # forget what has run its course, so the table stays small whoever knocks
+                s.execute(
+                    delete(SignInLockRow).where(
+                        SignInLockRow.last_failure_at < now - LOCK_FOR,
+                        or_(
+                            SignInLockRow.locked_until.is_(None),
+                            SignInLockRow.locked_until < now,
+                        ),
+                    )
+                )
+                lock = s.get(SignInLockRow, (username, source))
                 if lock is None:
                     lock = SignInLockRow(
                         username=username, source=source, failures=0, last_failure_at=now

@@ -93,3 +93,27 @@ def test_sign_in_limits_count_an_ipv6_host_by_its_64() -> None:
     assert source_key("::ffff:192.0.2.7") == "192.0.2.7"
     assert source_key("192.0.2.7") == "192.0.2.7"
     assert source_key("testclient") == "testclient"
+
+
+def test_lock_is_per_source_and_old_failures_are_forgotten(platform: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from access.users import LOCK_FOR, SignIn, UserStore
+
+    users = UserStore(platform.sessions)
+    t0 = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)
+    users.add("kerstin", "admin", t0, password=PASSWORD)
+    # wrong guesses from many places lock none of them out, nor the admin's own desk
+    for n in range(LOCK_AFTER):
+        assert users.sign_in("kerstin", "fel", t0, f"192.0.2.{n}") is SignIn.BAD
+    assert users.sign_in("kerstin", PASSWORD, t0, "198.51.100.7") is SignIn.OK
+    # a slow trickle from one place (each failure after the last one has run out) never locks
+    for n in range(LOCK_AFTER + 2):
+        at = t0 + (LOCK_FOR + timedelta(seconds=1)) * n
+        assert users.sign_in("kerstin", "fel", at, "203.0.113.9") is SignIn.BAD
+    # a burst does, for that place only
+    burst = t0 + timedelta(days=1)
+    results = [users.sign_in("kerstin", "fel", burst, "203.0.113.9") for _ in range(LOCK_AFTER)]
+    assert results[-1] is SignIn.LOCKED
+    assert users.sign_in("kerstin", PASSWORD, burst, "203.0.113.9") is SignIn.LOCKED
+    assert users.sign_in("kerstin", PASSWORD, burst, "198.51.100.7") is SignIn.OK
