@@ -146,5 +146,10 @@ def test_the_board_shows_an_early_outcome_and_its_reason(
         text = check.inner_text()
         assert re.search(r"[Tt]idig", text), text
         assert REASON in text
+        # and the resident's history says it too, beside the transition
+        page.goto(f"{base}/supervision/residents/{served['resident']}")
+        closing = page.locator(f"tr[data-check='{first['id']}'] .timing")
+        assert closing.get_attribute("data-timing") == "early"
+        assert REASON in closing.inner_text()
     finally:
         page.close()
