@@ -31,6 +31,7 @@ class UserPublic(BaseModel):
     locked_until: datetime | None
     created_at: datetime
     last_login_at: datetime | None
+    oidc_linked: bool = Field(description="may sign in through the identity provider")
 
     @classmethod
     def of(cls, u: UserInfo) -> UserPublic:

@@ -27,7 +27,7 @@ import hashlib
 import re
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -163,6 +163,7 @@ class UserInfo:
     locked_until: datetime | None
     created_at: datetime
     last_login_at: datetime | None
+    oidc_linked: bool = False  # may sign in through the identity provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +202,11 @@ def _principal(row: UserRow, via: str) -> Principal:
     )
 
 
-def _info(row: UserRow) -> UserInfo:
+def _info(row: UserRow, s: Session | None = None) -> UserInfo:
+    """The user's description; with a session, also whether an OIDC subject is linked."""
+    linked = s is not None and bool(
+        s.scalars(select(OidcLinkRow.id).where(OidcLinkRow.user_id == row.id)).first()
+    )
     return UserInfo(
         row.username,
         row.display_name,
@@ -213,6 +218,7 @@ def _info(row: UserRow) -> UserInfo:
         row.locked_until,
         row.created_at,
         row.last_login_at,
+        linked,
     )
 
 
@@ -261,11 +267,15 @@ class UserStore:
 
     def get(self, username: str) -> UserInfo:
         with self._sessions() as s:
-            return _info(self._row(s, username))
+            return _info(self._row(s, username), s)
 
     def all(self) -> list[UserInfo]:
         with self._sessions() as s:
-            return [_info(r) for r in s.scalars(select(UserRow).order_by(UserRow.username))]
+            linked = set(s.scalars(select(OidcLinkRow.user_id)))
+            return [
+                replace(_info(r), oidc_linked=r.id in linked)
+                for r in s.scalars(select(UserRow).order_by(UserRow.username))
+            ]
 
     def update(
         self,
@@ -282,7 +292,7 @@ class UserStore:
             self._check_role(role)
         with self._sessions() as s:
             row = self._row(s, username)
-            before = _info(row)
+            before = _info(row, s)
             if role is not None:
                 row.role = role
             if sites is not None:
@@ -293,7 +303,7 @@ class UserStore:
                 row.disabled = disabled
             if display_name is not None:
                 row.display_name = display_name
-            after = _info(row)
+            after = _info(row, s)
             if (before.role, before.sites, before.care_units, before.disabled) != (
                 after.role,
                 after.sites,
@@ -310,7 +320,7 @@ class UserStore:
                 s.rollback()
                 raise UserExists("refused: no enabled admin would be left")
             s.commit()
-            return before, _info(row)
+            return before, after
 
     def set_password(self, username: str, password: str) -> None:
         with self._sessions() as s:

@@ -271,7 +271,11 @@ def test_subject_links_are_made_by_an_admin_and_never_reach_an_admin(
     platform.users.add("anna", "facility_staff", datetime.now(UTC), sites=["*"])
     platform.users.add("boss", "admin", datetime.now(UTC))
     link = {"subject": "sub-anna"}
-    assert c.put("/api/v1/users/anna/oidc", json=link, headers=admin).status_code == 200
+    linked = c.put("/api/v1/users/anna/oidc", json=link, headers=admin)
+    assert linked.status_code == 200
+    assert linked.json()["oidc_linked"] is True
+    listed = {u["username"]: u["oidc_linked"] for u in c.get("/api/v1/users", headers=admin).json()}
+    assert listed == {"admin": False, "anna": True, "boss": False}
     # one subject, one user; and a local admin account is never linked
     assert c.put("/api/v1/users/boss/oidc", json=link, headers=admin).status_code == 409
     refused = c.put("/api/v1/users/admin/oidc", json={"subject": "x"}, headers=admin)
