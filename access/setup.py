@@ -72,7 +72,7 @@ def install_access(app: FastAPI, platform: Any) -> None:
     app.state.oidc = OidcClient(config) if config is not None else None
     max_body = getattr(platform.settings, "max_request_bytes", None) or DEFAULT_MAX_BODY
     app.add_middleware(SecurityMiddleware, max_body=max_body)
-    proxies = list(getattr(platform.settings, "trusted_proxies", None) or ())
+    proxies = list(platform.settings.trusted_proxies)
     if proxies:
         # outside the security middleware: the audit and the sign-in limits see the client
         # the proxy names; any other client's X-Forwarded-For is ignored
