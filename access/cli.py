@@ -46,7 +46,7 @@ def _open(config: Path | None) -> tuple[UserStore, AuditLog]:
         raise typer.Exit(1) from exc
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
-    prepare_database(engine)  # the same schema (and migrations) the platform would start with
+    prepare_database(engine)
     AuditLog.install_guards(engine)
     sessions = make_sessionmaker(engine)
     return UserStore(sessions), AuditLog(sessions)

@@ -19,7 +19,7 @@ from access.auth import AccessDenied, web_principal
 from access.guard import DEFAULT_MAX_BODY, LoginRequired, SecurityMiddleware, is_api_path
 from access.oidc import OidcClient, OidcConfig
 from access.sessions import RateLimiter, SessionStore
-from access.users import UnknownUser, UserError, UserExists, UserRow, UserStore
+from access.users import UnknownUser, UserError, UserExists, UserStore
 from access.web import LOGIN_RATE, LOGIN_WINDOW, render
 from access.web import router as web_router
 
@@ -54,10 +54,6 @@ async def _denied(request: Request, exc: Exception) -> Response:
 def install_access(app: FastAPI, platform: Any) -> None:
     """Users and tokens (with the built-in admin and its bootstrap token), web sessions,
     sign-in rate limit, optional OIDC, the security middleware and the access routes."""
-    # tables of ours also on a database an older migration head does not know yet
-    names = ("access_users", "access_tokens", "access_oidc_links", "access_sign_in_locks")
-    tables = [UserRow.metadata.tables[t] for t in names]
-    UserRow.metadata.create_all(platform.db, tables=tables)
     users = getattr(platform, "users", None)
     if users is None:
         users = UserStore(platform.sessions)
