@@ -58,11 +58,28 @@ def test_sign_in_revision_upgrades_a_baseline_database(db_url: str) -> None:
                     " '2026-12-01 00:00:00')"
                 )
             )
+            # children of the altered tables: a table copy under foreign keys would lose them
+            for sql in (
+                "INSERT INTO access_tokens (user_id, name, digest, created_at) VALUES"
+                " (1, 't', 'd', '2026-12-01 00:00:00')",
+                "INSERT INTO sv_residents (id, label, care_unit_id, cohabitants, lacks_capacity,"
+                " created_at, created_by) VALUES ('r-1', 'Lgh 1', 'u', 0, false,"
+                " '2026-12-01 00:00:00', 'a')",
+                "INSERT INTO sv_checks (resident_id, care_unit_id, method, night, planned,"
+                " due_at, status, rung, updated_at) VALUES ('r-1', 'u', 'camera', '2026-12-01',"
+                " '02:00', '2026-12-02 01:00:00', 'ok', 0, '2026-12-02 01:00:00')",
+                "INSERT INTO sv_check_transitions (check_id, at, from_status, to_status, actor,"
+                " source) VALUES (1, '2026-12-02 01:00:00', 'scheduled', 'ok', 'a', 'manual')",
+            ):
+                conn.execute(text(sql))
         assert prepare_database(engine) == "upgraded"
         assert set(inspect(engine).get_table_names()) >= OURS
         with engine.connect() as conn:
             generation = conn.execute(text("SELECT session_generation FROM access_users"))
             assert generation.scalar_one() == 0
+            for table in ("access_tokens", "sv_checks", "sv_check_transitions"):
+                count = conn.execute(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+                assert count.scalar_one() == 1, table
             diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert [d for d in diffs if _table(d) in OURS] == []
     finally:
