@@ -1,7 +1,7 @@
 """sign-in trust: OIDC subject links, per-source sign-in locks, session generation; a night
 check closed outside its window keeps "early"/"late" and the reason
 
-Revision ID: 0002
+Revision ID: 0002_trust
 Revises: 0001
 Create Date: 2026-12-04 20:40:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import devices.db
 
-revision = "0002"
+revision = "0002_trust"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
