@@ -114,15 +114,16 @@ class UserRow(Base):
 
 
 class OidcLinkRow(Base):
-    """The provider's stable subject (issuer + ``sub``) an admin linked to one user."""
+    """The provider's stable subject (issuer + ``sub``) an admin linked to one user. Only a
+    digest of the subject is kept: at Swedish e-ID providers it can be a personnummer."""
 
     __tablename__ = "access_oidc_links"
-    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+    __table_args__ = (UniqueConstraint("issuer", "subject_digest"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("access_users.id"), unique=True)
     issuer: Mapped[str] = mapped_column(String(500))
-    subject: Mapped[str] = mapped_column(String(255))
+    subject_digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -186,6 +187,10 @@ class SignIn(Enum):
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _subject_digest(issuer: str, subject: str) -> str:
+    return hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()
 
 
 def _names(values: list[str] | tuple[str, ...] | frozenset[str] | None) -> str:
@@ -421,15 +426,16 @@ class UserStore:
                     f"refused: {row.username!r} is an admin account; admins sign in with a "
                     "password here, never through the identity provider"
                 )
+            digest = _subject_digest(issuer, subject)
             taken = s.scalars(
                 select(OidcLinkRow).where(
-                    OidcLinkRow.issuer == issuer, OidcLinkRow.subject == subject
+                    OidcLinkRow.issuer == issuer, OidcLinkRow.subject_digest == digest
                 )
             ).first()
             if taken is not None and taken.user_id != row.id:
                 raise UserExists("refused: that subject is linked to another user; unlink it first")
             s.execute(delete(OidcLinkRow).where(OidcLinkRow.user_id == row.id))
-            s.add(OidcLinkRow(user_id=row.id, issuer=issuer, subject=subject, created_at=now))
+            s.add(OidcLinkRow(user_id=row.id, issuer=issuer, subject_digest=digest, created_at=now))
             s.commit()
 
     def unlink_oidc(self, username: str) -> None:
@@ -443,11 +449,13 @@ class UserStore:
 
     def oidc_user(self, issuer: str, subject: str) -> Principal | None:
         """The user linked to this verified subject; None when none, disabled or an admin."""
+        issuer = issuer.rstrip("/")
+        digest = _subject_digest(issuer, subject)
         with self._sessions() as s:
             row = s.scalars(
                 select(UserRow)
                 .join(OidcLinkRow, OidcLinkRow.user_id == UserRow.id)
-                .where(OidcLinkRow.issuer == issuer.rstrip("/"), OidcLinkRow.subject == subject)
+                .where(OidcLinkRow.issuer == issuer, OidcLinkRow.subject_digest == digest)
             ).first()
             if row is None or row.disabled or row.role == "admin":
                 return None

@@ -311,3 +311,14 @@ def test_subject_links_are_made_by_an_admin_and_never_reach_an_admin(
     actions = [e.action for e in platform.audit.entries(target_id="anna")]
     assert actions.count("user.oidc_link") == 2
     assert "user.oidc_unlink" in actions
+    # the subject (at Swedish e-ID providers maybe a personnummer) is kept only as a digest
+    import sqlite3
+
+    conn = sqlite3.connect(data / "kommunvakt.db")
+    try:
+        links = conn.execute("SELECT * FROM access_oidc_links").fetchall()
+        audit = conn.execute("SELECT * FROM audit_log").fetchall()
+    finally:
+        conn.close()
+    assert len(links) == 1
+    assert "sub-anna" not in repr(links) + repr(audit)

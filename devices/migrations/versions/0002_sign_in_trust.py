@@ -28,11 +28,11 @@ def upgrade() -> None:
             sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
             sa.Column("user_id", sa.Integer(), nullable=False),
             sa.Column("issuer", sa.String(length=500), nullable=False),
-            sa.Column("subject", sa.String(length=255), nullable=False),
+            sa.Column("subject_digest", sa.String(length=64), nullable=False),
             sa.Column("created_at", devices.db.UTCDateTime(timezone=True), nullable=False),
             sa.ForeignKeyConstraint(["user_id"], ["access_users.id"]),
             sa.PrimaryKeyConstraint("id"),
-            sa.UniqueConstraint("issuer", "subject"),
+            sa.UniqueConstraint("issuer", "subject_digest"),
             sa.UniqueConstraint("user_id"),
         )
     if "access_sign_in_locks" not in existing:
