@@ -7,7 +7,15 @@ from datetime import datetime
 from access.audit import AuditLog
 from access.users import TokenInfo, UserInfo, UserStore
 
-__all__ = ["add_user", "change_user", "create_token", "revoke_token", "set_password"]
+__all__ = [
+    "add_user",
+    "change_user",
+    "create_token",
+    "link_oidc",
+    "revoke_token",
+    "set_password",
+    "unlink_oidc",
+]
 
 
 def add_user(
@@ -101,6 +109,40 @@ def set_password(
 ) -> None:
     users.set_password(username, password)
     audit.record(now, actor, "user.password_set", "user", username.strip().lower())
+
+
+def link_oidc(
+    users: UserStore,
+    audit: AuditLog,
+    actor: str,
+    now: datetime,
+    username: str,
+    issuer: str,
+    subject: str,
+    *,
+    source_ip: str | None = None,
+) -> None:
+    users.link_oidc(username, issuer, subject, now)
+    # the subject stays out of the log: at a Swedish e-ID provider it may be a personnummer
+    audit.record(
+        now, actor, "user.oidc_link", "user", username.strip().lower(), source_ip=source_ip,
+        details={"issuer": issuer.strip().rstrip("/")},
+    )  # fmt: skip
+
+
+def unlink_oidc(
+    users: UserStore,
+    audit: AuditLog,
+    actor: str,
+    now: datetime,
+    username: str,
+    *,
+    source_ip: str | None = None,
+) -> None:
+    users.unlink_oidc(username)
+    audit.record(
+        now, actor, "user.oidc_unlink", "user", username.strip().lower(), source_ip=source_ip
+    )
 
 
 def create_token(

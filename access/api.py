@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from access import admin
 from access.auth import RequireUser
-from access.users import TokenInfo, UserExists, UserInfo, UserStore
+from access.users import TokenInfo, UserError, UserExists, UserInfo, UserStore
 
 __all__ = ["router"]
 
@@ -31,6 +31,7 @@ class UserPublic(BaseModel):
     locked_until: datetime | None
     created_at: datetime
     last_login_at: datetime | None
+    oidc_linked: bool = Field(description="may sign in through the identity provider")
 
     @classmethod
     def of(cls, u: UserInfo) -> UserPublic:
@@ -54,6 +55,14 @@ class UserUpdate(BaseModel):
     care_units: Names | None = None
     disabled: bool | None = None
     display_name: str | None = Field(None, max_length=200)
+
+
+class OidcLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: str = Field(min_length=1, max_length=255, description="the provider's `sub` claim")
+    issuer: str | None = Field(
+        None, min_length=1, max_length=500, description="default: the configured oidc_issuer"
+    )
 
 
 class TokenCreate(BaseModel):
@@ -167,6 +176,31 @@ def update_user(request: Request, username: str, body: UserUpdate, user: Require
         display_name=body.display_name, source_ip=ip,
     )  # fmt: skip
     return UserPublic.of(info)
+
+
+@router.put("/users/{username}/oidc", response_model=UserPublic)
+def link_user_oidc(
+    request: Request, username: str, body: OidcLink, user: RequireUser
+) -> UserPublic:
+    """Let the identity provider's subject sign in as this user (never an admin account)."""
+    issuer = body.issuer or request.app.state.settings.oidc_issuer
+    if not issuer:
+        raise UserError("no issuer given and oidc_issuer is not configured")
+    now, ip = _ctx(request)
+    admin.link_oidc(
+        _users(request), request.app.state.platform.audit, user.name, now, username,
+        issuer, body.subject, source_ip=ip,
+    )  # fmt: skip
+    return UserPublic.of(_users(request).get(username))
+
+
+@router.delete("/users/{username}/oidc", status_code=status.HTTP_204_NO_CONTENT)
+def unlink_user_oidc(request: Request, username: str, user: RequireUser) -> Response:
+    now, ip = _ctx(request)
+    admin.unlink_oidc(
+        _users(request), request.app.state.platform.audit, user.name, now, username, source_ip=ip
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

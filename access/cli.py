@@ -192,6 +192,40 @@ def users_set_password(
     typer.echo(f"password set for {username}")
 
 
+@users_app.command("link-oidc")
+def users_link_oidc(
+    username: str,
+    subject: Annotated[str, typer.Option("--subject", help="the provider's sub for this person")],
+    issuer: Annotated[
+        str | None, typer.Option("--issuer", help="default: the configured oidc_issuer")
+    ] = None,
+    config: Config = None,
+) -> None:
+    """Let one identity-provider account sign in as this user (never an admin account)."""
+    from gateway.settings import load_settings
+
+    issuer = issuer or load_settings(config).oidc_issuer
+    if not issuer:
+        raise _fail(ValueError("no --issuer given and oidc_issuer is not configured"))
+    users, audit = _open(config)
+    try:
+        admin.link_oidc(users, audit, _actor(), datetime.now(UTC), username, issuer, subject)
+    except _user_error() as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"linked {username} to a subject of {issuer}")
+
+
+@users_app.command("unlink-oidc")
+def users_unlink_oidc(username: str, config: Config = None) -> None:
+    """End a user's sign-in through the identity provider."""
+    users, audit = _open(config)
+    try:
+        admin.unlink_oidc(users, audit, _actor(), datetime.now(UTC), username)
+    except _user_error() as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"unlinked {username}")
+
+
 @tokens_app.command("create")
 def tokens_create(
     username: str,

@@ -2,9 +2,13 @@
 
 Authorisation-code flow with PKCE (S256), ``state`` bound to the browser by an HttpOnly
 cookie, and a ``nonce`` checked in the ID token, which is verified against the provider's JWKS
-(joserfc) for issuer, audience, expiry and nonce. The provider only says *who* someone is: the
-user must exist here (matched by ``oidc_username_claim``, default ``preferred_username``) and
-gets the role and scopes given here, never roles from the provider (least privilege).
+(joserfc) for issuer, audience, expiry and nonce. The provider only says *who* someone is, by
+its stable subject: the issuer plus ``oidc_subject_claim`` (default ``sub``). A name the
+provider sends (``preferred_username``, e-mail) is never used to pick a user: any provider
+account may choose one, and ``ADMIN`` would have signed in as the built-in admin. An admin
+links a subject to a user here (``kommunvakt users link-oidc`` or
+``PUT /api/v1/users/{username}/oidc``); the user gets the role and scopes given here, never
+roles from the provider (least privilege), and admin accounts are never linked.
 Configured by ``oidc_issuer``, ``oidc_client_id`` and ``oidc_client_secret``; all three or none.
 """
 
@@ -23,7 +27,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-__all__ = ["OidcClient", "OidcConfig", "OidcError", "PendingLogin"]
+__all__ = ["OidcClient", "OidcConfig", "OidcError", "OidcIdentity", "PendingLogin"]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PENDING_FOR = timedelta(minutes=10)
@@ -38,7 +42,7 @@ class OidcConfig:
     issuer: str
     client_id: str
     client_secret: str
-    username_claim: str = "preferred_username"
+    subject_claim: str = "sub"
     scope: str = "openid profile email"
 
     @classmethod
@@ -60,8 +64,16 @@ class OidcConfig:
             raise OidcError("oidc_issuer must be an https:// URL")
         if parts.query or parts.fragment:
             raise OidcError("oidc_issuer must not have a query or fragment")
-        claim = getattr(settings, "oidc_username_claim", None) or "preferred_username"
+        claim = getattr(settings, "oidc_subject_claim", None) or "sub"
         return cls(str(issuer).rstrip("/"), str(client_id), str(secret_value), claim)
+
+
+@dataclass(frozen=True, slots=True)
+class OidcIdentity:
+    """Who the provider vouched for: stable, never reassigned, and not a display name."""
+
+    issuer: str
+    subject: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +151,10 @@ class OidcClient:
             return None
         return pending
 
-    def complete(self, code: str, pending: PendingLogin, redirect_uri: str, now: datetime) -> str:
-        """Exchange the code, verify the ID token; returns the username claim."""
+    def complete(
+        self, code: str, pending: PendingLogin, redirect_uri: str, now: datetime
+    ) -> OidcIdentity:
+        """Exchange the code, verify the ID token; returns the verified issuer + subject."""
         meta = self.metadata()
         try:
             with self._client(redirect_uri) as client:
@@ -167,7 +181,7 @@ class OidcClient:
             raise OidcError(f"the sign-in did not verify: {type(exc).__name__}") from exc
         except Exception as exc:  # Authlib's OAuth errors have no common root we can name
             raise OidcError(f"the token exchange failed: {type(exc).__name__}") from exc
-        username = decoded.claims.get(self.config.username_claim)
-        if not isinstance(username, str) or not username:
-            raise OidcError(f"the ID token has no {self.config.username_claim} claim")
-        return username.strip().lower()
+        subject = decoded.claims.get(self.config.subject_claim)
+        if not isinstance(subject, str) or not subject.strip():
+            raise OidcError(f"the ID token has no {self.config.subject_claim} claim")
+        return OidcIdentity(self.config.issuer, subject.strip())

@@ -1,8 +1,10 @@
 """Web sessions, CSRF tokens and the sign-in rate limit (in memory, per process).
 
 A session id is 256 random bits in an HttpOnly, SameSite=Strict cookie (Secure over TLS); the
-session holds only the username, and every request re-reads the user, so a role change or a
-disabled account takes effect at once. Sessions end after ``SESSION_TTL`` or ``SESSION_IDLE``
+session holds the username and the user's ``session_generation`` when it was made, and every
+request re-reads the user from the database: a changed password, role or scope, or a disabled
+account, bumps the generation and ends every session of that user at once (on every instance,
+as the generation lives on the user row). Sessions end after ``SESSION_TTL`` or ``SESSION_IDLE``
 without use; a restart signs everyone out (acceptable for staff pages, and nothing to steal
 from disk).
 
@@ -15,6 +17,7 @@ sign-in form itself uses a double-submit cookie (``kv_csrf``). Templates get it 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 import threading
 from collections import deque
@@ -42,6 +45,7 @@ __all__ = [
     "check_csrf",
     "csrf_token",
     "install_template_globals",
+    "source_key",
 ]
 
 SESSION_TTL = timedelta(hours=12)
@@ -54,6 +58,7 @@ CSRF_HEADER = "x-csrf-token"
 @dataclass(slots=True)
 class WebSession:
     username: str
+    generation: int
     csrf: str
     created: datetime
     last_seen: datetime
@@ -71,7 +76,8 @@ class SessionStore:
     def create(self, username: str) -> tuple[str, WebSession]:
         now = self._clock()
         sid = secrets.token_urlsafe(32)
-        session = WebSession(username, secrets.token_urlsafe(32), now, now)
+        generation = self._users.session_generation(username)
+        session = WebSession(username, generation, secrets.token_urlsafe(32), now, now)
         with self._lock:
             self._prune(now)
             self._sessions[sid] = session
@@ -95,7 +101,13 @@ class SessionStore:
         session = self.session(sid)
         if session is None:
             return default  # type: ignore[no-any-return]
-        return self._users.principal(session.username, "session") or default
+        principal = self._users.principal(
+            session.username, "session", generation=session.generation
+        )
+        if principal is None:  # disabled, or changed since: this session is over for good
+            self.pop(sid)
+            return default  # type: ignore[no-any-return]
+        return principal
 
     def pop(self, sid: str | None, default: Any = None) -> Any:
         with self._lock:
@@ -119,6 +131,20 @@ class SessionStore:
             if now - v.created > SESSION_TTL or now - v.last_seen > SESSION_IDLE
         ]:
             del self._sessions[k]
+
+
+def source_key(address: str) -> str:
+    """Whom the sign-in limits count: an IPv4 address, or an IPv6 address's /64 (one host is
+    given a whole /64, and must not get a fresh limit and lock from each of its addresses)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]  # not an address (a test client's name): counted as it is
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 class RateLimiter:

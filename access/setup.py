@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from access.api import router as api_router
 from access.auth import AccessDenied, web_principal
@@ -67,6 +68,11 @@ def install_access(app: FastAPI, platform: Any) -> None:
     app.state.oidc = OidcClient(config) if config is not None else None
     max_body = getattr(platform.settings, "max_request_bytes", None) or DEFAULT_MAX_BODY
     app.add_middleware(SecurityMiddleware, max_body=max_body)
+    proxies = list(platform.settings.trusted_proxies)
+    if proxies:
+        # outside the security middleware: the audit and the sign-in limits see the client
+        # the proxy names; any other client's X-Forwarded-For is ignored
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(AccessDenied, _denied)
     app.add_exception_handler(UnknownUser, _json(404))

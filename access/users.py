@@ -4,8 +4,21 @@ Passwords are argon2id hashes (argon2-cffi defaults). API tokens are 256-bit ran
 only their sha256 is stored (a fast hash is enough for high-entropy secrets) and the
 plaintext is returned once, at creation. A token belongs to one user (a person, or an
 integration user without a password) and may expire or be revoked; revocation sticks.
-Lockout: ``LOCK_AFTER`` consecutive wrong passwords lock the account for ``LOCK_FOR``; the
-lock is not revealed to the caller (same answer as a wrong password).
+Lockout: ``LOCK_AFTER`` wrong passwords from one source address, each within ``LOCK_FOR`` of
+the one before, lock that user *for that source* for ``LOCK_FOR`` (table
+``access_sign_in_locks``); the lock is not revealed to the caller (same answer as a wrong
+password). A lock per account alone would let anyone lock
+the admin out by typing wrong passwords; a lock per (user, source) does not, and the per-source
+rate limit plus argon2 keep guessing from many sources slow.
+
+Sessions: ``session_generation`` on the user row grows whenever the password, the role, the
+scopes or the disabled flag change; a web session remembers the generation it was made under
+and ends when the row's differs (checked on every request, in the database, so it holds for
+every instance).
+
+OpenID Connect: a user signs in through the provider only when an admin linked the provider's
+stable subject (``iss`` + ``sub``) to them (``access_oidc_links``); admin accounts are never
+linked, nor signed in that way if they become admin after linking.
 """
 
 from __future__ import annotations
@@ -14,14 +27,24 @@ import hashlib
 import re
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
 import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, select
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from access.auth import Principal
@@ -33,7 +56,9 @@ __all__ = [
     "BUILTIN_ADMIN",
     "LOCK_AFTER",
     "LOCK_FOR",
+    "OidcLinkRow",
     "SignIn",
+    "SignInLockRow",
     "TokenInfo",
     "UnknownUser",
     "UserError",
@@ -85,6 +110,33 @@ class UserRow(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class OidcLinkRow(Base):
+    """The provider's stable subject (issuer + ``sub``) an admin linked to one user. Only a
+    digest of the subject is kept: at Swedish e-ID providers it can be a personnummer."""
+
+    __tablename__ = "access_oidc_links"
+    __table_args__ = (UniqueConstraint("issuer", "subject_digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("access_users.id"), unique=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInLockRow(Base):
+    """Consecutive wrong passwords for one user from one source address, and its lock."""
+
+    __tablename__ = "access_sign_in_locks"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TokenRow(Base):
@@ -112,6 +164,7 @@ class UserInfo:
     locked_until: datetime | None
     created_at: datetime
     last_login_at: datetime | None
+    oidc_linked: bool = False  # may sign in through the identity provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +189,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _subject_digest(issuer: str, subject: str) -> str:
+    return hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()
+
+
 def _names(values: list[str] | tuple[str, ...] | frozenset[str] | None) -> str:
     return orjson.dumps(sorted({v.strip() for v in values or () if v.strip()})).decode()
 
@@ -150,7 +207,11 @@ def _principal(row: UserRow, via: str) -> Principal:
     )
 
 
-def _info(row: UserRow) -> UserInfo:
+def _info(row: UserRow, s: Session | None = None) -> UserInfo:
+    """The user's description; with a session, also whether an OIDC subject is linked."""
+    linked = s is not None and bool(
+        s.scalars(select(OidcLinkRow.id).where(OidcLinkRow.user_id == row.id)).first()
+    )
     return UserInfo(
         row.username,
         row.display_name,
@@ -162,6 +223,7 @@ def _info(row: UserRow) -> UserInfo:
         row.locked_until,
         row.created_at,
         row.last_login_at,
+        linked,
     )
 
 
@@ -210,11 +272,15 @@ class UserStore:
 
     def get(self, username: str) -> UserInfo:
         with self._sessions() as s:
-            return _info(self._row(s, username))
+            return _info(self._row(s, username), s)
 
     def all(self) -> list[UserInfo]:
         with self._sessions() as s:
-            return [_info(r) for r in s.scalars(select(UserRow).order_by(UserRow.username))]
+            linked = set(s.scalars(select(OidcLinkRow.user_id)))
+            return [
+                replace(_info(r), oidc_linked=r.id in linked)
+                for r in s.scalars(select(UserRow).order_by(UserRow.username))
+            ]
 
     def update(
         self,
@@ -231,7 +297,7 @@ class UserStore:
             self._check_role(role)
         with self._sessions() as s:
             row = self._row(s, username)
-            before = _info(row)
+            before = _info(row, s)
             if role is not None:
                 row.role = role
             if sites is not None:
@@ -242,6 +308,15 @@ class UserStore:
                 row.disabled = disabled
             if display_name is not None:
                 row.display_name = display_name
+            after = _info(row, s)
+            if (before.role, before.sites, before.care_units, before.disabled) != (
+                after.role,
+                after.sites,
+                after.care_units,
+                after.disabled,
+            ):
+                # what the user may do changed: every open session ends (re-sign-in)
+                row.session_generation += 1
             s.flush()
             admins = s.scalars(
                 select(UserRow).where(UserRow.role == "admin", UserRow.disabled.is_(False))
@@ -250,52 +325,141 @@ class UserStore:
                 s.rollback()
                 raise UserExists("refused: no enabled admin would be left")
             s.commit()
-            return before, _info(row)
+            return before, after
 
     def set_password(self, username: str, password: str) -> None:
         with self._sessions() as s:
             row = self._row(s, username)
             row.password_hash = _hash_password(password)
             row.failed_logins, row.locked_until = 0, None
+            row.session_generation += 1  # a stolen session must not outlive the old password
+            s.execute(delete(SignInLockRow).where(SignInLockRow.username == row.username))
             s.commit()
 
-    def principal(self, username: str, via: str = "session") -> Principal | None:
-        """The user as a Principal, or None when unknown or disabled (sessions re-check)."""
+    def session_generation(self, username: str) -> int:
+        """What a new web session of this user remembers (see the module docstring)."""
+        with self._sessions() as s:
+            return self._row(s, username).session_generation
+
+    def principal(
+        self, username: str, via: str = "session", *, generation: int | None = None
+    ) -> Principal | None:
+        """The user as a Principal, or None when unknown, disabled, or (``generation`` given)
+        changed since the session was made."""
         with self._sessions() as s:
             row = s.scalars(select(UserRow).where(UserRow.username == username)).first()
             if row is None or row.disabled:
                 return None
+            if generation is not None and row.session_generation != generation:
+                return None
             return _principal(row, via)
 
-    def sign_in(self, username: str, password: str, now: datetime) -> SignIn:
+    def sign_in(
+        self, username: str, password: str, now: datetime, source: str = "unknown"
+    ) -> SignIn:
+        """Check a password typed at ``source`` (the client address); see "Lockout" above."""
         username = username.strip().lower()
+        source = source[:64]
         with self._lock, self._sessions() as s:
             row = s.scalars(select(UserRow).where(UserRow.username == username)).first()
             if row is None or row.password_hash is None:
                 _verify(_DUMMY_HASH, password)
                 return SignIn.BAD
             ok = _verify(row.password_hash, password)
-            if row.locked_until is not None and row.locked_until > now:
+            lock = s.get(SignInLockRow, (username, source))
+            if lock is not None and lock.locked_until is not None and lock.locked_until > now:
                 return SignIn.LOCKED
             if row.disabled:
                 return SignIn.DISABLED
             if not ok:
-                row.failed_logins += 1
-                if row.failed_logins >= LOCK_AFTER:
-                    row.locked_until, row.failed_logins = now + LOCK_FOR, 0
+                # forget what has run its course, so the table stays small whoever knocks
+                s.execute(
+                    delete(SignInLockRow).where(
+                        SignInLockRow.last_failure_at < now - LOCK_FOR,
+                        or_(
+                            SignInLockRow.locked_until.is_(None),
+                            SignInLockRow.locked_until < now,
+                        ),
+                    )
+                )
+                lock = s.get(SignInLockRow, (username, source))
+                if lock is None:
+                    lock = SignInLockRow(
+                        username=username, source=source, failures=0, last_failure_at=now
+                    )
+                    s.add(lock)
+                lock.failures, lock.last_failure_at = lock.failures + 1, now
+                if lock.failures >= LOCK_AFTER:
+                    lock.locked_until, lock.failures = now + LOCK_FOR, 0
+                    # shown to admins (users list); enforcement is per source, above
+                    row.locked_until = lock.locked_until
                 s.commit()
-                return SignIn.LOCKED if row.locked_until and row.locked_until > now else SignIn.BAD
-            row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+                locked = lock.locked_until is not None and lock.locked_until > now
+                return SignIn.LOCKED if locked else SignIn.BAD
+            row.last_login_at = now
+            if lock is not None:
+                s.delete(lock)
             if _hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = _hash_password(password)
             s.commit()
             return SignIn.OK
 
     def unlock(self, username: str) -> None:
+        """Lift every source's lock on this user."""
         with self._sessions() as s:
             row = self._row(s, username)
             row.failed_logins, row.locked_until = 0, None
+            s.execute(delete(SignInLockRow).where(SignInLockRow.username == row.username))
             s.commit()
+
+    # --- OpenID Connect links -----------------------------------------------------------
+    def link_oidc(self, username: str, issuer: str, subject: str, now: datetime) -> None:
+        """Let the provider's ``issuer`` + ``subject`` sign in as ``username`` (replacing the
+        user's previous link). Admin accounts are refused: they sign in only here."""
+        issuer, subject = issuer.strip().rstrip("/"), subject.strip()
+        if not issuer or not subject or len(issuer) > 500 or len(subject) > 255:
+            raise UserError("an OIDC link needs an issuer (≤ 500) and a subject (≤ 255 chars)")
+        with self._sessions() as s:
+            row = self._row(s, username)
+            if row.role == "admin" or row.username == BUILTIN_ADMIN:
+                raise UserExists(
+                    f"refused: {row.username!r} is an admin account; admins sign in with a "
+                    "password here, never through the identity provider"
+                )
+            digest = _subject_digest(issuer, subject)
+            taken = s.scalars(
+                select(OidcLinkRow).where(
+                    OidcLinkRow.issuer == issuer, OidcLinkRow.subject_digest == digest
+                )
+            ).first()
+            if taken is not None and taken.user_id != row.id:
+                raise UserExists("refused: that subject is linked to another user; unlink it first")
+            s.execute(delete(OidcLinkRow).where(OidcLinkRow.user_id == row.id))
+            s.add(OidcLinkRow(user_id=row.id, issuer=issuer, subject_digest=digest, created_at=now))
+            s.commit()
+
+    def unlink_oidc(self, username: str) -> None:
+        with self._sessions() as s:
+            row = self._row(s, username)
+            gone = s.execute(delete(OidcLinkRow).where(OidcLinkRow.user_id == row.id))
+            if not gone.rowcount:  # type: ignore[attr-defined]
+                raise UnknownUser(f"user {row.username!r} has no OIDC link")
+            row.session_generation += 1
+            s.commit()
+
+    def oidc_user(self, issuer: str, subject: str) -> Principal | None:
+        """The user linked to this verified subject; None when none, disabled or an admin."""
+        issuer = issuer.rstrip("/")
+        digest = _subject_digest(issuer, subject)
+        with self._sessions() as s:
+            row = s.scalars(
+                select(UserRow)
+                .join(OidcLinkRow, OidcLinkRow.user_id == UserRow.id)
+                .where(OidcLinkRow.issuer == issuer, OidcLinkRow.subject_digest == digest)
+            ).first()
+            if row is None or row.disabled or row.role == "admin":
+                return None
+            return _principal(row, "session")
 
     # --- tokens -----------------------------------------------------------------------
     def create_token(

@@ -2,7 +2,9 @@
 
 Failed sign-ins answer the same whether the user is unknown, the password wrong or the account
 locked, so the form does not tell an attacker which usernames exist. Each source address may
-try ``LOGIN_RATE`` times per minute (HTTP 429 after that). Every attempt is on record.
+try ``LOGIN_RATE`` times per minute (HTTP 429 after that), and wrong passwords lock a user for
+that source only (``access.users``). The source address is the TCP peer, or what a proxy in
+``trusted_proxies`` says it forwarded for. Every attempt is on record.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from access.auth import SESSION_COOKIE, Principal, web_principal
-from access.sessions import CSRF_COOKIE, SESSION_TTL, SessionStore, install_template_globals
+from access.sessions import (
+    CSRF_COOKIE,
+    SESSION_TTL,
+    SessionStore,
+    install_template_globals,
+    source_key,
+)
 from access.users import SignIn, UserError, UserStore
 from dashboards.i18n import LANGS, texts
 
@@ -122,7 +130,8 @@ def login(
     ip = _client_ip(request)
     oidc = getattr(state, "oidc", None) is not None
     lang = _lang(request)
-    if not state.login_limiter.hit(ip, now):
+    source = source_key(ip)
+    if not state.login_limiter.hit(source, now):
         platform.audit.record(
             now,
             "anonymous",
@@ -144,7 +153,7 @@ def login(
             username=username,
         )
     users: UserStore = state.users
-    result = users.sign_in(username, password, now)
+    result = users.sign_in(username, password, now, source)
     name = username.strip().lower()
     try:
         users.get(name)
@@ -245,18 +254,21 @@ def oidc_callback(request: Request, state: str = "", code: str = "", error: str 
     lang = _lang(request)
     cookie = request.cookies.get(OIDC_COOKIE, "")
     pending = oidc.take(state, now) if state and cookie == state else None
-    username: str | None = None
-    reason = error or ("state" if pending is None else "")
+    principal: Principal | None = None
+    reason = error[:100] or ("state" if pending is None else "")
     if pending is not None and not error:
         try:
-            username = oidc.complete(code, pending, _redirect_uri(request), now)
+            identity = oidc.complete(code, pending, _redirect_uri(request), now)
+            principal = app_state.users.oidc_user(identity.issuer, identity.subject)
+            reason = "" if principal is not None else "subject not linked to a user"
         except OidcError as exc:
             reason = str(exc)
-    principal = app_state.users.principal(username) if username else None
     if principal is None:
+        # neither the provider's names nor its subject go on record: the subject may be a
+        # personal identity number at Swedish e-ID providers
         platform.audit.record(
-            now, username or "unknown", "auth.sign_in", "user", username, outcome="denied",
-            source_ip=ip, details={"method": "oidc", "reason": reason or "no such user"},
+            now, "unknown", "auth.sign_in", "user", None, outcome="denied",
+            source_ip=ip, details={"method": "oidc", "reason": reason or "not linked"},
         )  # fmt: skip
         return render(
             request, "login.html", None, 401, next="/", oidc=True,

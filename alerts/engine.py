@@ -394,6 +394,12 @@ class AlertEngine:
                 self.announce.recovery(alert)
             return alert
 
+    def erase_external(self, source_ids: Iterable[str]) -> int:
+        """Erase every alert about these sources (a person's erasure), telling nobody: a
+        "resolved" message would send their data out once more."""
+        with self._lock:
+            return self.store.erase_sources(source_ids)
+
     # -- people acting on alerts ---------------------------------------------------------
 
     def acknowledge(self, alert_id: int, actor: str, at: datetime, note: str | None) -> Alert:

@@ -14,12 +14,19 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.errors import AlertNotFound, AlertStateError
-from alerts.models import AlertRow, AlertTransitionRow
+from alerts.models import (
+    AlertRow,
+    AlertTransitionRow,
+    DeliveryRow,
+    OutboxRow,
+    RuleStateRow,
+    UsedAckLinkRow,
+)
 
 if TYPE_CHECKING:
     from alerts.scoping import AlertScope
@@ -80,6 +87,23 @@ def _open_row(s: Session, device_id: str, rule: str) -> AlertRow | None:
 class AlertStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+
+    def erase_sources(self, source_ids: Iterable[str]) -> int:
+        """Erase the alerts about these sources, with every copy of their text: history and
+        notes, notifications sent or still queued, delivery records, used acknowledge links.
+        (The erasure of a person: an alert about them is their data.) Returns how many."""
+        sources = sorted(set(source_ids))
+        if not sources:
+            return 0
+        with self._sessions() as s:
+            ids = list(s.scalars(select(AlertRow.id).where(AlertRow.device_id.in_(sources))))
+            if ids:
+                for table in (UsedAckLinkRow, DeliveryRow, OutboxRow, AlertTransitionRow):
+                    s.execute(delete(table).where(table.alert_id.in_(ids)))
+                s.execute(delete(AlertRow).where(AlertRow.id.in_(ids)))
+            s.execute(delete(RuleStateRow).where(RuleStateRow.device_id.in_(sources)))
+            s.commit()
+            return len(ids)
 
     def open_alerts(self) -> list[Alert]:
         with self._sessions() as s:

@@ -114,6 +114,9 @@ def run(
             log_level="warning",
             # an open night board is a long request (SSE): it must not hold up a stop
             timeout_graceful_shutdown=5,
+            # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; the app believes
+            # it only from settings.trusted_proxies (access.setup)
+            proxy_headers=False,
         )
     )
     try:

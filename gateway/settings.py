@@ -6,6 +6,7 @@ Nothing here runs at import. ``load_settings()`` is the only way in; the TOML fi
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -135,7 +136,12 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: SecretStr | None = None
-    oidc_username_claim: str = "preferred_username"
+    #: the ID-token claim that names a person stably at the provider (with the issuer); users
+    #: are linked to it by an admin, never matched by a name the provider sends
+    oidc_subject_claim: str = Field("sub", min_length=1, max_length=100)
+    #: reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto is believed; by
+    #: default none: any client, a local one too, could otherwise pick its own address
+    trusted_proxies: list[str] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -156,6 +162,20 @@ class Settings(BaseSettings):
         if self.store == "influxdb" and self.influx_token is None:
             raise ValueError("KOMMUNVAKT_STORE=influxdb needs KOMMUNVAKT_INFLUX_TOKEN")
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        networks = []
+        for item in value:
+            try:
+                networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError as exc:
+                raise ValueError(
+                    f"trusted_proxies: {item!r} is not an IP address or CIDR (e.g. 10.0.0.5, "
+                    "10.0.0.0/24, ::1)"
+                ) from exc
+        return networks
 
     @field_validator("admin_token")
     @classmethod

@@ -62,6 +62,9 @@ class EngineSink:
     ) -> None:
         self.engine.resolve_external(key, rule, at, actor=actor, note=note)
 
+    def erase_alerts(self, keys: list[str]) -> int:
+        return int(self.engine.erase_external(keys))
+
 
 def _alert_sink(platform: Platform) -> AlertSink:
     engine = getattr(platform, "engine", None)

@@ -62,6 +62,10 @@ class AlertSink(Protocol):
         self, key: str, rule: str, at: datetime, actor: str, note: str | None = None
     ) -> None: ...
 
+    def erase_alerts(self, keys: list[str]) -> int:
+        """Erase every alert (and notification) of these keys, telling nobody."""
+        ...
+
 
 class LogSink:
     """Used when no alerts machinery is wired (unit tests of the service): logs ids only."""
@@ -80,6 +84,11 @@ class LogSink:
         self, key: str, rule: str, at: datetime, actor: str, note: str | None = None
     ) -> None:
         self.resolved.append((key, rule))
+
+    def erase_alerts(self, keys: list[str]) -> int:
+        gone = [a for a in self.raised if a.key in set(keys)]
+        self.raised = [a for a in self.raised if a.key not in set(keys)]
+        return len(gone)
 
 
 def alert_key(check_id: int) -> str:

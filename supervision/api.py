@@ -144,8 +144,9 @@ def record_outcome(
         role_action="care.write",
     )
     saved = svc.record_outcome(
-        check_id, body.outcome, actor=user.name, now=now_of(request), note=body.note
-    )
+        check_id, body.outcome, actor=user.name, now=now_of(request), note=body.note,
+        timing_reason=body.timing_reason,
+    )  # fmt: skip
     done(
         request,
         svc,
@@ -155,6 +156,7 @@ def record_outcome(
         check_id=check_id,
         outcome=body.outcome,
         status=saved.status,
+        timing=saved.timing,
     )
     return check_json(saved, svc.zone)
 

@@ -108,6 +108,8 @@ class SkipNight(_Body):
 class OutcomeBody(_Body):
     outcome: Literal["ok", "not_seen", "abnormal", "technical_failure", "visit", "skipped"]
     note: str | None = Field(None, max_length=200)
+    #: why a check is closed (ok, visit) outside its window; refused without it (409)
+    timing_reason: str | None = Field(None, max_length=200)
 
 
 def resident_for(

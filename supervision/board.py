@@ -61,6 +61,8 @@ class BoardCheck:
     rung: str | None
     recheck_local: str | None
     actions: tuple[str, ...]
+    timing: str | None = None  # closed early/late by a person, with the reason they gave
+    timing_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,8 @@ def build_board(
                     rung,
                     c.recheck_at.astimezone(zone).strftime("%H:%M") if c.recheck_at else None,
                     _actions(c.status, shown),
+                    c.timing,
+                    c.timing_reason,
                 )
             )
             if c.status in ALERTING:

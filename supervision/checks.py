@@ -33,6 +33,8 @@ class Check:
     escalated_at: datetime | None
     rung: int
     updated_at: datetime
+    timing: str | None = None  # closed outside its window: "early" | "late"
+    timing_reason: str | None = None
 
     @property
     def state(self) -> CheckState:
@@ -60,6 +62,8 @@ def _check(r: CheckRow) -> Check:
         r.escalated_at,
         r.rung,
         r.updated_at,
+        r.timing,
+        r.timing_reason,
     )
 
 
@@ -73,6 +77,8 @@ def _transition(t: TransitionRow) -> dict[str, Any]:
         "source": t.source,
         "rung": t.rung,
         "note": t.note,
+        "timing": t.timing,
+        "timing_reason": t.timing_reason,
     }
 
 
@@ -170,8 +176,12 @@ class CheckBook:
                         source=st.source,
                         rung=st.rung,
                         note=st.note,
+                        timing=st.timing,
+                        timing_reason=st.timing_reason,
                     )
                 )
+                if st.timing is not None:
+                    row.timing, row.timing_reason = st.timing, st.timing_reason
             s.commit()
             return _check(row)
 

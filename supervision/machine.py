@@ -14,6 +14,12 @@
     suspended ──absence ended early──► scheduled
     escalated ──next rung after step minutes──► escalated (rung + 1) ──visit / ok──► resolved
 
+A person closes a scheduled check (``ok``, ``visit``) only inside its window, from ``early``
+before its time to the end of its grace, or with a stated ``timing_reason``: the step is then
+marked ``early`` or ``late`` and the night board shows the reason. Findings that call for
+attention (``not_seen``, ``abnormal``) are taken at any time, and so is the resident's own
+``skipped`` (often said in the evening, and shown as declined).
+
 ``not_seen`` is stored as its own transition and passes on at once to ``recheck_pending``:
 the finding and the plan to look again are two facts with two times. ``cancelled`` is ours
 (not in DOMAIN §7): a withdrawn consent must stop checks without calling them missed.
@@ -37,6 +43,7 @@ __all__ = [
     "refusal",
     "sensor_finding",
     "tick",
+    "timing_of",
 ]
 
 Status = Literal[
@@ -64,6 +71,10 @@ OutcomeKind = Literal[
     "cancel",
 ]
 Source = Literal["sensor", "camera", "manual", "system"]
+Timing = Literal["early", "late"]
+
+#: outcomes by which a person closes a scheduled check: only inside its window, or with a reason
+_CLOSING_MANUAL = frozenset({"ok", "visit"})
 
 #: statuses that still wait for something (the clock looks at these)
 OPEN: frozenset[str] = frozenset({"scheduled", "recheck_pending", "escalated"})
@@ -102,6 +113,7 @@ class Outcome:
     actor: str
     source: Source
     note: str | None = None
+    timing_reason: str | None = None  # why a person closes a check outside its window
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +127,8 @@ class Step:
     source: Source
     note: str | None = None
     rung: str | None = None  # the escalation rung taken ("phone", "visit")
+    timing: Timing | None = None
+    timing_reason: str | None = None
 
 
 def _go(
@@ -129,6 +143,19 @@ def _escalate(
     new = replace(state, status="escalated", escalated_at=at, rung=0, recheck_at=None)
     rung = policy.ladder[0] if policy.ladder else "visit"
     return new, [Step(state.status, "escalated", at, actor, source, note, rung)]
+
+
+def timing_of(state: CheckState, outcome: Outcome, policy: Policy) -> Timing | None:
+    """``early`` or ``late`` when a person closes a scheduled check outside its window."""
+    if state.status != "scheduled" or outcome.source != "manual":
+        return None
+    if outcome.kind not in _CLOSING_MANUAL:
+        return None
+    if outcome.at < state.due_at - policy.early:
+        return "early"
+    if outcome.at > state.due_at + policy.grace:
+        return "late"
+    return None
 
 
 def apply(state: CheckState, outcome: Outcome, policy: Policy) -> tuple[CheckState, list[Step]]:
@@ -158,9 +185,14 @@ def apply(state: CheckState, outcome: Outcome, policy: Policy) -> tuple[CheckSta
             return new, [step]
         return state, []
     if s == "scheduled":
-        if o.kind == "ok":
-            new, step = _go(state, "ok", o.at, o.actor, o.source, o.note)
-            return new, [step]
+        timing = timing_of(state, o, policy)
+        if timing is not None and not o.timing_reason:
+            return state, []
+        if o.kind in ("ok", "visit"):
+            note = o.note or ("besök" if o.kind == "visit" else None)
+            new, step = _go(state, "ok", o.at, o.actor, o.source, note)
+            reason = o.timing_reason if timing is not None else None
+            return new, [replace(step, timing=timing, timing_reason=reason)]
         if o.kind == "not_seen":
             seen = Step(s, "not_seen", o.at, o.actor, o.source, o.note)
             again = o.at + policy.recheck
@@ -171,9 +203,6 @@ def apply(state: CheckState, outcome: Outcome, policy: Policy) -> tuple[CheckSta
             return _escalate(state, o.at, o.actor, o.source, o.note, policy)
         if o.kind == "technical_failure":
             new, step = _go(state, "technical_failure", o.at, o.actor, o.source, o.note)
-            return new, [step]
-        if o.kind == "visit":
-            new, step = _go(state, "ok", o.at, o.actor, o.source, o.note or "besök")
             return new, [step]
         return state, []
     if s == "recheck_pending":
@@ -238,6 +267,14 @@ def sensor_finding(
     return ("ok", "i sängen") if in_bed[0] else ("not_seen", "inte i sängen")
 
 
-def refusal(state: CheckState, outcome: Outcome) -> str:
+def refusal(state: CheckState, outcome: Outcome, policy: Policy | None = None) -> str:
     """Why ``apply`` refused an outcome, in words for the person who tried."""
+    timing = timing_of(state, outcome, policy) if policy is not None else None
+    if policy is not None and timing is not None and not outcome.timing_reason:
+        early = int(policy.early.total_seconds() // 60)
+        grace = int(policy.grace.total_seconds() // 60)
+        return (
+            f"the check is due at {state.due_at.isoformat()}; an outcome more than {early} min "
+            f"before it or {grace} min after it is {timing}: give the reason (timing_reason)"
+        )
     return f"a check that is {state.status} does not take the outcome {outcome.kind!r}"

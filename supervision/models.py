@@ -125,6 +125,9 @@ class CheckRow(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     rung: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: closed by a person outside its window ("early" | "late"), and the reason they gave
+    timing: Mapped[str | None] = mapped_column(String(8), default=None)
+    timing_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class TransitionRow(Base):
@@ -141,6 +144,8 @@ class TransitionRow(Base):
     source: Mapped[str] = mapped_column(String(16))  # sensor | camera | manual | system
     rung: Mapped[str | None] = mapped_column(String(32), default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    timing: Mapped[str | None] = mapped_column(String(8), default=None)
+    timing_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 #: every table of ours, parents first

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from supervision.alerting import AlertSink, alert_key, alert_rule
+from supervision.alerting import AlertSink, alert_key
 from supervision.board import BoardRow, build_board
 from supervision.checks import Check, CheckBook
 from supervision.errors import NotFound
-from supervision.machine import ALERTING, Policy
+from supervision.machine import Policy
 from supervision.models import ResidentRow, SuspensionRow
 from supervision.residents import Resident, ResidentBook
 from supervision.schedule import night_of
@@ -198,24 +198,19 @@ class SupervisionRecords:
     def erase_resident(self, resident_id: str, actor: str, now: datetime) -> None:
         """Erase a resident and all their care data (GDPR art. 17); the audit log keeps ids.
 
-        The readings of a sensor bound to them go too, from the time it was bound (a sensor
-        unbound earlier is not known to be theirs any more: its readings go with retention).
+        Every copy goes: the resident, consents, schedules, absences, checks and their notes
+        (cascade), the alerts raised for their checks with their history, notes and every
+        notification about them, sent or queued (no "resolved" message is sent: it would carry
+        the label once more), and the readings of a sensor bound to them, from the time it
+        was bound (a sensor unbound earlier is not known to be theirs any more: its readings
+        go with retention). The audit log keeps the pseudonymous id, which nothing links to a
+        label any more (docs/night-supervision.md).
         """
         bound = self.residents.bound_since(resident_id)
         with self._lock:
-            for check in self.checks.of_resident(resident_id, statuses=ALERTING):
-                ladder = self.policy(check.schedule_id).ladder
-                rung = ladder[check.rung] if check.rung < len(ladder) else None
-                rule = alert_rule(check.status, rung)
-                if rule is not None:
-                    self._alert_call(
-                        self.alerts.resolve_alert,
-                        alert_key(check.id),
-                        rule,
-                        now,
-                        actor,
-                        "uppgifterna raderade",
-                    )
+            keys = [alert_key(c.id) for c in self.checks.of_resident(resident_id)]
+            # first, and not swallowed: if it fails the resident is still there to erase again
+            self.alerts.erase_alerts(keys)
             with self._sessions() as s:
                 row = s.get(ResidentRow, resident_id)
                 if row is None:
@@ -253,4 +248,6 @@ def check_json(c: Check, zone: ZoneInfo) -> dict[str, Any]:
         "recheck_at": c.recheck_at.isoformat() if c.recheck_at else None,
         "rung": c.rung,
         "updated_at": c.updated_at.isoformat(),
+        "timing": c.timing,
+        "timing_reason": c.timing_reason,
     }

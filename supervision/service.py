@@ -22,7 +22,7 @@ from supervision.access import Gate
 from supervision.alerting import AlertSink, LogSink, alert_for, alert_key, alert_rule
 from supervision.camera import CameraCheck, CameraInbox
 from supervision.checks import Check, CheckBook
-from supervision.errors import StateError
+from supervision.errors import Invalid, StateError
 from supervision.machine import (
     OPEN,
     Outcome,
@@ -371,15 +371,21 @@ class SupervisionService(SupervisionRecords):
         actor: str,
         now: datetime,
         note: str | None = None,
+        timing_reason: str | None = None,
     ) -> Check:
-        """An outcome or a visit recorded by night staff (the board, the API)."""
+        """An outcome or a visit recorded by night staff (the board, the API); closing a check
+        outside its window needs ``timing_reason`` (``supervision.machine``)."""
         clean = note_or_invalid(note)
+        reason = note_or_invalid(timing_reason)
+        if timing_reason is not None and not reason:
+            raise Invalid("timing_reason: say why the check is closed outside its window")
         with self._lock:
             check = self.checks.get(check_id)
-            outcome = Outcome(kind, now, actor, "manual", clean)  # type: ignore[arg-type]
-            state, steps = apply(check.state, outcome, self.policy(check.schedule_id))
+            outcome = Outcome(kind, now, actor, "manual", clean, reason)  # type: ignore[arg-type]
+            policy = self.policy(check.schedule_id)
+            state, steps = apply(check.state, outcome, policy)
             if not steps:
-                raise StateError(refusal(check.state, outcome))
+                raise StateError(refusal(check.state, outcome, policy))
             return self._commit(check, state, steps)
 
     # -- materialising tonight -----------------------------------------------------------

@@ -34,6 +34,8 @@ _SV = {
     "rung": "nästa steg",
     "ask_note": "Anteckning (frivillig, utan namn eller personnummer):",
     "bad_note": "Anteckningen ser ut att innehålla ett personnummer. Skriv den utan.",
+    "timing_early": "Tidigt",
+    "timing_late": "Sent",
 }
 _EN = {
     "supervision": "Night checks",
@@ -48,6 +50,8 @@ _EN = {
     "group_upcoming": "Upcoming",
     "group_done": "Done",
     "act_ok": "Seen – OK",
+    "timing_early": "Early",
+    "timing_late": "Late",
     "act_not_seen": "Not seen",
     "act_abnormal": "Something wrong",
     "act_skipped": "Declines tonight",

@@ -3,8 +3,11 @@
 Live without reload through Server-Sent Events: one long request per open board, so the audit
 trail gets one entry per look at the board, not one per poll; the server re-renders the rows
 only when a check changed (``SupervisionService.version``) or the minute turned (a check
-becomes "due now"). The stream ends after ``STREAM_MAX`` and when the session is gone, and the
-browser's ``EventSource`` reconnects by itself (checking access again).
+becomes "due now"). Every round (``board_poll_s``, at most 1 s) asks again who is asking: the
+stream ends when the session is gone (signed out, or ended by a password, role or scope
+change), the token revoked, the role no longer reads care data or the unit left the scope; it
+also ends after ``STREAM_MAX``, and the browser's ``EventSource`` reconnects by itself
+(checking access again).
 """
 
 from __future__ import annotations
@@ -165,7 +168,11 @@ def _still_allowed(request: Request, unit: str) -> bool:
         principal = request.app.state.token_verifier(token.strip())
     else:
         principal = web_principal(request)
-    return principal is not None and bool(principal.may_see_care_unit(unit))
+    return (
+        principal is not None
+        and principal.may("care.read")
+        and bool(principal.may_see_care_unit(unit))
+    )
 
 
 def _sse(event: str, data: str) -> str:

@@ -220,8 +220,11 @@ def test_web_sign_in_csrf_lockout_and_rate_limit(
         assert _sign_in(client, "fastighet", "fel lösenord!").status_code == 401
     assert _sign_in(client, "fastighet", PASSWORD).status_code == 401
     now = datetime.now(UTC)
-    assert platform.users.sign_in("fastighet", PASSWORD, now) is SignIn.LOCKED
-    assert platform.users.sign_in("fastighet", PASSWORD, now + timedelta(minutes=16)) is SignIn.OK
+    # locked for this source (TestClient's peer is "testclient"), not for another
+    assert platform.users.sign_in("fastighet", PASSWORD, now, "testclient") is SignIn.LOCKED
+    assert platform.users.sign_in("fastighet", PASSWORD, now, "10.1.2.3") is SignIn.OK
+    later = now + timedelta(minutes=16)
+    assert platform.users.sign_in("fastighet", PASSWORD, later, "testclient") is SignIn.OK
     reasons = [
         orjson.loads(e.details)["reason"]
         for e in _audit(platform, action="auth.sign_in")

@@ -80,7 +80,7 @@ class Idp:
                 claims = {
                     "iss": grant.get("iss", idp.issuer),
                     "aud": CLIENT_ID,
-                    "sub": "1234",
+                    "sub": grant.get("sub", "1234"),
                     "iat": now,
                     "exp": now + 300,
                     "nonce": grant["nonce"],
@@ -179,6 +179,7 @@ def test_code_flow_signs_in_an_existing_user_only(client: tuple[TestClient, Any]
     from datetime import UTC, datetime
 
     platform.users.add("anna", "facility_staff", datetime.now(UTC), sites=["*"])
+    platform.users.link_oidc("anna", idp.issuer, "sub-anna", datetime.now(UTC))
     assert 'id="oidc-login"' in c.get("/login").text
     begin = c.get("/login/oidc", params={"next": "/alerts"})
     assert begin.status_code == 302
@@ -193,7 +194,7 @@ def test_code_flow_signs_in_an_existing_user_only(client: tuple[TestClient, Any]
     assert "samesite=lax" in begin.headers["set-cookie"].lower()
 
     # state from another browser (no matching cookie) is refused before any token request
-    code, state = idp.grant(url, "anna")
+    code, state = idp.grant(url, "anna", sub="sub-anna")
     with TestClient(c.app, follow_redirects=False) as stranger:
         assert (
             stranger.get("/login/oidc/callback", params={"state": state, "code": code}).status_code
@@ -203,7 +204,7 @@ def test_code_flow_signs_in_an_existing_user_only(client: tuple[TestClient, Any]
 
     # the real thing: our browser comes back with the code
     begin = c.get("/login/oidc", params={"next": "/alerts"})
-    code, state = idp.grant(begin.headers["location"], "Anna")
+    code, state = idp.grant(begin.headers["location"], "Anna", sub="sub-anna")
     done = c.get("/login/oidc/callback", params={"state": state, "code": code})
     assert done.status_code == 200, done.text
     assert "url=/alerts" in done.text
@@ -221,7 +222,9 @@ def test_code_flow_signs_in_an_existing_user_only(client: tuple[TestClient, Any]
         )
         # an ID token from another issuer does not verify
         begin = other.get("/login/oidc")
-        code, state = idp.grant(begin.headers["location"], "anna", iss="https://evil.example")
+        code, state = idp.grant(
+            begin.headers["location"], "anna", sub="sub-anna", iss="https://evil.example"
+        )
         assert (
             other.get("/login/oidc/callback", params={"state": state, "code": code}).status_code
             == 401
@@ -231,5 +234,91 @@ def test_code_flow_signs_in_an_existing_user_only(client: tuple[TestClient, Any]
     entries = platform.audit.entries(action="auth.sign_in")
     outcomes = [(e.actor, e.outcome, json.loads(e.details)["method"]) for e in entries]
     assert ("anna", "allowed", "oidc") in outcomes
-    assert ("mallory", "denied", "oidc") in outcomes
+    # what the provider calls the person is theirs to choose: it is not put on record
+    assert ("unknown", "denied", "oidc") in outcomes
+    assert not any(e.actor == "mallory" for e in entries)
     assert sum(1 for e in entries if e.outcome == "denied") >= 4
+
+
+def _sign_in(c: TestClient, idp: Idp, username: str, sub: str) -> int:
+    begin = c.get("/login/oidc")
+    code, state = idp.grant(begin.headers["location"], username, sub=sub)
+    return c.get("/login/oidc/callback", params={"state": state, "code": code}).status_code
+
+
+def test_provider_names_never_sign_anyone_in(client: tuple[TestClient, Any], idp: Idp) -> None:
+    """A provider that says preferred_username=ADMIN (or the name of any local user) gets
+    nobody: only a subject an admin linked here maps to a user."""
+    c, platform = client
+    from datetime import UTC, datetime
+
+    platform.users.add("anna", "facility_staff", datetime.now(UTC), sites=["*"])
+    for name in ("ADMIN", "admin", "anna"):
+        with TestClient(c.app, follow_redirects=False) as browser:
+            assert _sign_in(browser, idp, name, sub=f"attacker-{name}") == 401
+            assert browser.get("/api/v1/me").status_code == 401
+
+
+def test_subject_links_are_made_by_an_admin_and_never_reach_an_admin(
+    client: tuple[TestClient, Any], idp: Idp, tmp_path: Path
+) -> None:
+    c, platform = client
+    from datetime import UTC, datetime
+
+    from tests.test_access_cli import kv
+
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    platform.users.add("anna", "facility_staff", datetime.now(UTC), sites=["*"])
+    platform.users.add("boss", "admin", datetime.now(UTC))
+    link = {"subject": "sub-anna"}
+    linked = c.put("/api/v1/users/anna/oidc", json=link, headers=admin)
+    assert linked.status_code == 200
+    assert linked.json()["oidc_linked"] is True
+    listed = {u["username"]: u["oidc_linked"] for u in c.get("/api/v1/users", headers=admin).json()}
+    assert listed == {"admin": False, "anna": True, "boss": False}
+    # one subject, one user; and a local admin account is never linked
+    assert c.put("/api/v1/users/boss/oidc", json=link, headers=admin).status_code == 409
+    refused = c.put("/api/v1/users/admin/oidc", json={"subject": "x"}, headers=admin)
+    assert refused.status_code == 409
+    assert "admin" in refused.json()["detail"]
+    with TestClient(c.app, follow_redirects=False) as browser:
+        assert _sign_in(browser, idp, "ADMIN", sub="sub-anna") == 200
+        assert browser.get("/api/v1/me").json()["name"] == "anna"
+    # same subject from another issuer: another person
+    assert platform.users.oidc_user("https://other.example", "sub-anna") is None
+
+    # a linked user later made admin no longer signs in through the provider
+    assert c.patch("/api/v1/users/anna", json={"role": "admin"}, headers=admin).status_code == 200
+    with TestClient(c.app, follow_redirects=False) as browser:
+        assert _sign_in(browser, idp, "anna", sub="sub-anna") == 401
+    assert c.patch("/api/v1/users/anna", json={"role": "viewer"}, headers=admin).status_code == 200
+
+    # unlinking ends it
+    assert c.delete("/api/v1/users/anna/oidc", headers=admin).status_code == 204
+    with TestClient(c.app, follow_redirects=False) as browser:
+        assert _sign_in(browser, idp, "anna", sub="sub-anna") == 401
+
+    # the operator's CLI links too (issuer from the settings), and it is on record
+    data = tmp_path / "data"
+    env = {"KOMMUNVAKT_OIDC_ISSUER": idp.issuer, "KOMMUNVAKT_OIDC_CLIENT_ID": CLIENT_ID,
+           "KOMMUNVAKT_OIDC_CLIENT_SECRET": CLIENT_SECRET}  # fmt: skip
+    done = kv(data, "users", "link-oidc", "anna", "--subject", "sub-anna-2", **env)
+    assert done.exit_code == 0, done.output
+    refused_cli = kv(data, "users", "link-oidc", "admin", "--subject", "sub-x", **env)
+    assert refused_cli.exit_code != 0
+    with TestClient(c.app, follow_redirects=False) as browser:
+        assert _sign_in(browser, idp, "anna", sub="sub-anna-2") == 200
+    actions = [e.action for e in platform.audit.entries(target_id="anna")]
+    assert actions.count("user.oidc_link") == 2
+    assert "user.oidc_unlink" in actions
+    # the subject (at Swedish e-ID providers maybe a personnummer) is kept only as a digest
+    import sqlite3
+
+    conn = sqlite3.connect(data / "kommunvakt.db")
+    try:
+        links = conn.execute("SELECT * FROM access_oidc_links").fetchall()
+        audit = conn.execute("SELECT * FROM audit_log").fetchall()
+    finally:
+        conn.close()
+    assert len(links) == 1
+    assert "sub-anna" not in repr(links) + repr(audit)

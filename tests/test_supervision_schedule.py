@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supervision.machine import CheckState, Outcome, Policy, apply, sensor_finding, tick
+from supervision.machine import (
+    CheckState,
+    Outcome,
+    Policy,
+    apply,
+    refusal,
+    sensor_finding,
+    tick,
+)
 from supervision.schedule import (
     NIGHT_PIVOT,
     CheckPlan,
@@ -243,3 +251,36 @@ def test_checks_of_a_night_are_in_plan_order_inside_the_night(
     planned = [c.planned for c in checks]
     assert planned == [t for t in plan.times if t in planned]
     assert instant(night, NIGHT_PIVOT, STHLM) == start
+
+
+@pytest.mark.parametrize(
+    ("kind", "source", "minutes", "reason", "expected"),
+    [
+        ("ok", "manual", -480, None, None),  # eight hours early, no reason: refused
+        ("ok", "manual", -480, "sover, sagt godnatt", "early"),
+        ("visit", "manual", -11, None, None),
+        ("ok", "manual", -10, None, "in window"),  # the window opens `early` before
+        ("ok", "manual", 15, None, "in window"),  # and closes at the end of grace
+        ("ok", "manual", 16, None, None),
+        ("ok", "manual", 16, "larmet gick samtidigt", "late"),
+        ("ok", "camera", -10, None, "in window"),  # a camera look keeps its own rules
+        ("not_seen", "manual", -480, None, "in window"),  # attention is never held up
+        ("abnormal", "manual", -480, None, "in window"),
+        ("skipped", "manual", -480, None, "in window"),  # the resident's own choice
+    ],
+)
+def test_a_person_closes_a_check_only_inside_its_window_or_with_a_reason(
+    kind: str, source: str, minutes: int, reason: str | None, expected: str | None
+) -> None:
+    policy = Policy(grace=timedelta(minutes=15), early=timedelta(minutes=10))
+    at = DUE + timedelta(minutes=minutes)
+    outcome = Outcome(kind, at, "np-1", source, None, reason)  # type: ignore[arg-type]
+    _state, steps = apply(CheckState("scheduled", DUE), outcome, policy)
+    if expected is None:
+        assert steps == []
+        assert "timing_reason" in refusal(CheckState("scheduled", DUE), outcome, policy)
+    elif expected == "in window":
+        assert steps
+        assert all(s.timing is None for s in steps)
+    else:
+        assert [(s.timing, s.timing_reason) for s in steps] == [(expected, reason)]
