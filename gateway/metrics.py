@@ -46,6 +46,11 @@ def render_metrics(platform: Platform) -> str:
         "bed-sensor readings not stored: no bound resident with sensor consent",
     )
     out += _line("kommunvakt_store_errors_total", st.store_errors, "failed store batches")
+    out += _line(
+        "kommunvakt_internal_errors_total",
+        st.bugs,
+        "messages a bug stopped (kept as dead letters) and failed reading listeners",
+    )
     out += _line("kommunvakt_queue_depth", platform.pipeline.depth, "messages waiting", "gauge")
     out += spool_metrics(platform.store)
     out.append("# HELP kommunvakt_messages_by_family_total decoded messages per payload family")
