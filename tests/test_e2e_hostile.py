@@ -110,7 +110,7 @@ def test_hostile_messages_among_valid_ones(
     with proc.api() as api:
         metrics = api.get("/metrics").text
     assert f"kommunvakt_dead_letters_total {10 * len(HOSTILE)}" in metrics
-    assert "kommunvakt_internal_errors_total 0" in metrics
+    assert 'kommunvakt_internal_errors_total{where="pipeline"} 0' in metrics
     assert f"kommunvakt_messages_received_total {total}" in metrics
 
 

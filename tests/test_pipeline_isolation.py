@@ -122,7 +122,7 @@ def test_a_decoder_bug_is_a_counted_dead_letter_and_the_batch_goes_on(
             assert "internal error" in letter["reason"]
             assert "ZeroDivisionError" in letter["reason"]
             metrics = client.get("/metrics").text
-            assert "kommunvakt_internal_errors_total 1" in metrics
+            assert 'kommunvakt_internal_errors_total{where="pipeline"} 1' in metrics
             assert "kommunvakt_messages_received_total 3" in metrics
             assert "kommunvakt_dead_letters_total 1" in metrics
     finally:
