@@ -336,8 +336,11 @@ class Pipeline:
                 work.letters.append(_letter(msg, reason, care=is_care(device.type)))
                 continue
             for r in readings:
+                # A retained copy replayed at a (re)subscribe was received long before; it
+                # ranks at its own time, so it cannot displace what came after it.
+                heard = min(r.time, msg.received_at) if msg.retain else msg.received_at
                 work.stored.append(
-                    StoredReading(device.id, r.time, r.metric, r.value, r.unit, msg.received_at)
+                    StoredReading(device.id, r.time, r.metric, r.value, r.unit, heard)
                 )
                 work.matched.append((device, r))
 

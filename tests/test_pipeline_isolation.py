@@ -250,3 +250,28 @@ def test_a_reading_store_file_from_before_receive_times_is_migrated(tmp_path: An
         assert [v.value for v in again.latest("d")] == [6.0]
     finally:
         again.close()
+
+
+def test_a_replayed_retained_message_does_not_displace_a_newer_value(
+    platform: Any, shed: str
+) -> None:
+    """A retained copy comes back at every (re)subscribe: received now, but published before
+    the value that followed it. It is not the latest."""
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    router = FormatRouter()
+    pipeline, _ = run(
+        platform, router, [(f"kv/{shed}/up", native({"temperature": 30.0}, t0.isoformat()))], t0
+    )
+    later = t0 + timedelta(minutes=5)
+    run(platform, router, [(f"kv/{shed}/up", native({"temperature": 20.0}))], later)
+    replay = Inbound(
+        f"kv/{shed}/up",
+        native({"temperature": 30.0}, t0.isoformat()),
+        9,
+        1,
+        t0 + timedelta(minutes=9),
+        retain=True,
+    )
+    pipeline.process([replay])
+    (latest,) = platform.store.latest(shed)
+    assert latest.value == 20.0
