@@ -404,3 +404,27 @@ def test_a_clock_running_ahead_does_not_postpone_the_silence_alarm(world: World)
     world.tick(1801)
     (alert,) = world.alerting.store.list(state="active")
     assert (alert.device_id, alert.rule) == ("frys-1", "device_silent")
+
+
+def test_a_message_that_cannot_be_made_for_one_recipient_reaches_the_others(
+    world: World,
+) -> None:
+    def body(recipient: str) -> str:
+        if recipient == "Jour":
+            raise ValueError("a bug making this recipient's text")
+        return f"till {recipient}"
+
+    world.device("tb-7", "technical_shed_temperature", "vattenverket", name="Teknikbod 7")
+    world.read("tb-7", "temperature", 31.0, 0)
+    world.tick(61)
+    (alert,) = world.alerting.store.list(state="active")
+    notifier = world.alerting.notifier
+    names = notifier.dispatch(
+        alert.id, "change", "Larm", body, "critical", frozenset({"role:facility", "role:oncall"}),
+        world.clock.at(62),
+    )  # fmt: skip
+    assert names == ["Beredskap"]
+    assert settle(world, "oncall", 1) == ["Larm"]
+    failed = [d for d in world.alerting.outbox.deliveries(alert.id) if not d.ok]
+    assert [(d.recipient, d.outcome) for d in failed] == [("Jour", "failed")]
+    assert "internal error" in (failed[0].error or "")
