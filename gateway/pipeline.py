@@ -173,7 +173,7 @@ class Pipeline:
 
     def submit(self, topic: str, payload: bytes, mid: int, qos: int, retain: bool = False) -> None:
         """Called on the MQTT network thread: queue and return (blocks when the queue is full)."""
-        self._queue.put(Inbound(topic, payload, mid, qos, datetime.now(UTC), retain))
+        self._queue.put(Inbound(topic, payload, mid, qos, self.clock(), retain))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="pipeline", daemon=True)
