@@ -82,7 +82,7 @@ class AlertEngine:
         self._last_scan = 0.0
         self._lock = threading.RLock()
         self.watching_since: datetime | None = None
-        #: readings and clock steps a bug stopped (each alone; the others went on)
+        #: readings a bug stopped in ``on_readings`` (each alone; the others went on)
         self.errors = 0
 
     # -- configuration -------------------------------------------------------------------
@@ -259,23 +259,13 @@ class AlertEngine:
             if time.monotonic() - self._last_scan > 60:
                 self._scan_devices(now)
             for key in list(self._pending):
-                self._guarded(self._tick_rule, key, now)
+                self._tick_rule(key, now)
             now_ts = now.timestamp()
             for key, deadline in list(self._deadline.items()):
                 if deadline <= now_ts:
-                    self._guarded(self._tick_silent, key, now, deadline)
+                    self._tick_silent(key, now, deadline)
             self.announce.follow_up(now)
         self.announce.prune(now)
-
-    def _guarded(self, step: Callable[..., None], key: Key, *args: Any) -> None:
-        """One rule's clock step; a bug in it is that rule's alone, not every rule's."""
-        try:
-            step(key, *args)
-        except Exception:
-            self.errors += 1
-            self._pending.discard(key)  # not again every second
-            self._deadline.pop(key, None)
-            log.exception("the clock step of rule %s on device %s failed", key[1], key[0])
 
     def _scan_devices(self, now: datetime) -> None:
         """Give devices nobody has heard from yet a deadline (new ones, and after a start)."""
