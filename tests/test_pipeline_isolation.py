@@ -275,3 +275,43 @@ def test_a_replayed_retained_message_does_not_displace_a_newer_value(
     pipeline.process([replay])
     (latest,) = platform.store.latest(shed)
     assert latest.value == 20.0
+
+
+def test_any_batch_of_hostile_messages_is_acknowledged_whole(platform: Any, shed: str) -> None:
+    """Format-aware hostile messages of every family, mixed with valid ones, in one batch:
+    one pass through the pipeline acknowledges every message in order, stores every valid
+    reading, and no message is a bug."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.test_decode_hostile import FAMILY_MESSAGES, encode
+
+    pipeline = Pipeline(
+        FormatRouter(),
+        platform.registry,
+        platform.store,
+        platform.engine,
+        platform.quarantine,
+        platform.dead_letters,
+    )
+    acked: list[int] = []
+    pipeline.set_ack(lambda mid, _qos: acked.append(mid))
+    hostile = st.one_of(*FAMILY_MESSAGES.values())
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(hostile, min_size=1, max_size=12))
+    def one_batch(messages: list[tuple[str, Any]]) -> None:
+        acked.clear()
+        now = datetime.now(UTC)
+        before = platform.store.count()
+        batch = []
+        for i, (topic, body) in enumerate(messages):
+            batch.append(Inbound(topic, encode(body), 2 * i, 1, now))
+            valid = native({"temperature": 20.0}, (now - timedelta(microseconds=i)).isoformat())
+            batch.append(Inbound(f"kv/{shed}/up", valid, 2 * i + 1, 1, now))
+        pipeline.process(batch)
+        assert acked == list(range(len(batch)))
+        assert platform.store.count() >= before + len(messages)
+        assert pipeline.stats.bugs == 0
+
+    one_batch()
