@@ -315,3 +315,43 @@ def test_any_batch_of_hostile_messages_is_acknowledged_whole(platform: Any, shed
         assert pipeline.stats.bugs == 0
 
     one_batch()
+
+
+def test_a_message_whose_device_lookup_fails_keeps_no_payload(platform: Any, client: Any) -> None:
+    """A bug in the registry lookup for one ref: that message is a dead letter, and since
+    nobody can tell whether its device is a care device, its payload is not kept."""
+    from devices.registry import DeviceInfo, DeviceRegistry
+
+    class FailingFor(DeviceRegistry):
+        """The registry with a bug behind one ref (a seam of ours, not a library's)."""
+
+        def lookup(self, ref: str) -> DeviceInfo | None:
+            if ref == "trasig":
+                raise RuntimeError("a bug behind one ref")
+            return super().lookup(ref)
+
+    assert client.post("/api/v1/devices", json=SHED).status_code == 201
+    pipeline = Pipeline(
+        FormatRouter(),
+        FailingFor(platform.sessions),
+        platform.store,
+        platform.engine,
+        platform.quarantine,
+        platform.dead_letters,
+    )
+    acked: list[int] = []
+    pipeline.set_ack(lambda mid, _qos: acked.append(mid))
+    now = datetime.now(UTC)
+    pipeline.process(
+        [
+            Inbound("kv/trasig/up", native({"in_bed": True}, note=SECRET), 1, 1, now),
+            Inbound(f"kv/{SHED['id']}/up", native({"temperature": 4.0}), 2, 1, now),
+        ]
+    )
+    assert acked == [1, 2]
+    assert pipeline.stats.bugs == 1
+    assert pipeline.stats.readings_stored == 1
+    (letter,) = client.get("/api/v1/dead-letters").json()
+    assert letter["topic"] == "kv/trasig/up"
+    assert "care device: payload not kept" in letter["reason"]
+    assert SECRET not in str(letter)
