@@ -82,6 +82,8 @@ class AlertEngine:
         self._last_scan = 0.0
         self._lock = threading.RLock()
         self.watching_since: datetime | None = None
+        #: readings a bug stopped in ``on_readings`` (each alone; the others went on)
+        self.errors = 0
 
     # -- configuration -------------------------------------------------------------------
 
@@ -172,11 +174,21 @@ class AlertEngine:
             for device, reading in readings:
                 if device.state != "active":
                     continue
-                compiled = self._compile(device)
-                for entry in compiled.by_metric.get(reading.metric, ()):
-                    self._evaluate(device, entry, reading)
-                for entry in compiled.no_data:
-                    self._heard(device, entry, reading)
+                try:
+                    compiled = self._compile(device)
+                    for entry in compiled.by_metric.get(reading.metric, ()):
+                        self._evaluate(device, entry, reading)
+                    for entry in compiled.no_data:
+                        self._heard(device, entry, reading)
+                except Exception:
+                    # one strange reading must not keep the rules from the rest of the batch
+                    # (nor have the stored batch retried); its value is not logged
+                    self.errors += 1
+                    log.exception(
+                        "rules failed on %s of device %s; the other readings go on",
+                        reading.metric[:40],
+                        device.id,
+                    )
 
     def _evaluate(self, device: DeviceInfo, entry: RuleEntry, reading: Reading) -> None:
         rule, key = entry.rule, (device.id, entry.name)
@@ -204,7 +216,10 @@ class AlertEngine:
         if not rule.counts(reading.metric):
             return
         state = self._state.get(key)
-        ts = reading.time.timestamp()
+        # heard at its own time, but never later than now: a device whose clock runs ahead
+        # must not push its silence deadline into the future
+        at = min(reading.time, self._clock())
+        ts = at.timestamp()
         limit = rule.factor * (rule.interval_s or device.expected_interval_s)
         if (state is None or state.firing is None) and reading.metric != rule.availability_metric:
             if ts > self._seen.get(key, 0.0):  # the common case: just note the time
@@ -218,7 +233,7 @@ class AlertEngine:
             None,
             datetime.fromtimestamp(last, UTC) if last else None,
         )
-        new, change = rule.evaluate(held, reading.metric, reading.value, reading.time, Env())
+        new, change = rule.evaluate(held, reading.metric, reading.value, at, Env())
         self._state[key] = new
         if new.last_seen is not None:
             self._seen[key] = new.last_seen.timestamp()

@@ -190,18 +190,31 @@ class Notifier:
         for channel in self._channels:
             if not matches(channel.tags, tags):
                 continue
-            text = body(channel.recipient) if callable(body) else body
-            self.outbox.enqueue(
-                alert_id,
-                kind,
-                channel.key,
-                channel.name,
-                channel.recipient,
-                title,
-                text,
-                severity,
-                at,
-            )
+            try:
+                text = body(channel.recipient) if callable(body) else body
+                self.outbox.enqueue(
+                    alert_id,
+                    kind,
+                    channel.key,
+                    channel.name,
+                    channel.recipient,
+                    title,
+                    text,
+                    severity,
+                    at,
+                )
+            except Exception as exc:
+                # one recipient's message that cannot be made or queued must not keep the
+                # alert from the others; the failure is recorded where deliveries are shown
+                self.sent_failed += 1
+                log.exception("alert %s (%s) for %s not queued", alert_id, kind, channel.recipient)
+                error = f"internal error, not queued ({type(exc).__name__})"
+                self.outbox.record(
+                    DeliveryRecord(
+                        alert_id, at, kind, channel.name, False, error, "failed", channel.recipient
+                    )
+                )
+                continue
             channel.wake.set()
             names.append(channel.recipient)
         if not names:

@@ -26,6 +26,14 @@ class _Latest(Protocol):
     def value(self) -> float | bool | str: ...
     @property
     def time(self) -> datetime: ...
+    @property
+    def received_at(self) -> datetime | None: ...
+
+
+def _heard(v: _Latest) -> datetime:
+    """When the value reached us; the device's own time only where no receive time is known
+    (a device's clock can be wrong or forged: it must not make a silent device look alive)."""
+    return v.received_at or v.time
 
 
 def _number(value: float | bool | str) -> float | None:
@@ -40,12 +48,12 @@ def device_health(
     values = {v.metric: v for v in latest}
     if not values:
         return DeviceHealth(status="never_seen")
-    last_seen = max(v.time for v in values.values())
-    data = [v.time for m, v in values.items() if m != "online"]
+    last_seen = max(_heard(v) for v in values.values())
+    data = [_heard(v) for m, v in values.items() if m != "online"]
     silent = max(0.0, (now - last_seen).total_seconds())
     online = values.get("online")
     said_offline = (
-        online is not None and online.value is False and (not data or online.time >= max(data))
+        online is not None and online.value is False and (not data or _heard(online) >= max(data))
     )
     offline = said_offline or silent > OFFLINE_AFTER * expected_interval_s
     battery = values.get("battery")

@@ -81,6 +81,18 @@ def render_metrics(platform: Platform) -> str:
         "bed-sensor readings not stored: no bound resident with sensor consent",
     )
     out += _line("kommunvakt_store_errors_total", st.store_errors, "failed store batches")
+    out.append(
+        "# HELP kommunvakt_internal_errors_total items a bug stopped, each alone: messages "
+        "(kept as dead letters) and reading listeners, readings the rules could not take, "
+        "night checks that could not advance"
+    )
+    out.append("# TYPE kommunvakt_internal_errors_total counter")
+    for where, n in (
+        ("pipeline", st.bugs),
+        ("rules", platform.engine.errors),
+        ("night_checks", platform.supervision.stats.errors),
+    ):
+        out.append(f'kommunvakt_internal_errors_total{{where="{where}"}} {n}')
     out += _line("kommunvakt_queue_depth", platform.pipeline.depth, "messages waiting", "gauge")
     out += spool_metrics(platform.store)
     out += _mqtt_metrics(platform)

@@ -26,6 +26,7 @@ from gateway.inbox import Inbox
 from ingest.deadletters import DeadLetterStore
 from ingest.errors import DecodeError, StoreError
 from ingest.formats import FormatRouter
+from ingest.plausible import implausible_time
 from ingest.reading import Reading
 from ingest.store import ReadingStore, StoredReading
 
@@ -73,7 +74,38 @@ class PipelineStats:
     #: readings of retained messages that carry no time of their own (see ``process``)
     retained_untimed: int = 0
     ignored: int = 0
+    #: messages a bug stopped (kept as dead letters), and listener failures
+    bugs: int = 0
     by_family: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one batch makes, kept apart from the counters until the batch is done."""
+
+    stored: list[StoredReading] = field(default_factory=list)
+    matched: list[tuple[DeviceInfo, Reading]] = field(default_factory=list)
+    letters: list[tuple[datetime, str, bytes, str]] = field(default_factory=list)
+    new_keys: set[str] = field(default_factory=set)
+    by_family: dict[str, int] = field(default_factory=dict)
+    quarantined: int = 0
+    duplicates: int = 0
+    retained_untimed: int = 0
+    ignored: int = 0
+    bugs: int = 0
+
+    def count_into(self, stats: PipelineStats, received: int) -> None:
+        stats.received += received
+        stats.readings_stored += len(self.stored)
+        stats.dead_letters += len(self.letters)
+        stats.quarantined += self.quarantined
+        stats.duplicates += self.duplicates
+        stats.retained_untimed += self.retained_untimed
+        stats.ignored += self.ignored
+        stats.bugs += self.bugs
+        stats.batches += 1
+        for family, n in self.by_family.items():
+            stats.by_family[family] = stats.by_family.get(family, 0) + n
 
 
 class _RecentKeys:
@@ -109,7 +141,9 @@ class Pipeline:
         batch_size: int = 1000,
         batch_wait: float = 0.02,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_ahead: timedelta = timedelta(seconds=300),
     ) -> None:
+        """``max_ahead``: how far a reading's own time may lie after its receive time."""
         self.router = router
         self.registry = registry
         self.store = store
@@ -119,6 +153,7 @@ class Pipeline:
         self.batch_size = batch_size
         self.batch_wait = batch_wait
         self.clock = clock
+        self.max_ahead = max_ahead
         self.stats = PipelineStats()
         self._queue: Inbox[Inbound] = Inbox(queue_size)
         self._recent = _RecentKeys()
@@ -138,7 +173,7 @@ class Pipeline:
 
     def submit(self, topic: str, payload: bytes, mid: int, qos: int, retain: bool = False) -> None:
         """Called on the MQTT network thread: queue and return (blocks when the queue is full)."""
-        self._queue.put(Inbound(topic, payload, mid, qos, datetime.now(UTC), retain))
+        self._queue.put(Inbound(topic, payload, mid, qos, self.clock(), retain))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="pipeline", daemon=True)
@@ -174,8 +209,9 @@ class Pipeline:
                     self._stop.wait(delay)
                     delay = min(delay * 2, 30.0)
                 except Exception:
-                    # A bug must not lose a batch nor stop the gateway; the broker will
-                    # redeliver what was not acknowledged.
+                    # One message cannot end here (``process`` keeps each one's failure to
+                    # itself); a part every message needs can (the dead-letter store, the
+                    # rules). Nothing is lost: the broker redelivers what was not acknowledged.
                     log.exception("pipeline failed on a batch of %d; retrying", len(batch))
                     self._stop.wait(delay)
                     delay = min(delay * 2, 30.0)
@@ -193,87 +229,124 @@ class Pipeline:
         return False
 
     def process(self, batch: list[Inbound]) -> None:
-        """Handle one batch end to end; acknowledge only after everything is stored."""
-        stored: list[StoredReading] = []
-        matched: list[tuple[DeviceInfo, Reading]] = []
-        letters: list[tuple[datetime, str, bytes, str]] = []
-        new_keys: set[str] = set()
-        stats = self.stats
-        families = self._families
+        """Handle one batch end to end; acknowledge only after everything is stored.
+
+        Whatever one message does (a decoder bug, a registry surprise), it ends as a dead
+        letter of its own and the rest of the batch goes on; only the store failing
+        (``StoreError``) holds the whole batch back. The counters move once the batch is done,
+        so a batch retried after a store error is counted once."""
+        work = _Batch()
         for msg in batch:
-            stats.received += 1
-            family = families.get(msg.topic)
-            if family is None:
-                family = self.router.family_for(msg.topic)
-                if family is not None and len(families) < _MAX_CACHED_TOPICS:
-                    families[msg.topic] = family
             try:
-                decoded = self.router.decode(msg.topic, msg.payload, msg.received_at, family)
-            except DecodeError as exc:
-                letters.append(_letter(msg, str(exc), care=self._care_topic(msg.topic)))
-                continue
-            family = decoded.family
-            stats.by_family[family] = stats.by_family.get(family, 0) + 1
-            key = decoded.dedup_key
-            if key is not None:
-                # Remembered only once the batch is stored (below): a batch retried after a
-                # store error must not find its own uplinks "already seen" and drop them.
-                if key in new_keys or self._recent.seen(key):
-                    stats.duplicates += 1
-                    continue
-                new_keys.add(key)
-            found = decoded.readings
-            if msg.retain and found:
-                # The broker's retained copy is replayed on every subscribe (each restart or
-                # reconnect). A reading stamped with our receive time (the payload named no
-                # time) would claim the device spoke now: a dead sensor would look alive.
-                timed = tuple(r for r in found if r.time != msg.received_at)
-                stats.retained_untimed += len(found) - len(timed)
-                found = timed
-            if not found:
-                stats.ignored += 1
-                continue
-            for ref in {r.device_ref for r in found}:
-                readings = [r for r in found if r.device_ref == ref]
-                device = self.registry.lookup(ref)
-                if device is None:
-                    stats.quarantined += 1
-                    self.quarantine.record(
-                        ref,
-                        family,
-                        msg.topic,
-                        msg.payload,
-                        [
-                            QuarantinedReading(ref, r.time, r.metric, r.value, r.unit)
-                            for r in readings
-                        ],
-                        msg.received_at,
-                    )
-                    continue
-                if device.state == "retired":
-                    reason = f"device {device.id!r} is retired; its messages are refused"
-                    letters.append(_letter(msg, reason, care=is_care(device.type)))
-                    continue
-                for r in readings:
-                    stored.append(StoredReading(device.id, r.time, r.metric, r.value, r.unit))
-                    matched.append((device, r))
-        self.store.write(stored)
+                self._handle(msg, work)
+            except Exception as exc:
+                # A bug, not bad input: kept as a dead letter so the message is not lost and
+                # the batch is not stuck behind it; logged with its trace, without the payload.
+                work.bugs += 1
+                log.exception(
+                    "bug while handling a message on %s (%d bytes); kept as a dead letter",
+                    msg.topic[:80],
+                    len(msg.payload),
+                )
+                reason = f"internal error while handling the message ({type(exc).__name__})"
+                work.letters.append(_letter(msg, reason, care=self._care_topic_safe(msg.topic)))
+        self.store.write(work.stored)
         # Rules run once the batch is stored: a batch retried after a store error must not
         # run them twice (the store is idempotent, the rules' hold timers are not).
-        self.engine.on_readings(matched)
-        for key in new_keys:
+        self.engine.on_readings(work.matched)
+        for key in work.new_keys:
             self._recent.add(key)
         for listener in self.listeners:
-            listener(matched)
-        if letters:
-            for _at, topic, _payload, reason in letters:
+            try:
+                listener(work.matched)
+            except Exception:
+                # the batch is stored: a listener's bug must not have it written again
+                self.stats.bugs += 1
+                log.exception("a reading listener failed on a batch of %d", len(work.matched))
+        if work.letters:
+            for _at, topic, _payload, reason in work.letters:
                 log.warning("dead letter on %s: %s", topic[:80], reason)
-            self.dead_letters.add_many(letters)
-            stats.dead_letters += len(letters)
-        stats.readings_stored += len(stored)
-        stats.batches += 1
+            self.dead_letters.add_many(work.letters)
+        work.count_into(self.stats, len(batch))
         for msg in batch:
             self._ack(msg.mid, msg.qos)
+
+    def _care_topic_safe(self, topic: str) -> bool:
+        """``_care_topic`` for a message a bug stopped: if even that fails, assume care
+        (the payload is then not kept, only the reason)."""
+        try:
+            return self._care_topic(topic)
+        except Exception:
+            log.exception("care lookup failed for %s", topic[:80])
+            return True
+
+    def _handle(self, msg: Inbound, work: _Batch) -> None:
+        family = self._families.get(msg.topic)
+        if family is None:
+            family = self.router.family_for(msg.topic)
+            if family is not None and len(self._families) < _MAX_CACHED_TOPICS:
+                self._families[msg.topic] = family
+        try:
+            decoded = self.router.decode(msg.topic, msg.payload, msg.received_at, family)
+        except DecodeError as exc:
+            work.letters.append(_letter(msg, str(exc), care=self._care_topic(msg.topic)))
+            return
+        found = decoded.readings
+        refused = implausible_time(found, msg.received_at, self.max_ahead)
+        if refused is not None:
+            care = any(self._is_care_ref(r.device_ref) for r in found)
+            work.letters.append(_letter(msg, refused, care=care or self._care_topic(msg.topic)))
+            return
+        family = decoded.family
+        work.by_family[family] = work.by_family.get(family, 0) + 1
+        key = decoded.dedup_key
+        if key is not None:
+            # Remembered only once the batch is stored (below): a batch retried after a
+            # store error must not find its own uplinks "already seen" and drop them.
+            if key in work.new_keys or self._recent.seen(key):
+                work.duplicates += 1
+                return
+            work.new_keys.add(key)
+        if msg.retain and found:
+            # The broker's retained copy is replayed on every subscribe (each restart or
+            # reconnect). A reading stamped with our receive time (the payload named no
+            # time) would claim the device spoke now: a dead sensor would look alive.
+            timed = tuple(r for r in found if r.time != msg.received_at)
+            work.retained_untimed += len(found) - len(timed)
+            found = timed
+        if not found:
+            work.ignored += 1
+            return
+        for ref in {r.device_ref for r in found}:
+            readings = [r for r in found if r.device_ref == ref]
+            device = self.registry.lookup(ref)
+            if device is None:
+                work.quarantined += 1
+                self.quarantine.record(
+                    ref,
+                    family,
+                    msg.topic,
+                    msg.payload,
+                    [QuarantinedReading(ref, r.time, r.metric, r.value, r.unit) for r in readings],
+                    msg.received_at,
+                )
+                continue
+            if device.state == "retired":
+                reason = f"device {device.id!r} is retired; its messages are refused"
+                work.letters.append(_letter(msg, reason, care=is_care(device.type)))
+                continue
+            for r in readings:
+                # A retained copy replayed at a (re)subscribe was received long before; it
+                # ranks at its own time, so it cannot displace what came after it.
+                heard = min(r.time, msg.received_at) if msg.retain else msg.received_at
+                work.stored.append(
+                    StoredReading(device.id, r.time, r.metric, r.value, r.unit, heard)
+                )
+                work.matched.append((device, r))
+
+    def _is_care_ref(self, ref: str) -> bool:
+        info = self.registry.lookup(ref)
+        return info is not None and is_care(info.type)
 
     def prune(self, dead_letter_age: timedelta, quarantine_age: timedelta) -> None:
         now = self.clock()

@@ -103,6 +103,7 @@ class Platform:
             batch_size=settings.batch_size,
             batch_wait=settings.batch_wait_ms / 1000,
             clock=clock,
+            max_ahead=timedelta(seconds=settings.max_clock_skew_s),
         )
         self.broker: EmbeddedBroker | None = None
         self.mqtt: MqttSource | None = None

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     batch_wait_ms: int = Field(20, ge=0)
     dead_letter_retention_days: int = Field(30, gt=0)
     quarantine_retention_hours: int = Field(24, gt=0)
+    #: a reading dated more than this many seconds after it was received is refused
+    max_clock_skew_s: int = Field(300, ge=0)
     #: the embedded SQLite store keeps readings this long (InfluxDB: influx_retention_days,
     #: set on its bucket); 0 keeps them forever. Care readings follow supervision retention.
     reading_retention_days: int = Field(400, ge=0)

@@ -33,6 +33,11 @@ __all__ = ["CARE_FILE", "CareSplitStore"]
 CARE_FILE = "care_readings.db"
 
 
+def _heard(r: StoredReading) -> tuple[datetime, datetime]:
+    """The order of "latest": received last, then the newest by the device's own time."""
+    return (r.received_at or r.time, r.time)
+
+
 class CareSplitStore:
     def __init__(
         self,
@@ -66,20 +71,25 @@ class CareSplitStore:
             self.telemetry.write(readings)  # the common batch: no copy
             return
         may_store = self.may_store
-        seen: dict[str, datetime] = {}
+        seen: dict[str, StoredReading] = {}
         if may_store is not None:
             kept = []
             for r in care:
                 if may_store(r.device_id, r.metric):
                     kept.append(r)
                 else:
-                    seen[r.device_id] = max(r.time, seen.get(r.device_id, r.time))
+                    last = seen.get(r.device_id)
+                    if last is None or _heard(r) >= _heard(last):
+                        seen[r.device_id] = r
             self.withheld += len(care) - len(kept)
             care = kept
         if seen:
             # what was withheld still shows the device is alive (device health, the care
             # panel's "reporting"): one latest "online" per device, no history, no content
-            marks = [StoredReading(d, t, "online", True) for d, t in seen.items()]
+            marks = [
+                StoredReading(d, r.time, "online", True, received_at=r.received_at)
+                for d, r in seen.items()
+            ]
             self.care.write(marks, latest_only=True)
         if care:
             self.care.write(care)

@@ -27,7 +27,7 @@ from datetime import datetime
 
 from ingest.errors import DecodeError
 from ingest.reading import Reading, Value
-from ingest.values import as_bool, as_number, parse_time
+from ingest.values import as_bool, as_number, finite, parse_time
 
 __all__ = ["readings_from_object"]
 
@@ -36,7 +36,7 @@ Convert = Callable[[object, str], Value | None]
 
 def _num(factor: float = 1.0, divisor: float = 1.0) -> Convert:
     def convert(raw: object, key: str) -> Value:
-        return as_number(raw, field=key) * factor / divisor
+        return finite(as_number(raw, field=key) * factor / divisor, field=key)
 
     return convert
 

@@ -2,6 +2,11 @@
 
 Readings are keyed by (device, metric, time), so a message the broker delivers again after a
 crash is stored once. Times are integer microseconds since the epoch, UTC.
+
+The ``latest`` table keeps per device and metric the value received last: ordered by the
+receive time (``received``), then the device's own time, never by the device's time alone (a
+device's clock can be wrong or forged). The schema's version is SQLite's ``user_version``;
+``_MIGRATIONS`` bring an older file up to date when the store opens it.
 """
 
 from __future__ import annotations
@@ -37,17 +42,29 @@ CREATE TABLE IF NOT EXISTS latest (
     txt TEXT,
     kind TEXT NOT NULL,
     unit TEXT,
+    received INTEGER,
     PRIMARY KEY (device_id, metric)
 ) WITHOUT ROWID;
 """
 
+#: user_version of a file made by _SCHEMA; each entry of _MIGRATIONS takes a file one further
+_VERSION = 1
+_MIGRATIONS = {
+    # 0 -> 1: the receive time of each latest value (NULL for values stored before it)
+    0: ("ALTER TABLE latest ADD COLUMN received INTEGER",),
+}
+
 _INSERT = "INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)"
+# A value without a receive time ranks by its own time (what the device says).
 _UPSERT_LATEST = """
-INSERT INTO latest VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO latest (device_id, metric, ts, num, txt, kind, unit, received)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (device_id, metric) DO UPDATE SET
     ts = excluded.ts, num = excluded.num, txt = excluded.txt, kind = excluded.kind,
-    unit = excluded.unit
-WHERE excluded.ts >= latest.ts
+    unit = excluded.unit, received = excluded.received
+WHERE coalesce(excluded.received, excluded.ts) > coalesce(latest.received, latest.ts)
+    OR (coalesce(excluded.received, excluded.ts) = coalesce(latest.received, latest.ts)
+        AND excluded.ts >= latest.ts)
 """
 
 
@@ -97,9 +114,30 @@ class SqliteReadingStore:
             self._db.execute("PRAGMA busy_timeout=5000")
             if secure_delete:
                 self._db.execute("PRAGMA secure_delete=ON")
-            self._db.executescript(_SCHEMA)
+            self._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open reading store {self.path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        fresh = (
+            self._db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('readings', 'latest')"
+            ).fetchone()[0]
+            == 0
+        )
+        if fresh:
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {_VERSION}")
+            return
+        self._db.executescript(_SCHEMA)  # a table a partial old file lacks
+        while version < _VERSION:
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement in _MIGRATIONS[version]:
+                self._db.execute(statement)
+            version += 1
+            self._db.execute(f"PRAGMA user_version = {version}")
+            self._db.execute("COMMIT")
 
     def write(self, readings: Sequence[StoredReading], *, latest_only: bool = False) -> None:
         """Store readings (history and latest value). ``latest_only``: only the latest value
@@ -109,12 +147,13 @@ class SqliteReadingStore:
         rows = []
         for r in readings:
             num, txt, kind = _encode(r.value)
-            rows.append((r.device_id, r.metric, _to_us(r.time), num, txt, kind, r.unit))
+            received = None if r.received_at is None else _to_us(r.received_at)
+            rows.append((r.device_id, r.metric, _to_us(r.time), num, txt, kind, r.unit, received))
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 if not latest_only:
-                    self._db.executemany(_INSERT, rows)
+                    self._db.executemany(_INSERT, [row[:7] for row in rows])
                 self._db.executemany(_UPSERT_LATEST, rows)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -133,11 +172,14 @@ class SqliteReadingStore:
     def latest(self, device_id: str) -> list[LatestValue]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT metric, num, txt, kind, unit, ts FROM latest WHERE device_id = ? "
-                "ORDER BY metric",
+                "SELECT metric, num, txt, kind, unit, ts, received FROM latest "
+                "WHERE device_id = ? ORDER BY metric",
                 (device_id,),
             ).fetchall()
-        return [LatestValue(m, _decode(n, t, k), u, _from_us(ts)) for m, n, t, k, u, ts in rows]
+        return [
+            LatestValue(m, _decode(n, t, k), u, _from_us(ts), None if rx is None else _from_us(rx))
+            for m, n, t, k, u, ts, rx in rows
+        ]
 
     def history(
         self, device_id: str, metric: str, start: datetime, end: datetime
@@ -248,9 +290,10 @@ class SqliteReadingStore:
                 ).rowcount
                 self._db.execute("DELETE FROM latest WHERE device_id = ?", (device_id,))
                 # SQLite: the bare columns of a max() aggregate come from the row with the max
+                # (the history keeps no receive time: the rebuilt values rank by their own)
                 self._db.execute(
-                    "INSERT INTO latest SELECT device_id, metric, max(ts), num, txt, kind, unit "
-                    "FROM readings WHERE device_id = ? GROUP BY metric",
+                    "INSERT INTO latest SELECT device_id, metric, max(ts), num, txt, kind, unit, "
+                    "NULL FROM readings WHERE device_id = ? GROUP BY metric",
                     (device_id,),
                 )
                 self._db.execute("COMMIT")
@@ -280,10 +323,11 @@ class SqliteReadingStore:
         return {r[0] for r in rows}
 
     def last_seen(self) -> dict[str, datetime]:
-        """Per device, the time of its newest reading."""
+        """Per device, when it was last heard from (its last receive time; the device's own
+        time for values stored without one)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT device_id, max(ts) FROM latest GROUP BY device_id"
+                "SELECT device_id, max(coalesce(received, ts)) FROM latest GROUP BY device_id"
             ).fetchall()
         return {device_id: _from_us(ts) for device_id, ts in rows}
 

@@ -14,27 +14,37 @@ __all__ = ["BucketedHistory", "HistoryBucket", "LatestValue", "ReadingStore", "S
 
 @dataclass(frozen=True, slots=True)
 class StoredReading:
-    """A reading bound to a registered device (``device_id``, not the source's ref)."""
+    """A reading bound to a registered device (``device_id``, not the source's ref).
+
+    ``time`` is what the device says; ``received_at`` is when the gateway got it (``None``
+    where unknown). "Latest" and device health go by ``received_at``: a device's clock can be
+    wrong or forged, the order in which its messages reach us cannot."""
 
     device_id: str
     time: datetime
     metric: str
     value: Value
     unit: str | None = None
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class LatestValue:
+    """The most recently received value of one metric (``received_at``: when; ``None`` for
+    values stored before receive times were kept, or by a store that keeps none)."""
+
     metric: str
     value: Value
     unit: str | None
     time: datetime
+    received_at: datetime | None = None
 
 
 class ReadingStore(Protocol):
     def write(self, readings: Sequence[StoredReading]) -> None:
         """Store a batch durably, or raise ``StoreError``. Writing the same reading
-        (device, metric, time) twice stores it once."""
+        (device, metric, time) twice stores it once. The latest value per device and metric
+        is the one received last (by ``received_at``, then ``time``)."""
 
     def latest(self, device_id: str) -> list[LatestValue]: ...
 

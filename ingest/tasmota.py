@@ -27,7 +27,7 @@ from datetime import datetime
 
 from ingest.errors import DecodeError
 from ingest.reading import Decoded, Reading
-from ingest.values import as_number, load_json_object, parse_time
+from ingest.values import as_number, finite, load_json_object, parse_time
 
 __all__ = ["FAMILY", "TOPICS", "decode"]
 
@@ -81,12 +81,13 @@ def _sensor_values(
             if not raw:
                 continue
             raw = raw[0] if len(raw) == 1 else sum(as_number(v, field=f"{name}.{key}") for v in raw)
-        value = as_number(raw, field=f"{name}.{key}")
+        field = f"{name}.{key}"
+        value = as_number(raw, field=field)
         if metric == "temperature" and fahrenheit:
             value = (value - 32.0) * 5.0 / 9.0
         elif metric == "pressure":
             value *= pa_per_unit
-        out.append((metric, value, unit))
+        out.append((metric, finite(value, field=field), unit))
     return out
 
 

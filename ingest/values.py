@@ -9,7 +9,15 @@ import orjson
 
 from ingest.errors import DecodeError
 
-__all__ = ["MAX_PAYLOAD_BYTES", "as_bool", "as_number", "load_json_object", "parse_time"]
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "as_bool",
+    "as_number",
+    "finite",
+    "load_json_object",
+    "parse_time",
+    "to_utc",
+]
 
 #: Larger payloads are rejected before parsing: no sensor sends this much.
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -52,10 +60,26 @@ def parse_time(value: object, *, field: str = "time") -> datetime:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except (ValueError, DecodeError) as exc:
             raise DecodeError(f"{field} {value[:40]!r} is not ISO 8601 or epoch") from exc
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        return to_utc(parsed, field=field, text=value)
     raise DecodeError(f"{field} has type {type(value).__name__}, expected ISO 8601 or epoch")
+
+
+def to_utc(parsed: datetime, *, field: str, text: str) -> datetime:
+    """A parsed ISO 8601 time in UTC (naive means UTC). An offset can carry a time that exists
+    locally past the calendar's edge in UTC (0001-01-01T00:00+01:00 is in year 0)."""
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise DecodeError(f"{field} {text[:40]!r} is outside the years 1-9999 in UTC") from exc
+
+
+def finite(value: float, *, field: str) -> float:
+    """A converted number (scaled, °F to °C, summed) that is still finite: 1e308 hPa is not."""
+    if not math.isfinite(value):
+        raise DecodeError(f"{field} is out of range after conversion")
+    return value
 
 
 def as_number(value: object, *, field: str) -> float:

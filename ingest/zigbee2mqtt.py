@@ -24,13 +24,13 @@ not ``rssi``. ``device_ref`` is the friendly name.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import orjson
 
 from ingest.errors import DecodeError
 from ingest.reading import Decoded, Reading
-from ingest.values import MAX_PAYLOAD_BYTES, as_bool, as_number, parse_time
+from ingest.values import MAX_PAYLOAD_BYTES, as_bool, as_number, finite, parse_time, to_utc
 
 __all__ = ["FAMILY", "TOPICS", "decode"]
 
@@ -68,9 +68,7 @@ def _last_seen(value: object) -> datetime:
         except ValueError:
             pass
         else:
-            if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=UTC)
-            return parsed.astimezone(UTC)
+            return to_utc(parsed, field="last_seen", text=value)
     return parse_time(value, field="last_seen")
 
 
@@ -141,7 +139,7 @@ def decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
             if divisor != 1.0:
                 value /= divisor
             elif factor != 1.0:
-                value *= factor
+                value = finite(value * factor, field=key)
             out.append(Reading(name, when, metric, value, unit))
             continue
         metric_b = _BOOLS.get(key)

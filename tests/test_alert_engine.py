@@ -364,3 +364,67 @@ def test_device_in_maintenance_is_quiet_and_a_retired_ones_alert_closes(world: W
     assert (closed.state, closed.resolved_by) == ("resolved", "system")
     assert world.alerting.store.transitions(closed.id)[-1]["note"] == "enheten är avvecklad"
     assert len(world.sink.at("facility")) == 1  # neither the reminder nor a recovery went out
+
+
+def test_a_reading_the_rules_cannot_take_does_not_stop_the_others(world: World) -> None:
+    """A low battery dated at the end of the calendar cannot be worded in local time (its
+    "since" overflows); that reading alone is skipped (counted, logged), the next device's
+    reading in the same batch is evaluated."""
+    world.device("frys-1", "freezer", "vattenverket", name="Frys 1")
+    world.device("tb-7", "technical_shed_temperature", "vattenverket", name="Teknikbod 7")
+    frys, shed = world.registry.info("frys-1"), world.registry.info("tb-7")
+    assert frys is not None
+    assert shed is not None
+    far = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    world.alerting.engine.on_readings(
+        [
+            (frys, Reading("frys-1", far, "battery", 1.0)),
+            (shed, Reading("tb-7", world.clock.at(0), "temperature", 31.0)),
+        ]
+    )
+    assert world.alerting.engine.errors == 1
+    world.tick(61)
+    (alert,) = world.alerting.store.list(state="active")
+    assert (alert.device_id, alert.rule) == ("tb-7", "shed_too_hot")
+
+
+def test_a_clock_running_ahead_does_not_postpone_the_silence_alarm(world: World) -> None:
+    """A freezer whose own clock runs four minutes ahead (inside the allowed skew, so its
+    reading is stored) falls silent: the silence counts from when it was heard, not from
+    the time it claims."""
+    world.device("frys-1", "freezer", "vattenverket", name="Frys 1")
+    frys = world.registry.info("frys-1")
+    assert frys is not None
+    world.clock.at(0)
+    world.alerting.engine.on_readings(
+        [(frys, Reading("frys-1", T0 + timedelta(seconds=240), "temperature", -19.0))]
+    )
+    world.tick(1799)
+    assert world.alerting.store.list(state="active") == []
+    world.tick(1801)
+    (alert,) = world.alerting.store.list(state="active")
+    assert (alert.device_id, alert.rule) == ("frys-1", "device_silent")
+
+
+def test_a_message_that_cannot_be_made_for_one_recipient_reaches_the_others(
+    world: World,
+) -> None:
+    def body(recipient: str) -> str:
+        if recipient == "Jour":
+            raise ValueError("a bug making this recipient's text")
+        return f"till {recipient}"
+
+    world.device("tb-7", "technical_shed_temperature", "vattenverket", name="Teknikbod 7")
+    world.read("tb-7", "temperature", 31.0, 0)
+    world.tick(61)
+    (alert,) = world.alerting.store.list(state="active")
+    notifier = world.alerting.notifier
+    names = notifier.dispatch(
+        alert.id, "change", "Larm", body, "critical", frozenset({"role:facility", "role:oncall"}),
+        world.clock.at(62),
+    )  # fmt: skip
+    assert names == ["Beredskap"]
+    assert settle(world, "oncall", 1) == ["Larm"]
+    failed = [d for d in world.alerting.outbox.deliveries(alert.id) if not d.ok]
+    assert [(d.recipient, d.outcome) for d in failed] == [("Jour", "failed")]
+    assert "internal error" in (failed[0].error or "")

@@ -54,3 +54,13 @@ def test_decode_missing_file(tmp_path: Path) -> None:
     result = decode("--topic", "kv/x/up", str(tmp_path / "missing.json"))
     assert result.returncode == 2
     assert "cannot read" in result.stderr
+
+
+def test_decode_time_outside_the_calendar_in_utc() -> None:
+    """Year 1 at +01:00 is year 0 in UTC: a reason and exit 2, not a traceback."""
+    body = '{"time": "0001-01-01T00:00:00+01:00", "values": {"temperature": 1}}'
+    result = decode("--topic", "kv/teknikbod-3/up", "-", stdin=body)
+    assert result.returncode == 2, result.stderr
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1
+    assert "outside the years 1-9999" in err[0]

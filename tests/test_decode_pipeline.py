@@ -108,7 +108,11 @@ def test_duplicate_uplink_stored_once_even_across_a_store_failure(
         )
         == 2
     )
-    assert pipeline.stats.duplicates == 3  # one per attempt of the batch, one redelivery
+    # Counted once per message, not once per attempt: the batch failed once and was retried.
+    assert pipeline.stats.duplicates == 2  # one in the batch, one redelivery
+    assert pipeline.stats.received == 4
+    assert pipeline.stats.by_family == {"chirpstack": 4}
+    assert pipeline.stats.batches == 2
 
 
 def test_rejected_messages_are_listed_counted_and_pruned(platform: Any, client: Any) -> None:

@@ -18,6 +18,7 @@ class V:
     metric: str
     value: float | bool | str
     time: datetime
+    received_at: datetime | None = None
 
 
 def ago(seconds: float) -> datetime:
@@ -83,3 +84,14 @@ def test_adding_a_type_is_data() -> None:
     ):
         with pytest.raises(ValueError, match=reason):
             sensor_type_from_dict(bad)
+
+
+def test_health_goes_by_receive_time_not_the_device_clock() -> None:
+    """A reading dated ahead by a wrong or forged clock does not make a silent device look
+    alive: what counts is when it was received."""
+    far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    h = device_health([V("in_bed", True, far, received_at=ago(7200))], 600, NOW)
+    assert (h.status, h.last_seen, h.silent_for_s) == ("offline", ago(7200), 7200.0)
+    # the offline message received after the data (whatever the data's own time says)
+    latest = [V("temperature", 4.0, far, ago(120)), V("online", False, ago(3000), ago(60))]
+    assert device_health(latest, 600, NOW).status == "offline"

@@ -270,3 +270,67 @@ def test_settings_from_toml_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert load_settings(admin_token=TOKEN).supervision.audit_retention_days == 365
     with pytest.raises(ValueError, match="grace_minutes"):
         load_settings(admin_token=TOKEN, supervision={"grace_minutes": 0})
+
+
+def _reading_received(platform: Platform, bed: str, in_bed: bool, at: datetime,
+                      received: datetime) -> None:  # fmt: skip
+    payload = orjson.dumps({"time": at.isoformat(), "values": {"in_bed": in_bed}})
+    platform.pipeline.process([Inbound(f"kv/{bed}/up", payload, 1, 1, received)])
+
+
+def test_the_bed_sensor_outcome_follows_receipt_not_the_device_clock(
+    world: dict[str, Any],
+) -> None:
+    """A sensor whose clock ran four minutes ahead said "in bed"; the message received after
+    it, dated earlier by the corrected clock, says "not in bed": that is what holds now."""
+    c, svc, clock, platform = world["client"], world["svc"], world["clock"], world["platform"]
+    rid = resident(c, "sensor", ["22:00"], bed="bed-5")
+    clock.at = local(2026, 11, 20, 21, 50)
+    _reading_received(platform, "bed-5", True, clock() + timedelta(minutes=4), clock())
+    clock.at = local(2026, 11, 20, 21, 52)
+    _reading_received(platform, "bed-5", False, clock(), clock())
+    clock.at = local(2026, 11, 20, 22, 0)
+    svc.tick(clock())
+    (check,) = svc.checks.of_resident(rid)
+    assert check.status != "ok"
+    notes = [t["note"] for t in svc.checks.transitions([check.id])]
+    assert "inte i sängen" in notes
+
+
+def test_one_check_that_cannot_advance_does_not_stop_the_others(
+    world: dict[str, Any],
+) -> None:
+    from ingest.reading import Reading
+    from supervision.service import SupervisionService
+
+    c, clock, platform = world["client"], world["clock"], world["platform"]
+    first = resident(c, "sensor", ["22:00"], bed="bed-1")
+    second = resident(c, "sensor", ["22:00"], bed="bed-2")
+
+    class BrokenFor:
+        """The registry seam, failing for one device as a bug would."""
+
+        def __init__(self, inner: Any, bad: str) -> None:
+            self.inner, self.bad = inner, bad
+
+        def info(self, device_id: str) -> Any:
+            if device_id == self.bad:
+                raise RuntimeError("a bug behind one device")
+            return self.inner.info(device_id)
+
+    svc = SupervisionService(
+        platform.sessions,
+        platform.supervision.settings,
+        registry=BrokenFor(platform.registry, "bed-1"),
+        audit=platform.audit,
+        clock=clock,
+    )
+    clock.at = local(2026, 11, 20, 21, 55)
+    for bed in ("bed-1", "bed-2"):
+        info = platform.registry.info(bed)
+        svc.on_readings([(info, Reading(bed, clock(), "in_bed", True))])
+    clock.at = local(2026, 11, 20, 22, 0)
+    svc.tick(clock())
+    assert statuses(svc, second) == ["ok"]
+    assert statuses(svc, first) == ["scheduled"]  # tried again at the next tick
+    assert svc.stats.errors == 1
