@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from access.auth import Principal, web_principal
+from access.scope import is_care_device
 from dashboards.charts_api import check_device, check_site, now_of, site_month_record
 from dashboards.charts_i18n import words
 from dashboards.device_actions import SILENCE_HOURS
@@ -193,7 +194,7 @@ def site_page(request: Request, site_id: str) -> Response:
     tiles = []
     for d in devices:
         sensor = CATALOGUE.get(d.type)
-        if sensor is None or sensor.care or d.state == "decommissioned":
+        if sensor is None or is_care_device(d.type, d.care_unit_id) or d.state == "decommissioned":
             continue  # care sensors are personal data, not building telemetry
         latest = state.store.latest(d.id)
         last_t = max((v.time.timestamp() for v in latest), default=None)

@@ -18,14 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from access.scope import is_care_device
 from alerts.engine import AlertEngine
-from devices.catalogue import is_care
 from devices.quarantine import QuarantinedReading, QuarantineStore
 from devices.registry import DeviceInfo, DeviceRegistry
 from gateway.inbox import Inbox
-from ingest.deadletters import DeadLetterStore
+from ingest.deadletters import DeadLetterStore, Letter
 from ingest.errors import DecodeError, StoreError
 from ingest.formats import FormatRouter
+from ingest.payload_names import candidate_refs
 from ingest.reading import Reading
 from ingest.store import ReadingStore, StoredReading
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 Ack = Callable[[int, int], None]
 #: one entry per device topic; beyond this the router matches the topic every time
 _MAX_CACHED_TOPICS = 200_000
-#: how far a refused message's topic is searched for a care device's ref (see _care_topic)
+#: how far a refused message's topic is searched for a care device's ref (see _refused)
 _MAX_TOPIC_LEVELS, _MAX_REF_LEVELS = 16, 6
 #: Called with each stored batch's (device, reading) pairs, after the store write and before
 #: the acknowledgement (e-supervision listens for bed sensors here). Must be quick.
@@ -53,12 +54,14 @@ class Inbound:
     retain: bool = False
 
 
-def _letter(msg: Inbound, reason: str, *, care: bool) -> tuple[datetime, str, bytes, str]:
-    """A dead letter for a refused message. A care device's payload is about a person
-    (technicians read dead letters): its reason is kept, its bytes are not."""
+def _letter(msg: Inbound, reason: str, *, care: bool, site_id: str | None = None) -> Letter:
+    """A dead letter for a refused message, listed to the technicians of ``site_id``. A care
+    device's payload is about a person (technicians read dead letters): its reason is kept,
+    its bytes are not."""
     if care:
-        return (msg.received_at, msg.topic, b"", f"{reason} (care device: payload not kept)")
-    return (msg.received_at, msg.topic, msg.payload, reason)
+        kept = f"{reason} (care device: payload not kept)"
+        return (msg.received_at, msg.topic, b"", kept, site_id)
+    return (msg.received_at, msg.topic, msg.payload, reason, site_id)
 
 
 @dataclass(slots=True)
@@ -180,23 +183,28 @@ class Pipeline:
                     self._stop.wait(delay)
                     delay = min(delay * 2, 30.0)
 
-    def _care_topic(self, topic: str) -> bool:
-        """Does the topic name a registered care device? Asked only of refused messages (the
-        payload could not be decoded, so no reading names the device): every run of topic
-        levels is tried as a ref, since a zigbee2mqtt name may itself contain "/"."""
-        levels = topic.split("/", _MAX_TOPIC_LEVELS)[:_MAX_TOPIC_LEVELS]  # bounded work
-        for i in range(len(levels)):
-            for j in range(i + 1, min(i + _MAX_REF_LEVELS, len(levels)) + 1):
-                info = self.registry.lookup("/".join(levels[i:j]))
-                if info is not None and is_care(info.type):
-                    return True
-        return False
+    def _refused(self, msg: Inbound, reason: str) -> Letter:
+        """The dead letter of a message that could not be decoded (so no reading names its
+        device): the devices named by its topic and, for a multi-device payload (a SenML
+        gateway's ``bn``), inside it. Every run of topic levels is tried as a ref, since a
+        zigbee2mqtt name may itself contain "/". Any care device among them: the payload is
+        not kept. The letter is listed under the site of the first device found."""
+        levels = msg.topic.split("/", _MAX_TOPIC_LEVELS)[:_MAX_TOPIC_LEVELS]  # bounded work
+        names = [
+            "/".join(levels[i:j])
+            for i in range(len(levels))
+            for j in range(i + 1, min(i + _MAX_REF_LEVELS, len(levels)) + 1)
+        ]
+        lookup = self.registry.lookup
+        found = [info for n in names + candidate_refs(msg.payload) if (info := lookup(n))]
+        care = any(is_care_device(i.type, i.care_unit_id) for i in found)
+        return _letter(msg, reason, care=care, site_id=found[0].site_id if found else None)
 
     def process(self, batch: list[Inbound]) -> None:
         """Handle one batch end to end; acknowledge only after everything is stored."""
         stored: list[StoredReading] = []
         matched: list[tuple[DeviceInfo, Reading]] = []
-        letters: list[tuple[datetime, str, bytes, str]] = []
+        letters: list[Letter] = []
         new_keys: set[str] = set()
         stats = self.stats
         families = self._families
@@ -210,7 +218,7 @@ class Pipeline:
             try:
                 decoded = self.router.decode(msg.topic, msg.payload, msg.received_at, family)
             except DecodeError as exc:
-                letters.append(_letter(msg, str(exc), care=self._care_topic(msg.topic)))
+                letters.append(self._refused(msg, str(exc)))
                 continue
             family = decoded.family
             stats.by_family[family] = stats.by_family.get(family, 0) + 1
@@ -233,16 +241,21 @@ class Pipeline:
             if not found:
                 stats.ignored += 1
                 continue
-            for ref in {r.device_ref for r in found}:
+            devices = {ref: self.registry.lookup(ref) for ref in {r.device_ref for r in found}}
+            # a multi-device payload (a SenML gateway, ``bn`` per device) holding a care
+            # device's readings is about a person as a whole: kept nowhere but the care store
+            care = any(
+                d is not None and is_care_device(d.type, d.care_unit_id) for d in devices.values()
+            )
+            for ref, device in devices.items():
                 readings = [r for r in found if r.device_ref == ref]
-                device = self.registry.lookup(ref)
                 if device is None:
                     stats.quarantined += 1
                     self.quarantine.record(
                         ref,
                         family,
                         msg.topic,
-                        msg.payload,
+                        b"" if care else msg.payload,
                         [
                             QuarantinedReading(ref, r.time, r.metric, r.value, r.unit)
                             for r in readings
@@ -252,7 +265,7 @@ class Pipeline:
                     continue
                 if device.state == "retired":
                     reason = f"device {device.id!r} is retired; its messages are refused"
-                    letters.append(_letter(msg, reason, care=is_care(device.type)))
+                    letters.append(_letter(msg, reason, care=care, site_id=device.site_id))
                     continue
                 for r in readings:
                     stored.append(StoredReading(device.id, r.time, r.metric, r.value, r.unit))
@@ -266,7 +279,7 @@ class Pipeline:
         for listener in self.listeners:
             listener(matched)
         if letters:
-            for _at, topic, _payload, reason in letters:
+            for _at, topic, _payload, reason, _site in letters:
                 log.warning("dead letter on %s: %s", topic[:80], reason)
             self.dead_letters.add_many(letters)
             stats.dead_letters += len(letters)

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from access.auth import Principal
+from access.scope import AlertScope
 from alerts.outbox import DeliveryRecord
-from alerts.scoping import AlertScope
 from devices.quarantine import QuarantinedReading
 from tests.support.postgres import pg_cluster  # noqa: F401  (session-wide PostgreSQL)
 from tests.support.registry_api import BACKENDS, make_api
@@ -210,9 +210,9 @@ def test_silences_only_of_own_sites(admin: TestClient, world: dict[str, Any]) ->
     assert admin.delete(f"/api/v1/silences/{made.json()['id']}", headers=tech).status_code == 204
 
 
-def test_unknown_devices_for_claimers_not_for_site_readers(
-    admin: TestClient, platform: Any
-) -> None:
+def test_unknown_devices_only_for_users_of_every_site(admin: TestClient, platform: Any) -> None:
+    """An unknown device has no site: like every object without one, it is listed only to
+    admin and every-site users (a site's technician claims by the ref on the label)."""
     now = datetime.now(UTC)
     ref = "A84041000181C5E1"
     platform.quarantine.record(
@@ -225,8 +225,10 @@ def test_unknown_devices_for_claimers_not_for_site_readers(
     )
     tech = _as(admin, "tekniker-a", "technician", sites=["skola-a"])
     facility = _as(admin, "vakt-b", "facility_staff", sites=["skola-b"])
-    assert [u["ref"] for u in admin.get("/api/v1/unknown-devices", headers=tech).json()] == [ref]
+    every = _as(admin, "tekniker-alla", "technician", sites=["*"])
+    assert admin.get("/api/v1/unknown-devices", headers=tech).json() == []
     assert admin.get("/api/v1/unknown-devices", headers=facility).json() == []
+    assert [u["ref"] for u in admin.get("/api/v1/unknown-devices", headers=every).json()] == [ref]
     assert [u["ref"] for u in admin.get("/api/v1/unknown-devices").json()] == [ref]
 
 

@@ -1,0 +1,461 @@
+"""The one scope rule (``access.scope``), proven on the running app over HTTP.
+
+A world of two sites (A, B) and two care units (natt-a on A, natt-b on B), each with a
+building device, a bed sensor, a place, a building alert, a care alert, a resident and a dead
+letter. Users scoped to A (technician, facility staff), to every site (viewer), to natt-a
+(night staff) must never see B's objects nor, without ``care.read``, any care data; the
+object table at the end is generated from the app's own route list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+from gateway.pipeline import Inbound
+from ingest.store import StoredReading
+from tests.support.registry_api import make_api
+
+PASSWORD = "Rätt-häst-batteri-42"
+CARE_TEXT = "Fall upptäckt i rum 12"  # a care alert's message
+B_MARK = "skola-b"  # every object of site B carries it in its id
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TestClient, Any]]:
+    yield from make_api(request, tmp_path)
+
+
+def _user(admin: TestClient, name: str, role: str, **scope: Any) -> dict[str, str]:
+    body = {"username": name, "role": role, "password": PASSWORD, **scope}
+    assert admin.post("/api/v1/users", json=body).status_code == 201
+    resp = admin.post(f"/api/v1/users/{name}/tokens", json={"name": "test"})
+    assert resp.status_code == 201, resp.text
+    return {"Authorization": f"Bearer {resp.json()['token']}"}
+
+
+@pytest.fixture
+def world(api: tuple[TestClient, Any]) -> dict[str, Any]:
+    admin, platform = api
+    for s in ("a", "b"):
+        site = f"skola-{s}"
+        assert admin.post("/api/v1/sites", json={"id": site, "name": site}).status_code == 201
+        body = {"id": f"plats-{site}", "site_id": site, "name": "Pannrum"}
+        assert admin.post("/api/v1/places", json=body).status_code == 201
+        unit = {"id": f"natt-{s}", "name": f"Natt {s}", "site_id": site}
+        assert admin.post("/api/v1/care-units", json=unit).status_code == 201, unit
+        for device in (
+            {"id": f"temp-{site}", "type": "technical_shed_temperature", "site_id": site},
+            {
+                "id": f"bed-{site}",
+                "type": "bed_sensor",
+                "site_id": site,
+                "care_unit_id": unit["id"],
+            },
+        ):
+            assert admin.post("/api/v1/devices", json=device).status_code == 201, device
+    now = datetime.now(UTC)
+    engine = platform.engine
+    alerts = {}
+    for s in ("a", "b"):
+        site = f"skola-{s}"
+        building = engine.raise_external(
+            f"temp-{site}", "not_seen", "warning", f"Tyst {site}", (), now, site_id=site
+        )
+        care = engine.raise_external(
+            f"bed-{site}",
+            "fall_detected",
+            "critical",
+            f"{CARE_TEXT} {site}",
+            (f"care_unit:natt-{s}", "role:night_staff"),
+            now,
+            site_id=site,
+        )
+        alerts[s] = (building.id, care.id)
+    residents = {}
+    for s in ("a", "b"):
+        res = admin.post(
+            "/api/v1/supervision/residents",
+            json={"label": f"Rum 12 {s}", "care_unit_id": f"natt-{s}"},
+        )
+        assert res.status_code == 201, res.text
+        residents[s] = res.json()["id"]
+    # refused by the real pipeline: payloads that are not JSON, on each site's device topic
+    platform.pipeline.process(
+        [
+            Inbound("kv/temp-skola-a/up", b"{bad a", 1, 1, now),
+            Inbound("kv/temp-skola-b/up", b"{bad skola-b", 2, 1, now),
+        ]
+    )
+    silence = admin.post(
+        "/api/v1/silences",
+        json={
+            "scope": "site",
+            "target": "skola-b",
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+        },
+    )
+    assert silence.status_code == 201, silence.text
+    users = {
+        "tech_a": _user(admin, "tekniker-a", "technician", sites=["skola-a"]),
+        "fac_a": _user(admin, "fastighet-a", "facility_staff", sites=["skola-a"]),
+        "viewer_all": _user(admin, "tittare", "viewer", sites=["*"]),
+        "tech_all": _user(admin, "tekniker-alla", "technician", sites=["*"]),
+        "night_a": _user(admin, "natt-a", "night_staff", care_units=["natt-a"]),
+    }
+    return {
+        "admin": admin,
+        "platform": platform,
+        "users": users,
+        "alerts": alerts,
+        "residents": residents,
+        "silence_b": silence.json()["id"],
+    }
+
+
+def _signed_in(admin: TestClient, username: str) -> TestClient:
+    client = TestClient(admin.app, follow_redirects=False)
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf
+    resp = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "next": "/", "csrf_token": csrf[1]},
+    )
+    assert resp.status_code == 303, resp.text
+    return client
+
+
+# -- start page: one rule for care alerts --------------------------------------------------
+
+
+@pytest.mark.parametrize("username", ["fastighet-a", "tittare", "tekniker-alla"])
+def test_start_page_shows_no_care_alert_to_roles_without_care_read(
+    world: dict[str, Any], username: str
+) -> None:
+    client = _signed_in(world["admin"], username)
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Tyst skola-a" in page.text  # building alerts of their sites are there
+    assert CARE_TEXT not in page.text
+    alerts = client.get("/alerts")
+    assert CARE_TEXT not in alerts.text
+
+
+def test_start_page_shows_care_alerts_of_the_own_unit_only(world: dict[str, Any]) -> None:
+    page = _signed_in(world["admin"], "natt-a").get("/")
+    assert f"{CARE_TEXT} skola-a" in page.text
+    assert f"{CARE_TEXT} skola-b" not in page.text
+
+
+# -- CSV import: every row scope-checked ------------------------------------------------------
+
+
+def _import(world: dict[str, Any], csv: str, dry_run: bool) -> Any:
+    return world["admin"].post(
+        f"/api/v1/devices/import?dry_run={str(dry_run).lower()}",
+        content=csv.encode(),
+        headers={**world["users"]["tech_a"], "Content-Type": "text/csv"},
+    )
+
+
+def test_csv_import_refuses_rows_outside_the_callers_sites(world: dict[str, Any]) -> None:
+    csv = "id;type;site_id\nny-1;water_leak;skola-b\n"
+    dry = _import(world, csv, True)
+    assert dry.status_code == 200
+    assert [e["line"] for e in dry.json()["errors"]] == [2]
+    assert "outside your scope" in dry.json()["errors"][0]["reason"]
+    real = _import(world, csv, False)
+    assert real.status_code == 422
+    assert world["admin"].get("/api/v1/devices/ny-1").status_code == 404
+    ok = _import(world, "id;type;site_id\nny-2;water_leak;skola-a\n", False)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["imported"] == 1
+
+
+def test_csv_dry_run_does_not_reveal_what_exists_on_other_sites(world: dict[str, Any]) -> None:
+    csv = (
+        "id;type;site_id;place_id;refs\n"
+        "temp-skola-b;water_leak;skola-a;;\n"  # an id taken on site B
+        "ny-3;water_leak;;plats-skola-b;\n"  # a place of site B
+        "ny-4;water_leak;;no-such-place;\n"  # a place nowhere
+        "ny-5;water_leak;skola-a;;bed-skola-b\n"  # a ref taken on site B
+        "ny-6;water_leak;skola-a;;\n"
+    )
+    body = _import(world, csv, True).json()
+    reasons = {e["line"]: e["reason"] for e in body["errors"]}
+    assert sorted(reasons) == [2, 3, 4, 5]
+    text = " ".join(reasons.values())
+    for leak in ("exists", "'skola-b'", "does not exist", "belongs to"):
+        assert leak not in text, text
+    assert reasons[3] == reasons[4].replace("no-such-place", "plats-skola-b")
+
+
+# -- care-ness cannot be changed by a technician, care readings stay care ---------------------
+
+
+def test_technician_cannot_retype_a_bed_sensor(world: dict[str, Any]) -> None:
+    admin, tech = world["admin"], world["users"]["tech_a"]
+    resp = admin.patch("/api/v1/devices/bed-skola-a", json={"type": "motion"}, headers=tech)
+    assert resp.status_code == 403
+    resp = admin.patch("/api/v1/devices/bed-skola-a", json={"care_unit_id": None}, headers=tech)
+    assert resp.status_code == 403
+    assert admin.get("/api/v1/devices/bed-skola-a").json()["type"] == "bed_sensor"
+
+
+def test_a_care_device_never_becomes_telemetry(world: dict[str, Any]) -> None:
+    admin = world["admin"]
+    resp = admin.patch("/api/v1/devices/bed-skola-a", json={"type": "motion", "care_unit_id": None})
+    assert resp.status_code == 409, resp.text
+    assert "stays care data" in resp.json()["detail"]
+
+
+def test_care_readings_stay_in_the_care_store_whatever_the_registry_says(
+    world: dict[str, Any],
+) -> None:
+    platform = world["platform"]
+    store = platform.store
+    t = datetime.now(UTC)
+    store.write([StoredReading("bed-skola-a", t, "in_bed", True)])
+    # a motion sensor that was in a care unit: taken out by the care administrator
+    admin = world["admin"]
+    body = {"id": "rorelse-1", "type": "motion", "site_id": "skola-a", "care_unit_id": "natt-a"}
+    assert admin.post("/api/v1/devices", json=body).status_code == 201
+    store.write([StoredReading("rorelse-1", t, "motion", True)])
+    moved = admin.patch("/api/v1/devices/rorelse-1", json={"care_unit_id": None})
+    assert moved.status_code == 409  # a care device stays care
+    store.write([StoredReading("rorelse-1", t + timedelta(seconds=1), "motion", False)])
+    assert "rorelse-1" not in store.telemetry.device_ids()
+    assert "bed-skola-a" not in store.telemetry.device_ids()
+    fac = world["users"]["fac_a"]
+    history = admin.get("/api/v1/devices/rorelse-1/history?metric=motion", headers=fac)
+    assert history.status_code == 403
+
+
+def test_motion_in_a_care_unit_is_care_data(world: dict[str, Any]) -> None:
+    admin, fac = world["admin"], world["users"]["fac_a"]
+    body = {"id": "rorelse-2", "type": "motion", "site_id": "skola-a", "care_unit_id": "natt-a"}
+    assert admin.post("/api/v1/devices", json=body).status_code == 201
+    t = datetime.now(UTC)
+    world["platform"].store.write([StoredReading("rorelse-2", t, "motion", True)])
+    assert "rorelse-2" not in world["platform"].store.telemetry.device_ids()
+    latest = admin.get("/api/v1/devices/rorelse-2/latest", headers=fac).json()
+    assert [v["metric"] for v in latest] == []  # health only: a motion sensor has none here
+    assert (
+        admin.get("/api/v1/devices/rorelse-2/history?metric=motion", headers=fac).status_code == 403
+    )
+
+
+# -- technicians stay in their sites and care units -------------------------------------------
+
+
+def test_technician_cannot_move_or_claim_into_another_site(world: dict[str, Any]) -> None:
+    admin, platform, tech = world["admin"], world["platform"], world["users"]["tech_a"]
+    moved = admin.patch(
+        "/api/v1/devices/temp-skola-a", json={"place_id": "plats-skola-b"}, headers=tech
+    )
+    assert moved.status_code == 403
+    assert admin.get("/api/v1/devices/temp-skola-a").json()["site_id"] == "skola-a"
+    now = datetime.now(UTC)
+    platform.quarantine.record("okand-1", "native", "kv/okand-1/up", b"{}", [], now)
+    claim = admin.post(
+        "/api/v1/unknown-devices/okand-1/claim",
+        json={"type": "water_leak", "place_id": "plats-skola-b"},
+        headers=tech,
+    )
+    assert claim.status_code == 403
+    created = admin.post(
+        "/api/v1/devices",
+        json={"id": "ny-7", "type": "water_leak", "place_id": "plats-skola-b"},
+        headers=tech,
+    )
+    assert created.status_code == 403
+
+
+def test_technician_cannot_attach_another_sites_care_unit(world: dict[str, Any]) -> None:
+    admin, tech = world["admin"], world["users"]["tech_a"]
+    resp = admin.patch(
+        "/api/v1/devices/temp-skola-a", json={"care_unit_id": "natt-b"}, headers=tech
+    )
+    assert resp.status_code == 403
+    assert admin.get("/api/v1/devices/temp-skola-a").json()["care_unit_id"] is None
+    own = admin.post(
+        "/api/v1/devices",
+        json={"id": "ny-8", "type": "bed_sensor", "site_id": "skola-a", "care_unit_id": "natt-a"},
+        headers=tech,
+    )
+    assert own.status_code == 201, own.text
+
+
+# -- dead letters and unknown devices by site; multi-device payloads --------------------------
+
+
+def test_dead_letters_are_listed_by_site(world: dict[str, Any]) -> None:
+    admin = world["admin"]
+    mine = admin.get("/api/v1/dead-letters", headers=world["users"]["tech_a"]).json()
+    assert [d["topic"] for d in mine] == ["kv/temp-skola-a/up"]
+    every = admin.get("/api/v1/dead-letters", headers=world["users"]["tech_all"]).json()
+    assert len(every) == 2
+
+
+def test_unknown_devices_are_not_listed_to_a_site_limited_technician(
+    world: dict[str, Any],
+) -> None:
+    admin, platform = world["admin"], world["platform"]
+    platform.quarantine.record("okand-2", "native", "kv/okand-2/up", b"{}", [], datetime.now(UTC))
+    assert admin.get("/api/v1/unknown-devices", headers=world["users"]["tech_a"]).json() == []
+    every = admin.get("/api/v1/unknown-devices", headers=world["users"]["tech_all"]).json()
+    assert [u["ref"] for u in every] == ["okand-2"]
+
+
+def test_a_senml_pack_with_a_care_device_keeps_no_payload(world: dict[str, Any]) -> None:
+    """A SenML gateway topic names the gateway; ``bn`` names each device inside."""
+    platform, now = world["platform"], datetime.now(UTC)
+    bed = {"bn": "bed-skola-a:", "n": "in_bed", "vb": True}
+    stranger = {"bn": "okand-3:", "n": "temperature", "u": "Cel", "v": 21.0}
+    broken = {"bn": "temp-skola-a:", "n": "temperature", "u": "Cel", "v": "varmt"}
+    platform.pipeline.process(
+        [
+            Inbound("senml/gw-1", orjson.dumps([bed, stranger]), 3, 1, now),
+            Inbound("senml/gw-1", orjson.dumps([bed, broken]), 4, 1, now),
+        ]
+    )
+    unknown = {u.ref: u for u in platform.quarantine.list_unknown()}
+    assert not unknown["okand-3"].last_payload  # it travelled with a bed sensor's in_bed
+    letters = platform.dead_letters.list()
+    refused = [d for d in letters if d.topic == "senml/gw-1"]
+    assert len(refused) == 1
+    assert refused[0].payload == ""
+    assert "in_bed" not in refused[0].reason
+
+
+# -- docs and lists of care units ------------------------------------------------------------
+
+
+def test_api_description_needs_sign_in_and_swagger_ui_is_served_locally(
+    world: dict[str, Any],
+) -> None:
+    anonymous = TestClient(world["admin"].app, follow_redirects=False)
+    assert anonymous.get("/openapi.json").status_code == 401
+    assert anonymous.get("/docs").status_code == 303
+    viewer = world["users"]["viewer_all"]
+    assert anonymous.get("/openapi.json", headers=viewer).json()["openapi"].startswith("3.")
+    page = _signed_in(world["admin"], "tittare").get("/docs")
+    assert page.status_code == 200
+    scripts = re.findall(r'<script src="([^"]+)"', page.text)
+    styles = re.findall(r'<link type="text/css" rel="stylesheet" href="([^"]+)"', page.text)
+    assert scripts
+    assert styles
+    for url in scripts + styles:
+        assert url.startswith("/docs/assets/"), url  # never a CDN
+        asset = anonymous.get(url)
+        assert asset.status_code == 200, url
+        assert len(asset.content) > 1000, url
+
+
+def test_care_unit_lists_show_only_the_callers_units(world: dict[str, Any]) -> None:
+    admin, users = world["admin"], world["users"]
+    units = admin.get("/api/v1/care-units", headers=users["tech_a"]).json()
+    assert [u["id"] for u in units] == ["natt-a"]
+    assert admin.get("/api/v1/care-units/natt-b", headers=users["tech_a"]).status_code == 403
+    counts = admin.get("/api/v1/supervision/counts", headers=users["night_a"])
+    assert set(counts.json()) <= {"natt-a"}
+    assert admin.get("/api/v1/care-units", headers=users["viewer_all"]).json() != []
+
+
+def test_effective_rules_of_another_sites_device_are_not_shown(world: dict[str, Any]) -> None:
+    admin, tech = world["admin"], world["users"]["tech_a"]
+    theirs = admin.get("/api/v1/rules/effective?device_id=temp-skola-b", headers=tech)
+    assert theirs.status_code == 404
+    mine = admin.get("/api/v1/rules/effective?device_id=temp-skola-a", headers=tech)
+    assert mine.status_code == 200
+
+
+def test_alerts_page_site_filter_lists_only_the_users_sites(world: dict[str, Any]) -> None:
+    page = _signed_in(world["admin"], "fastighet-a").get("/alerts")
+    assert page.status_code == 200
+    assert 'value="skola-a"' in page.text
+    assert 'value="skola-b"' not in page.text
+
+
+# -- the object table, generated from the app's routes --------------------------------------
+
+
+#: how a path parameter names an object of site B / care unit natt-b. A route with a
+#: parameter missing here fails ``test_every_object_route_is_scoped``: say how it is scoped.
+def _objects_of_b(world: dict[str, Any]) -> dict[str, str | None]:
+    return {
+        "site_id": "skola-b",
+        "device_id": "temp-skola-b",
+        "place_id": "plats-skola-b",
+        "alert_id": str(world["alerts"]["b"][0]),
+        "unit_id": "natt-b",
+        "care_unit_id": "natt-b",
+        "resident_id": world["residents"]["b"],
+        "silence_id": str(world["silence_b"]),
+        # not site objects: users (users.read is every site's), signed acknowledge links
+        "username": None,
+        "token": None,
+        "consent_id": None,  # under a resident: scoped by the resident
+        "ref": None,  # an unknown device has no site: listed to every-site users only
+        "schedule_id": None,
+        "check_id": None,
+        "absence_id": None,
+    }
+
+
+def _leaks(username: str, text: str) -> bool:
+    """Site B's objects, or (but for natt-a's own care alerts to its night staff) care data."""
+    if B_MARK in text:
+        return True
+    own_care = username == "natt-a" and f"{CARE_TEXT} skola-b" not in text
+    return CARE_TEXT in text and not own_care
+
+
+def _get_routes(app: Any) -> list[str]:
+    out = set()
+    for rc in iter_route_contexts(app.routes):
+        if isinstance(rc.original_route, APIRoute) and "GET" in (rc.methods or ()):
+            out.add(rc.path_format)
+    return sorted(out)
+
+
+def test_every_object_route_is_scoped(world: dict[str, Any]) -> None:
+    """Every GET route (API, page, export, stream), asked for an object of site B or care
+    unit natt-b by a user scoped to site A / natt-a, refuses; list routes show nothing of
+    B and, to roles without care.read, no care alert."""
+    admin = world["admin"]
+    objects = _objects_of_b(world)
+    wrong: list[str] = []
+    unknown: list[str] = []
+    checked = 0
+    sessions = {name: _signed_in(admin, name) for name in ("tekniker-a", "fastighet-a", "natt-a")}
+    for path in _get_routes(admin.app):
+        params = re.findall(r"\{([^}:]+)(?::[^}]*)?\}", path)
+        missing = [p for p in params if p not in objects]
+        if missing:
+            unknown.append(f"{path}: {missing}")
+            continue
+        if any(objects[p] is None for p in params) or path in ("/login", "/login/oidc"):
+            continue
+        url = re.sub(r"\{([^}:]+)(?::[^}]*)?\}", lambda m: str(objects[m[1]]), path)
+        for name, client in sessions.items():
+            resp = client.get(url)
+            checked += 1
+            assert resp.status_code < 500, f"{name} {url}: {resp.status_code}"
+            if params:
+                if resp.status_code in (200, 204):
+                    wrong.append(f"{name:12} {url}: {resp.status_code}")
+            elif resp.status_code == 200 and _leaks(name, resp.text):
+                wrong.append(f"{name:12} {url}: shows site B or care data")
+    assert not unknown, "path parameters without a scope rule in this test:\n" + "\n".join(unknown)
+    assert checked > 100
+    assert not wrong, "objects of another site or care unit reached:\n" + "\n".join(wrong)
