@@ -44,6 +44,7 @@ __all__ = [
     "is_care_device",
     "may_see_alert",
     "may_use_care_unit",
+    "sees_every_site",
     "site_clause",
     "visible_care_units",
     "visible_sites",
@@ -78,6 +79,12 @@ def visible_sites(principal: Principal) -> frozenset[str] | None:
 def visible_care_units(principal: Principal) -> frozenset[str] | None:
     """The care units a list may show ``principal``; None means every unit."""
     return None if principal.is_admin or "*" in principal.care_units else principal.care_units
+
+
+def sees_every_site(principal: Principal) -> bool:
+    """Admin and ``*`` scopes: they also see objects that have no site yet (unknown devices,
+    dead letters no device could be named for)."""
+    return visible_sites(principal) is None
 
 
 def site_clause(principal: Principal, column: Any) -> ColumnElement[bool]:

@@ -21,7 +21,7 @@ from devices.claim import claim_unknown
 from devices.dynsec import DynsecAdmin, DynsecError
 from devices.errors import NotFound
 from devices.health import device_health
-from devices.quarantine import QuarantineStore
+from devices.quarantine import QuarantineStore, shown_to
 from devices.registry import DeviceRegistry
 from devices.schemas import (
     ClaimRequest,
@@ -339,13 +339,8 @@ def latest(
 
 @router.get("/unknown-devices")
 def unknown_devices(request: Request, user: RequireUser) -> list[dict[str, Any]]:
-    """Devices the gateway heard but nobody registered. They have no site yet, and what they
-    sent may come from any site (a resident's room among them), so like every object without
-    a site they are listed only to admin and users scoped to every site. A site-limited
-    technician claims a device by the ref on its label (``POST .../{ref}/claim``), into their
-    own sites only."""
-    if visible_sites(user) is not None:
-        return []
+    """Devices the gateway heard but nobody registered (``devices.quarantine.shown_to``:
+    their payload and topic only to admin and every-site users)."""
     quarantine: QuarantineStore = request.app.state.quarantine
     return [
         {
@@ -357,7 +352,7 @@ def unknown_devices(request: Request, user: RequireUser) -> list[dict[str, Any]]
             "last_seen": u.last_seen,
             "messages": u.messages,
         }
-        for u in quarantine.list_unknown()
+        for u in shown_to(user, quarantine.list_unknown())
         # a message in flight while its device was claimed may land here after the claim
         if request.app.state.registry.lookup(u.ref) is None
     ]

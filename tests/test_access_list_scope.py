@@ -210,9 +210,12 @@ def test_silences_only_of_own_sites(admin: TestClient, world: dict[str, Any]) ->
     assert admin.delete(f"/api/v1/silences/{made.json()['id']}", headers=tech).status_code == 204
 
 
-def test_unknown_devices_only_for_users_of_every_site(admin: TestClient, platform: Any) -> None:
-    """An unknown device has no site: like every object without one, it is listed only to
-    admin and every-site users (a site's technician claims by the ref on the label)."""
+def test_unknown_devices_payloads_only_for_users_of_every_site(
+    admin: TestClient, platform: Any
+) -> None:
+    """An unknown device has no site: its payload and topic, which may come from any site,
+    are shown only to admin and every-site users; a site's technician sees the ref (to claim
+    it into their own site), a site's reader nothing."""
     now = datetime.now(UTC)
     ref = "A84041000181C5E1"
     platform.quarantine.record(
@@ -226,9 +229,11 @@ def test_unknown_devices_only_for_users_of_every_site(admin: TestClient, platfor
     tech = _as(admin, "tekniker-a", "technician", sites=["skola-a"])
     facility = _as(admin, "vakt-b", "facility_staff", sites=["skola-b"])
     every = _as(admin, "tekniker-alla", "technician", sites=["*"])
-    assert admin.get("/api/v1/unknown-devices", headers=tech).json() == []
+    seen = admin.get("/api/v1/unknown-devices", headers=tech).json()
+    assert [(u["ref"], u["topic"], u["last_payload"]) for u in seen] == [(ref, "", "")]
     assert admin.get("/api/v1/unknown-devices", headers=facility).json() == []
-    assert [u["ref"] for u in admin.get("/api/v1/unknown-devices", headers=every).json()] == [ref]
+    every_sees = admin.get("/api/v1/unknown-devices", headers=every).json()
+    assert [u["last_payload"] for u in every_sees] == ['{"t": 1}']
     assert [u["ref"] for u in admin.get("/api/v1/unknown-devices").json()] == [ref]
 
 

@@ -306,14 +306,23 @@ def test_dead_letters_are_listed_by_site(world: dict[str, Any]) -> None:
     assert len(every) == 2
 
 
-def test_unknown_devices_are_not_listed_to_a_site_limited_technician(
+def test_unknown_devices_payloads_are_not_shown_to_a_site_limited_technician(
     world: dict[str, Any],
 ) -> None:
     admin, platform = world["admin"], world["platform"]
-    platform.quarantine.record("okand-2", "native", "kv/okand-2/up", b"{}", [], datetime.now(UTC))
-    assert admin.get("/api/v1/unknown-devices", headers=world["users"]["tech_a"]).json() == []
+    payload = b'{"in_bed": true}'
+    topic = "zigbee2mqtt/Rum 12 A.K."
+    platform.quarantine.record("okand-2", "zigbee2mqtt", topic, payload, [], datetime.now(UTC))
+    mine = admin.get("/api/v1/unknown-devices", headers=world["users"]["tech_a"]).json()
+    assert [u["ref"] for u in mine] == ["okand-2"]  # to claim it into site A
+    assert "in_bed" not in str(mine)
+    assert "Rum 12" not in str(mine)
+    page = _signed_in(admin, "tekniker-a").get("/devices")
+    assert "okand-2" in page.text
+    assert "in_bed" not in page.text
+    assert admin.get("/api/v1/unknown-devices", headers=world["users"]["fac_a"]).json() == []
     every = admin.get("/api/v1/unknown-devices", headers=world["users"]["tech_all"]).json()
-    assert [u["ref"] for u in every] == ["okand-2"]
+    assert [u["last_payload"] for u in every] == [payload.decode()]
 
 
 def test_a_senml_pack_with_a_care_device_keeps_no_payload(world: dict[str, Any]) -> None:
@@ -404,6 +413,7 @@ def _objects_of_b(world: dict[str, Any]) -> dict[str, str | None]:
         # not site objects: users (users.read is every site's), signed acknowledge links
         "username": None,
         "token": None,
+        "token_id": None,  # a user's own tokens (/me) or tokens.admin: not site objects
         "consent_id": None,  # under a resident: scoped by the resident
         "ref": None,  # an unknown device has no site: listed to every-site users only
         "schedule_id": None,
@@ -420,12 +430,30 @@ def _leaks(username: str, text: str) -> bool:
     return CARE_TEXT in text and not own_care
 
 
-def _get_routes(app: Any) -> list[str]:
+def _routes(app: Any, *, writes: bool = False) -> list[tuple[str, str]]:
+    """(method, path template) of the app's GET routes, or of its writes."""
     out = set()
     for rc in iter_route_contexts(app.routes):
-        if isinstance(rc.original_route, APIRoute) and "GET" in (rc.methods or ()):
-            out.add(rc.path_format)
-    return sorted(out)
+        if isinstance(rc.original_route, APIRoute):
+            for method in rc.methods or ():
+                if (method == "GET") != writes and method != "HEAD":
+                    out.add((method, rc.path_format))
+    return sorted(out, key=lambda mp: (mp[1], mp[0]))
+
+
+_PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
+
+
+def _url_of_b(path: str, objects: dict[str, str | None], unknown: list[str]) -> str | None:
+    """The path naming site B's / natt-b's objects; None when it names none."""
+    params = _PARAM.findall(path)
+    missing = [p for p in params if p not in objects]
+    if missing:
+        unknown.append(f"{path}: {missing}")
+        return None
+    if any(objects[p] is None for p in params):
+        return None
+    return _PARAM.sub(lambda m: str(objects[m[1]]), path)
 
 
 def test_every_object_route_is_scoped(world: dict[str, Any]) -> None:
@@ -438,20 +466,15 @@ def test_every_object_route_is_scoped(world: dict[str, Any]) -> None:
     unknown: list[str] = []
     checked = 0
     sessions = {name: _signed_in(admin, name) for name in ("tekniker-a", "fastighet-a", "natt-a")}
-    for path in _get_routes(admin.app):
-        params = re.findall(r"\{([^}:]+)(?::[^}]*)?\}", path)
-        missing = [p for p in params if p not in objects]
-        if missing:
-            unknown.append(f"{path}: {missing}")
+    for _method, path in _routes(admin.app):
+        url = _url_of_b(path, objects, unknown)
+        if url is None or path in ("/login", "/login/oidc", "/login/oidc/callback"):
             continue
-        if any(objects[p] is None for p in params) or path in ("/login", "/login/oidc"):
-            continue
-        url = re.sub(r"\{([^}:]+)(?::[^}]*)?\}", lambda m: str(objects[m[1]]), path)
         for name, client in sessions.items():
             resp = client.get(url)
             checked += 1
             assert resp.status_code < 500, f"{name} {url}: {resp.status_code}"
-            if params:
+            if url != path:  # names an object of B
                 if resp.status_code in (200, 204):
                     wrong.append(f"{name:12} {url}: {resp.status_code}")
             elif resp.status_code == 200 and _leaks(name, resp.text):
@@ -459,3 +482,26 @@ def test_every_object_route_is_scoped(world: dict[str, Any]) -> None:
     assert not unknown, "path parameters without a scope rule in this test:\n" + "\n".join(unknown)
     assert checked > 100
     assert not wrong, "objects of another site or care unit reached:\n" + "\n".join(wrong)
+
+
+def test_every_write_to_another_sites_object_is_refused(world: dict[str, Any]) -> None:
+    """Every write route (API and forms) naming an object of site B or natt-b, sent by a
+    technician of A (its writes are the widest) and night staff of natt-a, changes nothing."""
+    admin, users = world["admin"], world["users"]
+    objects = _objects_of_b(world)
+    wrong: list[str] = []
+    unknown: list[str] = []
+    checked = 0
+    for method, path in _routes(admin.app, writes=True):
+        url = _url_of_b(path, objects, unknown)
+        if url is None or url == path:
+            continue
+        for name in ("tech_a", "night_a"):
+            resp = admin.request(method, url, json={}, headers=users[name])
+            checked += 1
+            assert resp.status_code < 500, f"{name} {method} {url}: {resp.status_code}"
+            if resp.status_code < 400:
+                wrong.append(f"{name:8} {method:6} {url}: {resp.status_code}")
+    assert not unknown, "path parameters without a scope rule in this test:\n" + "\n".join(unknown)
+    assert checked > 50
+    assert not wrong, "writes to another site's or unit's objects got through:\n" + "\n".join(wrong)
