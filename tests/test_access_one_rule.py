@@ -22,15 +22,17 @@ from fastapi.testclient import TestClient
 
 from gateway.pipeline import Inbound
 from ingest.store import StoredReading
-from tests.support.registry_api import make_api
+from tests.support.postgres import pg_cluster  # noqa: F401  (session-wide PostgreSQL)
+from tests.support.registry_api import BACKENDS, make_api
 
 PASSWORD = "Rätt-häst-batteri-42"
 CARE_TEXT = "Fall upptäckt i rum 12"  # a care alert's message
 B_MARK = "skola-b"  # every object of site B carries it in its id
 
 
-@pytest.fixture
+@pytest.fixture(params=BACKENDS)
 def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TestClient, Any]]:
+    # PostgreSQL too: the care-alert filter reads the JSON tags column as text
     yield from make_api(request, tmp_path)
 
 
