@@ -21,6 +21,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from gateway.pipeline import Inbound
+from ingest.care_store import CARE_FILE, CareSplitStore
+from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import StoredReading
 from tests.support.postgres import pg_cluster  # noqa: F401  (session-wide PostgreSQL)
 from tests.support.registry_api import BACKENDS, make_api
@@ -240,6 +242,29 @@ def test_care_readings_stay_in_the_care_store_whatever_the_registry_says(
     fac = world["users"]["fac_a"]
     history = admin.get("/api/v1/devices/rorelse-1/history?metric=motion", headers=fac)
     assert history.status_code == 403
+
+
+def test_the_care_store_keeps_a_device_whatever_the_registry_says_later(tmp_path: Path) -> None:
+    """Once care, always care: a registry that stops calling a device care (any way it could
+    happen) does not send its next readings, nor reads of its history, to telemetry."""
+    telemetry = SqliteReadingStore(tmp_path / "readings.db")
+    care = SqliteReadingStore(tmp_path / CARE_FILE)
+    registry_says = {"bed-1": True}
+    store = CareSplitStore(telemetry, care, lambda d: registry_says.get(d, False))
+    t = datetime.now(UTC)
+    store.write([StoredReading("bed-1", t, "in_bed", True)])
+    registry_says["bed-1"] = False  # re-typed, taken out of its care unit
+    store.write([StoredReading("bed-1", t + timedelta(seconds=1), "in_bed", False)])
+    assert telemetry.device_ids() == set()
+    assert [r.value for r in store.history("bed-1", "in_bed", t, t + timedelta(seconds=2))] == [
+        True,
+        False,
+    ]
+    # and after a restart, from what the care store holds
+    again = CareSplitStore(telemetry, care, lambda _d: False)
+    again.write([StoredReading("bed-1", t + timedelta(seconds=2), "in_bed", True)])
+    assert telemetry.device_ids() == set()
+    store.close()
 
 
 def test_motion_in_a_care_unit_is_care_data(world: dict[str, Any]) -> None:
