@@ -511,6 +511,38 @@ def test_every_object_route_is_scoped(world: dict[str, Any]) -> None:
     assert not wrong, "objects of another site or care unit reached:\n" + "\n".join(wrong)
 
 
+#: care objects: a unit's board, a resident, a care alert (site B's care alert id). The care
+#: unit's own entry (/api/v1/care-units/{unit_id}: id, name, site) is not care data.
+_CARE_PARAMS = ("unit_id", "resident_id", "alert_id")
+
+
+def test_no_route_shows_care_data_to_every_site_users(world: dict[str, Any]) -> None:
+    """A site scope, even every site, never opens care data: every GET route, asked by a
+    viewer and a technician of every site, for care units, residents and care alerts, or
+    listing alerts, refuses or shows none."""
+    admin = world["admin"]
+    objects = {**_objects_of_b(world), "alert_id": str(world["alerts"]["b"][1])}
+    wrong: list[str] = []
+    unknown: list[str] = []
+    sessions = {name: _signed_in(admin, name) for name in ("tittare", "tekniker-alla")}
+    for _method, path in _routes(admin.app):
+        url = _url_of_b(path, objects, unknown)
+        if url is None or path.startswith("/login"):
+            continue
+        care_object = not path.startswith("/api/v1/care-units") and any(
+            f"{{{p}}}" in path for p in _CARE_PARAMS
+        )
+        for name, client in sessions.items():
+            resp = client.get(url)
+            assert resp.status_code < 500, f"{name} {url}: {resp.status_code}"
+            if care_object and resp.status_code in (200, 204):
+                wrong.append(f"{name:14} {url}: {resp.status_code}")
+            elif resp.status_code == 200 and CARE_TEXT in resp.text:
+                wrong.append(f"{name:14} {url}: shows a care alert")
+    assert not unknown, "path parameters without a scope rule in this test:\n" + "\n".join(unknown)
+    assert not wrong, "care data reached a site scope:\n" + "\n".join(wrong)
+
+
 def test_every_write_to_another_sites_object_is_refused(world: dict[str, Any]) -> None:
     """Every write route (API and forms) naming an object of site B or natt-b, sent by a
     technician of A (its writes are the widest) and night staff of natt-a, changes nothing."""
