@@ -73,12 +73,12 @@ def is_care_device(type_key: str, care_unit_id: str | None) -> bool:
 def visible_sites(principal: Principal) -> frozenset[str] | None:
     """The sites a list may show ``principal``; None means every site (and objects without
     one). Prefer ``site_clause`` on a SQL select."""
-    return None if principal.is_admin or "*" in principal.sites else principal.sites
+    return None if principal.may_see_site(None) else principal.sites
 
 
 def visible_care_units(principal: Principal) -> frozenset[str] | None:
     """The care units a list may show ``principal``; None means every unit."""
-    return None if principal.is_admin or "*" in principal.care_units else principal.care_units
+    return None if principal.may_see_care_unit(None) else principal.care_units
 
 
 def sees_every_site(principal: Principal) -> bool:
