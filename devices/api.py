@@ -274,7 +274,9 @@ def update_device(
     request: Request, device_id: str, body: DeviceUpdate, registry: Registry, user: RequireUser
 ) -> DevicePublic:
     current = _visible(user, registry.get(device_id))
-    _may_put(registry, user, body.site_id, body.place_id, body.care_unit_id)
+    # what stays as it is needs no second look (a form may send every field back)
+    unit = body.care_unit_id if body.care_unit_id != current.care_unit_id else None
+    _may_put(registry, user, body.site_id, body.place_id, unit)
     _keeps_care(user, current, body)
     device = registry.update(device_id, body, now=datetime.now(UTC))
     if body.state == "retired":
