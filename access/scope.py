@@ -97,14 +97,14 @@ def site_clause(principal: Principal, column: Any) -> ColumnElement[bool]:
     return column.in_(sorted(sites))  # type: ignore[no-any-return]
 
 
-def care_units_of(tags: Iterable[str]) -> list[str]:
+def _care_units_of(tags: Iterable[str]) -> list[str]:
     return [t.removeprefix(CARE_TAG_PREFIX) for t in tags if t.startswith(CARE_TAG_PREFIX)]
 
 
 def may_see_alert(principal: Principal, site_id: str | None, tags: Iterable[str]) -> bool:
     """Building alerts by site (``alerts.read``); care alerts only by care unit
     (``care.read``), whatever the site scope."""
-    units = care_units_of(tags)
+    units = _care_units_of(tags)
     if units:
         return principal.may("care.read") and any(principal.may_see_care_unit(u) for u in units)
     return principal.may("alerts.read") and principal.may_see_site(site_id)
