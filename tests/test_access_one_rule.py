@@ -1,141 +1,26 @@
-"""The one scope rule (``access.scope``), proven on the running app over HTTP.
-
-A world of two sites (A, B) and two care units (natt-a on A, natt-b on B), each with a
-building device, a bed sensor, a place, a building alert, a care alert, a resident and a dead
-letter. Users scoped to A (technician, facility staff), to every site (viewer), to natt-a
-(night staff) must never see B's objects nor, without ``care.read``, any care data; the
-object table at the end is generated from the app's own route list.
-"""
+"""The one scope rule (``access.scope``), proven on the running app over HTTP: a regression
+test per finding, on the two-site world of ``tests.support.two_sites``."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from gateway.pipeline import Inbound
 from ingest.care_store import CARE_FILE, CareSplitStore
 from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import StoredReading
+from tests.support import two_sites
 from tests.support.postgres import pg_cluster  # noqa: F401  (session-wide PostgreSQL)
-from tests.support.registry_api import BACKENDS, make_api
+from tests.support.two_sites import CARE_TEXT, signed_in
 
-PASSWORD = "Rätt-häst-batteri-42"
-CARE_TEXT = "Fall upptäckt i rum 12"  # a care alert's message
-B_MARK = "skola-b"  # every object of site B carries it in its id
-
-
-@pytest.fixture(params=BACKENDS)
-def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TestClient, Any]]:
-    # PostgreSQL too: the care-alert filter reads the JSON tags column as text
-    yield from make_api(request, tmp_path)
-
-
-def _user(admin: TestClient, name: str, role: str, **scope: Any) -> dict[str, str]:
-    body = {"username": name, "role": role, "password": PASSWORD, **scope}
-    assert admin.post("/api/v1/users", json=body).status_code == 201
-    resp = admin.post(f"/api/v1/users/{name}/tokens", json={"name": "test"})
-    assert resp.status_code == 201, resp.text
-    return {"Authorization": f"Bearer {resp.json()['token']}"}
-
-
-@pytest.fixture
-def world(api: tuple[TestClient, Any]) -> dict[str, Any]:
-    admin, platform = api
-    for s in ("a", "b"):
-        site = f"skola-{s}"
-        assert admin.post("/api/v1/sites", json={"id": site, "name": site}).status_code == 201
-        body = {"id": f"plats-{site}", "site_id": site, "name": "Pannrum"}
-        assert admin.post("/api/v1/places", json=body).status_code == 201
-        unit = {"id": f"natt-{s}", "name": f"Natt {s}", "site_id": site}
-        assert admin.post("/api/v1/care-units", json=unit).status_code == 201, unit
-        for device in (
-            {"id": f"temp-{site}", "type": "technical_shed_temperature", "site_id": site},
-            {
-                "id": f"bed-{site}",
-                "type": "bed_sensor",
-                "site_id": site,
-                "care_unit_id": unit["id"],
-            },
-        ):
-            assert admin.post("/api/v1/devices", json=device).status_code == 201, device
-    now = datetime.now(UTC)
-    engine = platform.engine
-    alerts = {}
-    for s in ("a", "b"):
-        site = f"skola-{s}"
-        building = engine.raise_external(
-            f"temp-{site}", "not_seen", "warning", f"Tyst {site}", (), now, site_id=site
-        )
-        care = engine.raise_external(
-            f"bed-{site}",
-            "fall_detected",
-            "critical",
-            f"{CARE_TEXT} {site}",
-            (f"care_unit:natt-{s}", "role:night_staff"),
-            now,
-            site_id=site,
-        )
-        alerts[s] = (building.id, care.id)
-    residents = {}
-    for s in ("a", "b"):
-        res = admin.post(
-            "/api/v1/supervision/residents",
-            json={"label": f"Rum 12 {s}", "care_unit_id": f"natt-{s}"},
-        )
-        assert res.status_code == 201, res.text
-        residents[s] = res.json()["id"]
-    # refused by the real pipeline: payloads that are not JSON, on each site's device topic
-    platform.pipeline.process(
-        [
-            Inbound("kv/temp-skola-a/up", b"{bad a", 1, 1, now),
-            Inbound("kv/temp-skola-b/up", b"{bad skola-b", 2, 1, now),
-        ]
-    )
-    silence = admin.post(
-        "/api/v1/silences",
-        json={
-            "scope": "site",
-            "target": "skola-b",
-            "ends_at": (now + timedelta(hours=1)).isoformat(),
-        },
-    )
-    assert silence.status_code == 201, silence.text
-    users = {
-        "tech_a": _user(admin, "tekniker-a", "technician", sites=["skola-a"]),
-        "fac_a": _user(admin, "fastighet-a", "facility_staff", sites=["skola-a"]),
-        "viewer_all": _user(admin, "tittare", "viewer", sites=["*"]),
-        "tech_all": _user(admin, "tekniker-alla", "technician", sites=["*"]),
-        "night_a": _user(admin, "natt-a", "night_staff", care_units=["natt-a"]),
-    }
-    return {
-        "admin": admin,
-        "platform": platform,
-        "users": users,
-        "alerts": alerts,
-        "residents": residents,
-        "silence_b": silence.json()["id"],
-    }
-
-
-def _signed_in(admin: TestClient, username: str) -> TestClient:
-    client = TestClient(admin.app, follow_redirects=False)
-    page = client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert csrf
-    resp = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "next": "/", "csrf_token": csrf[1]},
-    )
-    assert resp.status_code == 303, resp.text
-    return client
+api, world = two_sites.api, two_sites.world  # the fixtures of the two-site world
 
 
 # -- start page: one rule for care alerts --------------------------------------------------
@@ -145,7 +30,7 @@ def _signed_in(admin: TestClient, username: str) -> TestClient:
 def test_start_page_shows_no_care_alert_to_roles_without_care_read(
     world: dict[str, Any], username: str
 ) -> None:
-    client = _signed_in(world["admin"], username)
+    client = signed_in(world["admin"], username)
     page = client.get("/")
     assert page.status_code == 200
     assert "Tyst skola-a" in page.text  # building alerts of their sites are there
@@ -155,7 +40,7 @@ def test_start_page_shows_no_care_alert_to_roles_without_care_read(
 
 
 def test_start_page_shows_care_alerts_of_the_own_unit_only(world: dict[str, Any]) -> None:
-    page = _signed_in(world["admin"], "natt-a").get("/")
+    page = signed_in(world["admin"], "natt-a").get("/")
     assert f"{CARE_TEXT} skola-a" in page.text
     assert f"{CARE_TEXT} skola-b" not in page.text
 
@@ -344,7 +229,7 @@ def test_unknown_devices_payloads_are_not_shown_to_a_site_limited_technician(
     assert [u["ref"] for u in mine] == ["okand-2"]  # to claim it into site A
     assert "in_bed" not in str(mine)
     assert "Rum 12" not in str(mine)
-    page = _signed_in(admin, "tekniker-a").get("/devices")
+    page = signed_in(admin, "tekniker-a").get("/devices")
     assert "okand-2" in page.text
     assert "in_bed" not in page.text
     assert admin.get("/api/v1/unknown-devices", headers=world["users"]["fac_a"]).json() == []
@@ -384,7 +269,7 @@ def test_api_description_needs_sign_in_and_swagger_ui_is_served_locally(
     assert anonymous.get("/docs").status_code == 303
     viewer = world["users"]["viewer_all"]
     assert anonymous.get("/openapi.json", headers=viewer).json()["openapi"].startswith("3.")
-    page = _signed_in(world["admin"], "tittare").get("/docs")
+    page = signed_in(world["admin"], "tittare").get("/docs")
     assert page.status_code == 200
     scripts = re.findall(r'<script src="([^"]+)"', page.text)
     styles = re.findall(r'<link type="text/css" rel="stylesheet" href="([^"]+)"', page.text)
@@ -416,151 +301,7 @@ def test_effective_rules_of_another_sites_device_are_not_shown(world: dict[str, 
 
 
 def test_alerts_page_site_filter_lists_only_the_users_sites(world: dict[str, Any]) -> None:
-    page = _signed_in(world["admin"], "fastighet-a").get("/alerts")
+    page = signed_in(world["admin"], "fastighet-a").get("/alerts")
     assert page.status_code == 200
     assert 'value="skola-a"' in page.text
     assert 'value="skola-b"' not in page.text
-
-
-# -- the object table, generated from the app's routes --------------------------------------
-
-
-#: how a path parameter names an object of site B / care unit natt-b. A route with a
-#: parameter missing here fails ``test_every_object_route_is_scoped``: say how it is scoped.
-def _objects_of_b(world: dict[str, Any]) -> dict[str, str | None]:
-    return {
-        "site_id": "skola-b",
-        "device_id": "temp-skola-b",
-        "place_id": "plats-skola-b",
-        "alert_id": str(world["alerts"]["b"][0]),
-        "unit_id": "natt-b",
-        "care_unit_id": "natt-b",
-        "resident_id": world["residents"]["b"],
-        "silence_id": str(world["silence_b"]),
-        # not site objects: users (users.read is every site's), signed acknowledge links
-        "username": None,
-        "token": None,
-        "token_id": None,  # a user's own tokens (/me) or tokens.admin: not site objects
-        "consent_id": None,  # under a resident: scoped by the resident
-        "ref": None,  # an unknown device has no site: listed to every-site users only
-        "schedule_id": None,
-        "check_id": None,
-        "absence_id": None,
-    }
-
-
-def _leaks(username: str, text: str) -> bool:
-    """Site B's objects, or (but for natt-a's own care alerts to its night staff) care data."""
-    if B_MARK in text:
-        return True
-    own_care = username == "natt-a" and f"{CARE_TEXT} skola-b" not in text
-    return CARE_TEXT in text and not own_care
-
-
-def _routes(app: Any, *, writes: bool = False) -> list[tuple[str, str]]:
-    """(method, path template) of the app's GET routes, or of its writes."""
-    out = set()
-    for rc in iter_route_contexts(app.routes):
-        if isinstance(rc.original_route, APIRoute):
-            for method in rc.methods or ():
-                if (method == "GET") != writes and method != "HEAD":
-                    out.add((method, rc.path_format))
-    return sorted(out, key=lambda mp: (mp[1], mp[0]))
-
-
-_PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
-
-
-def _url_of_b(path: str, objects: dict[str, str | None], unknown: list[str]) -> str | None:
-    """The path naming site B's / natt-b's objects; None when it names none."""
-    params = _PARAM.findall(path)
-    missing = [p for p in params if p not in objects]
-    if missing:
-        unknown.append(f"{path}: {missing}")
-        return None
-    if any(objects[p] is None for p in params):
-        return None
-    return _PARAM.sub(lambda m: str(objects[m[1]]), path)
-
-
-def test_every_object_route_is_scoped(world: dict[str, Any]) -> None:
-    """Every GET route (API, page, export, stream), asked for an object of site B or care
-    unit natt-b by a user scoped to site A / natt-a, refuses; list routes show nothing of
-    B and, to roles without care.read, no care alert."""
-    admin = world["admin"]
-    objects = _objects_of_b(world)
-    wrong: list[str] = []
-    unknown: list[str] = []
-    checked = 0
-    sessions = {name: _signed_in(admin, name) for name in ("tekniker-a", "fastighet-a", "natt-a")}
-    for _method, path in _routes(admin.app):
-        url = _url_of_b(path, objects, unknown)
-        if url is None or path in ("/login", "/login/oidc", "/login/oidc/callback"):
-            continue
-        for name, client in sessions.items():
-            resp = client.get(url)
-            checked += 1
-            assert resp.status_code < 500, f"{name} {url}: {resp.status_code}"
-            if url != path:  # names an object of B
-                if resp.status_code in (200, 204):
-                    wrong.append(f"{name:12} {url}: {resp.status_code}")
-            elif resp.status_code == 200 and _leaks(name, resp.text):
-                wrong.append(f"{name:12} {url}: shows site B or care data")
-    assert not unknown, "path parameters without a scope rule in this test:\n" + "\n".join(unknown)
-    assert checked > 100
-    assert not wrong, "objects of another site or care unit reached:\n" + "\n".join(wrong)
-
-
-#: care objects: a unit's board, a resident, a care alert (site B's care alert id). The care
-#: unit's own entry (/api/v1/care-units/{unit_id}: id, name, site) is not care data.
-_CARE_PARAMS = ("unit_id", "resident_id", "alert_id")
-
-
-def test_no_route_shows_care_data_to_every_site_users(world: dict[str, Any]) -> None:
-    """A site scope, even every site, never opens care data: every GET route, asked by a
-    viewer and a technician of every site, for care units, residents and care alerts, or
-    listing alerts, refuses or shows none."""
-    admin = world["admin"]
-    objects = {**_objects_of_b(world), "alert_id": str(world["alerts"]["b"][1])}
-    wrong: list[str] = []
-    unknown: list[str] = []
-    sessions = {name: _signed_in(admin, name) for name in ("tittare", "tekniker-alla")}
-    for _method, path in _routes(admin.app):
-        url = _url_of_b(path, objects, unknown)
-        if url is None or path.startswith("/login"):
-            continue
-        care_object = not path.startswith("/api/v1/care-units") and any(
-            f"{{{p}}}" in path for p in _CARE_PARAMS
-        )
-        for name, client in sessions.items():
-            resp = client.get(url)
-            assert resp.status_code < 500, f"{name} {url}: {resp.status_code}"
-            if care_object and resp.status_code in (200, 204):
-                wrong.append(f"{name:14} {url}: {resp.status_code}")
-            elif resp.status_code == 200 and CARE_TEXT in resp.text:
-                wrong.append(f"{name:14} {url}: shows a care alert")
-    assert not unknown, "path parameters without a scope rule in this test:\n" + "\n".join(unknown)
-    assert not wrong, "care data reached a site scope:\n" + "\n".join(wrong)
-
-
-def test_every_write_to_another_sites_object_is_refused(world: dict[str, Any]) -> None:
-    """Every write route (API and forms) naming an object of site B or natt-b, sent by a
-    technician of A (its writes are the widest) and night staff of natt-a, changes nothing."""
-    admin, users = world["admin"], world["users"]
-    objects = _objects_of_b(world)
-    wrong: list[str] = []
-    unknown: list[str] = []
-    checked = 0
-    for method, path in _routes(admin.app, writes=True):
-        url = _url_of_b(path, objects, unknown)
-        if url is None or url == path:
-            continue
-        for name in ("tech_a", "night_a"):
-            resp = admin.request(method, url, json={}, headers=users[name])
-            checked += 1
-            assert resp.status_code < 500, f"{name} {method} {url}: {resp.status_code}"
-            if resp.status_code < 400:
-                wrong.append(f"{name:8} {method:6} {url}: {resp.status_code}")
-    assert not unknown, "path parameters without a scope rule in this test:\n" + "\n".join(unknown)
-    assert checked > 50
-    assert not wrong, "writes to another site's or unit's objects got through:\n" + "\n".join(wrong)
