@@ -4,8 +4,8 @@ Every request is authorised centrally (``access.guard.authorize`` is a dependenc
 app): its route (method + path template, e.g. ``POST /api/v1/alerts/{alert_id}/ack``) is looked
 up in ``RULES`` (first match wins); a route without a rule is refused with 403 and fails
 ``tests/test_access_policy.py``. A rule names an *action*; ``ROLE_ACTIONS`` says which roles
-grant it. Object scopes (sites, care units) are checked by the routes with
-``Principal.may_see_site`` / ``Principal.may_see_care_unit``.
+grant it. Object scopes (sites, care units) and "is this care data" have one owner,
+``access.scope``: the object on the path is checked centrally, lists filter in the query.
 
 How to add a rule: see /work/notes/issue-7.md (short form: add a ``Rule`` line above the
 broader rule that would otherwise match, and give the action to the roles that need it).
@@ -118,6 +118,9 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", "/login/oidc*", PUBLIC),
     Rule("POST", "/logout", SIGNED_IN),
     Rule("GET", "/static/*", PUBLIC),
+    # the API's description (every route, every field) is for users, not for the network
+    Rule("GET", "/openapi.json", SIGNED_IN),
+    Rule("GET", "/docs", SIGNED_IN),
     # --- access: users, tokens, audit ---------------------------------------------------
     Rule("GET", "/api/v1/me", SIGNED_IN),
     Rule("GET", "/api/v1/me/tokens", "tokens.own"),

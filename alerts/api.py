@@ -10,12 +10,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from access.auth import AccessDenied, Principal, RequireUser
+from access.scope import AlertScope, may_see_alert
 from alerts.errors import AlertNotFound, RuleConfigError
-from alerts.scoping import AlertScope
 from alerts.service import Alerting
 from alerts.silences import Silence
 from alerts.store import Alert
-from alerts.visibility import may_see
 
 __all__ = ["router"]
 
@@ -126,7 +125,7 @@ def _aware(t: datetime) -> datetime:
 
 def _visible(svc: Alerting, user: Principal, alert_id: int) -> Alert:
     alert = svc.store.get(alert_id)
-    if not may_see(user, alert):
+    if not may_see_alert(user, alert.site_id, alert.tags):
         raise AccessDenied("this alert is outside your sites or care units")
     return alert
 
@@ -159,7 +158,7 @@ def list_alerts(
         until=_aware(until) if until else None,
         scope=AlertScope.of(user),  # in SQL: a page holds `limit` alerts this user may see
     )
-    return [AlertPublic.of(a) for a in found if may_see(user, a)]
+    return [AlertPublic.of(a) for a in found if may_see_alert(user, a.site_id, a.tags)]
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertPublic)
@@ -355,9 +354,10 @@ def delete_override(
 
 
 @router.get("/rules/effective")
-def effective_rules(device_id: str, svc: Svc, _user: RequireUser) -> list[dict[str, Any]]:
+def effective_rules(device_id: str, svc: Svc, user: RequireUser) -> list[dict[str, Any]]:
     """The rules one device runs, after the catalogue, defaults and every override."""
     info = svc.engine.registry.info(device_id)
-    if info is None:
+    if info is None or not user.may_see_site(info.site_id):
+        # outside the caller's sites reads as unknown: no hint that it exists elsewhere
         raise AlertNotFound(f"device {device_id!r} does not exist")
     return [dict(e.spec, roles=list(e.roles)) for e in svc.engine.rules_for(info)]

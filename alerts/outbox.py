@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.models import AlertRow, DeliveryRow, OutboxRow
 
 if TYPE_CHECKING:
-    from alerts.scoping import AlertScope
+    from access.scope import AlertScope
 
 __all__ = ["DeliveryRecord", "Outbox", "OutboxItem", "thread_id"]
 
@@ -216,7 +216,9 @@ class Outbox:
         """``scope``: only messages about alerts a user may see (filtered in SQL)."""
         query = select(OutboxRow)
         if scope is not None and not scope.everything:
-            query = query.join(AlertRow, AlertRow.id == OutboxRow.alert_id).where(scope.clause())
+            query = query.join(AlertRow, AlertRow.id == OutboxRow.alert_id).where(
+                scope.clause(AlertRow.site_id, AlertRow.tags)
+            )
         if state is not None:
             query = query.where(OutboxRow.state == state)
         if alert_id is not None:
@@ -252,7 +254,9 @@ class Outbox:
         """``scope``: only deliveries of alerts a user may see (filtered in SQL)."""
         query = select(DeliveryRow)
         if scope is not None and not scope.everything:
-            query = query.join(AlertRow, AlertRow.id == DeliveryRow.alert_id).where(scope.clause())
+            query = query.join(AlertRow, AlertRow.id == DeliveryRow.alert_id).where(
+                scope.clause(AlertRow.site_id, AlertRow.tags)
+            )
         if alert_id is not None:
             query = query.where(DeliveryRow.alert_id == alert_id)
         if outcome is not None:

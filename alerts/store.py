@@ -29,7 +29,7 @@ from alerts.models import (
 )
 
 if TYPE_CHECKING:
-    from alerts.scoping import AlertScope
+    from access.scope import AlertScope
 
 __all__ = ["Alert", "AlertNotFound", "AlertStateError", "AlertStore", "FireKind"]
 
@@ -349,7 +349,7 @@ class AlertStore:
         """``scope``: only the alerts a user may see (filtered in SQL, so pages stay full)."""
         query = select(AlertRow)
         if scope is not None and not scope.everything:
-            query = query.where(scope.clause())
+            query = query.where(scope.clause(AlertRow.site_id, AlertRow.tags))
         for column, wanted in (
             (AlertRow.state, state),
             (AlertRow.device_id, device_id),

@@ -16,12 +16,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from access.auth import AccessDenied, Principal, web_principal
+from access.scope import AlertScope, may_see_alert, visible_sites
 from alerts.api import may_see_silence
 from alerts.errors import AckLinkError, AlertStateError
 from alerts.messages import SEVERITY_SV, num, what
 from alerts.service import Alerting
 from alerts.store import Alert
-from alerts.visibility import may_see
 from dashboards.web import render
 
 __all__ = ["router"]
@@ -123,30 +123,29 @@ def alerts_page(
     store = svc.store
     site = site_id or None
     sev = severity or None
+    scope = AlertScope.of(user)  # the one rule, in SQL: a page holds what the user may see
     if state == "open":
         found = [
-            *store.list("active", site_id=site, severity=sev, limit=500),
-            *store.list("acknowledged", site_id=site, severity=sev, limit=500),
+            *store.list("active", site_id=site, severity=sev, limit=500, scope=scope),
+            *store.list("acknowledged", site_id=site, severity=sev, limit=500, scope=scope),
         ]
     else:
         chosen = state if state in ("active", "acknowledged", "resolved") else None
-        found = store.list(chosen, site_id=site, severity=sev, limit=500)
-    visible = [row_view(svc, a) for a in found if may_see(user, a)]
-    recent = [
-        row_view(svc, a) for a in store.list("resolved", limit=20) if may_see(user, a)
-    ]  # fmt: skip
+        found = store.list(chosen, site_id=site, severity=sev, limit=500, scope=scope)
+    visible = [row_view(svc, a) for a in found]
+    recent = [row_view(svc, a) for a in store.list("resolved", limit=20, scope=scope)]
     # only the silences of the user's sites (what they silence says where work is going on)
     silences = [x for x in svc.silences.list(datetime.now(UTC)) if may_see_silence(svc, user, x)]
     return render(
         request, "alerts.html", user, rows=visible, recent=recent, silences=silences,
         at=_texts(request), state=state, site_id=site or "", severity=sev or "",
-        sites=svc.engine.registry.list_sites(),
+        sites=svc.engine.registry.list_sites(site_in=visible_sites(user)),
     )  # fmt: skip
 
 
 def _visible_or_403(svc: Alerting, user: Principal, alert_id: int) -> Alert:
     alert = svc.store.get(alert_id)
-    if not may_see(user, alert):
+    if not may_see_alert(user, alert.site_id, alert.tags):
         raise AccessDenied("this alert is outside your sites or care units")
     return alert
 

@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from access.auth import Principal, RequireUser
+from access.scope import is_care_device
 from dashboards.daily_record import SiteRecord, parse_month
 from dashboards.downsample import Bucket, downsample
 from dashboards.history import load_history, parse_step
 from dashboards.record_export import record_csv, record_pdf
 from dashboards.record_service import build_site_record, record_limits
-from devices.catalogue import CATALOGUE, is_care
+from devices.catalogue import CATALOGUE
 from devices.schemas import DevicePublic
 from ingest.store import BucketedHistory, HistoryBucket
 
@@ -63,7 +64,7 @@ def check_site(user: Principal, site_id: str | None) -> None:
 def check_device(user: Principal, device: DevicePublic, request: Request | None = None) -> None:
     """Care sensors (bed, safety alarm) are personal data, kept apart from building telemetry:
     only an admin sees their history here, and each look is in the audit log."""
-    if is_care(device.type):
+    if is_care_device(device.type, device.care_unit_id):
         if not user.is_admin:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "care sensors are not shown here")
         if request is not None:

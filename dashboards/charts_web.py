@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from access.auth import Principal, web_principal
+from access.scope import AlertScope, is_care_device, may_see_alert, visible_sites
 from dashboards.charts_api import check_device, check_site, now_of, site_month_record
 from dashboards.charts_i18n import words
 from dashboards.device_actions import SILENCE_HOURS
@@ -105,7 +106,7 @@ def device_page(
     history = load_chart_history(
         state.store, device_id, metrics, start, end, interval_s=device.expected_interval_s
     )
-    alerts = state.alert_store.list(device_id=device_id, limit=500)
+    alerts = state.alert_store.list(device_id=device_id, limit=500, scope=AlertScope.of(user))
     lang = _lang(request)
     charts = device_charts(
         history=history,
@@ -186,14 +187,15 @@ def site_page(request: Request, site_id: str) -> Response:
     devices, _ = state.registry.list(site_id=site_id, limit=1000)
     open_by_device: dict[str, list[Any]] = {}
     for a in state.alert_store.open_alerts():
-        open_by_device.setdefault(a.device_id, []).append(a)
+        if may_see_alert(user, a.site_id, a.tags):
+            open_by_device.setdefault(a.device_id, []).append(a)
     now = now_of(request)
     start = now - timedelta(hours=24)
     engine = state.platform.engine
     tiles = []
     for d in devices:
         sensor = CATALOGUE.get(d.type)
-        if sensor is None or sensor.care or d.state == "decommissioned":
+        if sensor is None or is_care_device(d.type, d.care_unit_id) or d.state == "decommissioned":
             continue  # care sensors are personal data, not building telemetry
         latest = state.store.latest(d.id)
         last_t = max((v.time.timestamp() for v in latest), default=None)
@@ -214,7 +216,7 @@ def site_page(request: Request, site_id: str) -> Response:
             history=history,
             metrics=metrics,
             rules=rules_of(engine, state.registry.info(d.id) or d.type),
-            alerts=state.alert_store.list(device_id=d.id, limit=100),
+            alerts=state.alert_store.list(device_id=d.id, limit=100, scope=AlertScope.of(user)),
             start=start.timestamp(),
             end=now.timestamp(),
             now=now.timestamp(),
@@ -282,11 +284,12 @@ def sites_page(request: Request) -> Response:
         return user
     state = request.app.state
     limits = record_limits(state.settings)
-    open_alerts = state.alert_store.open_alerts()
+    # the one rule: a care alert's severity is not a building's, nor anyone's without care.read
+    open_alerts = [
+        a for a in state.alert_store.open_alerts() if may_see_alert(user, a.site_id, a.tags)
+    ]
     rows = []
-    for site in state.registry.list_sites():
-        if not user.may_see_site(site.id):
-            continue
+    for site in state.registry.list_sites(site_in=visible_sites(user)):
         devices, _ = state.registry.list(site_id=site.id, limit=10_000)
         ids = {d.id for d in devices}
         severities = {a.severity for a in open_alerts if a.device_id in ids}

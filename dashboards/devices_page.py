@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from access.auth import web_principal
+from access.scope import visible_sites
 from dashboards.web import render
 from devices.bulk import parse_refs
 from devices.catalogue import CATALOGUE
@@ -23,6 +24,7 @@ from devices.claim import claim_unknown
 from devices.dynsec import DynsecAdmin, DynsecError
 from devices.errors import RegistryError
 from devices.health import device_health
+from devices.quarantine import shown_to
 from devices.registry import DeviceRegistry
 from devices.schemas import ClaimRequest, DeviceCreate, DevicePublic, MqttCredentials
 
@@ -135,7 +137,7 @@ def _page(
     q = (params.get("q") or "").strip()[:100] or None
     health = params.get("health") or None
     now = datetime.now(UTC)
-    scope = None if user.may_see_site(None) else user.sites
+    scope = visible_sites(user)
     keep = None
     if health:
 
@@ -163,8 +165,12 @@ def _page(
         q=q or "",
         health=health or "",
         types=list(CATALOGUE.values()),
-        sites=[s for s in registry.list_sites() if user.may_see_site(s.id)],
-        unknown=[u for u in state.quarantine.list_unknown() if registry.lookup(u.ref) is None]
+        sites=registry.list_sites(site_in=scope),
+        unknown=[
+            u
+            for u in shown_to(user, state.quarantine.list_unknown())
+            if registry.lookup(u.ref) is None
+        ]
         if user.may("devices.write")
         else [],
         notice=notice,

@@ -11,9 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from access.auth import Principal, web_principal
+from access.scope import AlertScope, is_care_device, visible_sites
 from access.sessions import install_template_globals
 from dashboards.i18n import LANGS, format_value, metric_name, texts
-from devices.catalogue import CATALOGUE, health_only, is_care
+from devices.catalogue import CATALOGUE, health_only
+from devices.schemas import DevicePublic
 
 __all__ = ["router"]
 
@@ -58,15 +60,17 @@ def start_page(request: Request) -> Response:
     if user is None:
         return _login_redirect(request)
     state = request.app.state
-    devices, _total = state.registry.list(limit=1000)
-    # issue 7: only what the role and its site scope allow
-    devices = [d for d in devices if user.may("devices.read") and user.may_see_site(d.site_id)]
+    devices = []
+    if user.may("devices.read"):
+        devices, _total = state.registry.list(site_in=visible_sites(user), limit=1000)
     rows = [
-        {"device": d, "type": CATALOGUE[d.type], "latest": _shown(d.type, state.store.latest(d.id))}
+        {"device": d, "type": CATALOGUE[d.type], "latest": _shown(d, state.store.latest(d.id))}
         for d in devices
     ]
-    alerts = state.alert_store.list("active") + state.alert_store.list("acknowledged")
-    alerts = _in_scope(request, user, alerts)
+    # the one rule, in SQL: building alerts by site, care alerts only by care unit
+    scope = AlertScope.of(user)
+    alerts = state.alert_store.list("active", scope=scope)
+    alerts += state.alert_store.list("acknowledged", scope=scope)
     from dashboards.alerts_web import row_view  # alerts_web imports this module
 
     svc = state.platform.alerting
@@ -74,21 +78,10 @@ def start_page(request: Request) -> Response:
     return render(request, "index.html", user, rows=rows, alerts=alert_rows)
 
 
-def _shown(type_key: str, latest: list[Any]) -> list[Any]:
+def _shown(device: DevicePublic, latest: list[Any]) -> list[Any]:
     """A care device (bed sensor, safety alarm) shows only its own health here: what it says
     about a person belongs on the night board, under its access rules."""
-    return health_only(latest) if is_care(type_key) else latest
-
-
-def _in_scope(request: Request, user: Principal, alerts: list[Any]) -> list[Any]:
-    """The alerts whose device's site the user may see (issue 7)."""
-    if not user.may("alerts.read"):
-        return []
-    if user.may_see_site(None):  # admin or every site
-        return alerts
-    devices, _total = request.app.state.registry.list(limit=100_000)
-    visible = {d.id for d in devices if user.may_see_site(d.site_id)}
-    return [a for a in alerts if a.device_id in visible]
+    return health_only(latest) if is_care_device(device.type, device.care_unit_id) else latest
 
 
 # /alerts and the acknowledge links live in dashboards/alerts_web.py (issue 5)

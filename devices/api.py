@@ -14,14 +14,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from access.auth import Principal, RequireUser
-from access.scope import visible_sites
+from access.scope import is_care_device, may_use_care_unit, visible_sites
 from devices.bulk import ImportReport, export_csv, import_csv
-from devices.catalogue import health_only, is_care
+from devices.catalogue import health_only
 from devices.claim import claim_unknown
 from devices.dynsec import DynsecAdmin, DynsecError
 from devices.errors import NotFound
 from devices.health import device_health
-from devices.quarantine import QuarantineStore
+from devices.quarantine import QuarantineStore, shown_to
 from devices.registry import DeviceRegistry
 from devices.schemas import (
     ClaimRequest,
@@ -102,6 +102,45 @@ def _may_place(user: Principal, site_id: str | None) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"site {site_id!r} is outside your scope")
 
 
+def _may_put(
+    registry: DeviceRegistry,
+    user: Principal,
+    site_id: str | None,
+    place_id: str | None,
+    care_unit_id: str | None,
+) -> None:
+    """403 unless the site, the place's site and the care unit are the caller's to use: a
+    device must not be moved or claimed into another site, and a care unit attached to a
+    device gets its alarms (``access.scope.may_use_care_unit``)."""
+    _may_place(user, site_id)
+    if place_id is not None:
+        _may_place(user, registry.get_place(place_id).site_id)
+    if care_unit_id is not None:
+        unit = registry.get_care_unit(care_unit_id)
+        if not may_use_care_unit(user, unit.id, unit.site_id):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"care unit {care_unit_id!r} is outside your sites and care units",
+            )
+
+
+def _keeps_care(user: Principal, device: DevicePublic, body: DeviceUpdate) -> None:
+    """Whether a device is care data is the care administrator's decision: a technician may
+    not change a care device's type or care unit (the registry refuses, for everyone, a
+    change that would turn it into building telemetry)."""
+    if not is_care_device(device.type, device.care_unit_id) or user.may("care.admin"):
+        return
+    fields = body.model_fields_set
+    retyped = "type" in fields and body.type is not None and body.type != device.type
+    moved = "care_unit_id" in fields and body.care_unit_id != device.care_unit_id
+    if retyped or moved:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"device {device.id!r} is care data: only a care administrator may change its "
+            "type or care unit",
+        )
+
+
 def _dynsec(request: Request) -> DynsecAdmin:
     url = request.app.state.settings.dynsec_url
     if url is None:
@@ -166,9 +205,7 @@ def create_device(
     request: Request, response: Response, body: DeviceCreate, registry: Registry, user: RequireUser
 ) -> DevicePublic:
     response.headers["Cache-Control"] = "no-store"  # it may carry a password, once
-    _may_place(user, body.site_id)
-    if body.place_id is not None:
-        _may_place(user, registry.get_place(body.place_id).site_id)
+    _may_put(registry, user, body.site_id, body.place_id, body.care_unit_id)
     if body.installed_by is None:
         body = body.model_copy(update={"installed_by": user.name})
     if body.issue_mqtt_credentials:
@@ -202,7 +239,12 @@ def import_devices(
     """Check (``dry_run=true``, the default) or import a CSV: every bad row with its line
     number and reason; a real import writes all rows or none."""
     report = import_csv(
-        registry, csv_body, installed_by=user.name, now=datetime.now(UTC), dry_run=dry_run
+        registry,
+        csv_body,
+        installed_by=user.name,
+        now=datetime.now(UTC),
+        dry_run=dry_run,
+        user=user,
     )
     if not dry_run and report.imported:
         _audit(request, user, "device.import", None, rows=report.imported)
@@ -231,8 +273,11 @@ def get_health(
 def update_device(
     request: Request, device_id: str, body: DeviceUpdate, registry: Registry, user: RequireUser
 ) -> DevicePublic:
-    _visible(user, registry.get(device_id))
-    _may_place(user, body.site_id)
+    current = _visible(user, registry.get(device_id))
+    # what stays as it is needs no second look (a form may send every field back)
+    unit = body.care_unit_id if body.care_unit_id != current.care_unit_id else None
+    _may_put(registry, user, body.site_id, body.place_id, unit)
+    _keeps_care(user, current, body)
     device = registry.update(device_id, body, now=datetime.now(UTC))
     if body.state == "retired":
         _after_retire(request, device)
@@ -286,7 +331,7 @@ def latest(
 ) -> list[LatestPublic]:
     device = _visible(user, registry.get(device_id))  # 404 for an unknown device
     values = request.app.state.store.latest(device_id)
-    if is_care(device.type):  # what a bed sensor says is about a person
+    if is_care_device(device.type, device.care_unit_id):  # what it says is about a person
         if user.is_admin:
             _audit(request, user, "care.device.read", device_id)
         else:  # its health (battery, signal, online) is what a technician needs
@@ -296,12 +341,8 @@ def latest(
 
 @router.get("/unknown-devices")
 def unknown_devices(request: Request, user: RequireUser) -> list[dict[str, Any]]:
-    """Devices the gateway heard but nobody registered. They have no site yet, so they cannot
-    be scoped by site: whoever may claim them (``devices.write``, the technicians of any site,
-    who can only claim into their own sites) sees them all, as does a user scoped to every
-    site; a site-limited reader (facility staff, a site viewer) sees none."""
-    if visible_sites(user) is not None and not user.may("devices.write"):
-        return []
+    """Devices the gateway heard but nobody registered (``devices.quarantine.shown_to``:
+    their payload and topic only to admin and every-site users)."""
     quarantine: QuarantineStore = request.app.state.quarantine
     return [
         {
@@ -313,7 +354,7 @@ def unknown_devices(request: Request, user: RequireUser) -> list[dict[str, Any]]
             "last_seen": u.last_seen,
             "messages": u.messages,
         }
-        for u in quarantine.list_unknown()
+        for u in shown_to(user, quarantine.list_unknown())
         # a message in flight while its device was claimed may land here after the claim
         if request.app.state.registry.lookup(u.ref) is None
     ]
@@ -335,7 +376,7 @@ def claim(
     """Register a device the gateway heard under that ref; its last 24 h are ingested."""
     response.headers["Cache-Control"] = "no-store"
     state = request.app.state
-    _may_place(user, body.site_id)
+    _may_put(registry, user, body.site_id, body.place_id, body.care_unit_id)
     if body.issue_mqtt_credentials:
         _dynsec(request)
     platform = state.platform

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
-from access.auth import RequireUser
-from access.scope import visible_sites
+from access.auth import AccessDenied, RequireUser
+from access.scope import may_use_care_unit, visible_sites
 from devices.catalogue import CATALOGUE
 from devices.registry import DeviceRegistry
 from devices.schemas import (
@@ -108,8 +108,8 @@ def delete_place(place_id: str, registry: Registry, _user: RequireUser) -> None:
 
 
 @router.get("/care-units", response_model=list[CareUnitPublic], tags=["sites"])
-def list_care_units(registry: Registry, _user: RequireUser) -> list[CareUnitPublic]:
-    return registry.list_care_units()
+def list_care_units(registry: Registry, user: RequireUser) -> list[CareUnitPublic]:
+    return [u for u in registry.list_care_units() if may_use_care_unit(user, u.id, u.site_id)]
 
 
 @router.post(
@@ -125,8 +125,11 @@ def create_care_unit(
 
 
 @router.get("/care-units/{unit_id}", response_model=CareUnitPublic, tags=["sites"])
-def get_care_unit(unit_id: str, registry: Registry, _user: RequireUser) -> CareUnitPublic:
-    return registry.get_care_unit(unit_id)
+def get_care_unit(unit_id: str, registry: Registry, user: RequireUser) -> CareUnitPublic:
+    unit = registry.get_care_unit(unit_id)
+    if not may_use_care_unit(user, unit.id, unit.site_id):
+        raise AccessDenied(f"care unit {unit_id!r} is outside your sites and care units")
+    return unit
 
 
 @router.patch("/care-units/{unit_id}", response_model=CareUnitPublic, tags=["sites"])

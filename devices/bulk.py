@@ -8,7 +8,10 @@ Swedish (``typ``, ``namn``, ``fastighet``, ``rum``, ...). Refs are ``source:ref`
 opens it as is.
 
 An import first checks every row and reports each bad one with its line number and reason;
-only a file without errors is written, in one transaction (all or nothing).
+only a file without errors is written, in one transaction (all or nothing). Every row is
+checked against the caller's scope (``access.scope``): a device outside the caller's sites,
+a place or care unit that is not theirs to use, is an error, and the reason never says
+whether an id, place, unit or ref exists on another site.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 
+from access.auth import Principal
+from access.scope import may_use_care_unit
 from devices.catalogue import CATALOGUE
 from devices.models import CareUnitRow, DeviceRefRow, DeviceRow, PlaceRow, SiteRow
 from devices.registry import DeviceRegistry
@@ -152,12 +157,12 @@ def parse_refs(text: str) -> list[dict[str, str]]:
 class _Known:
     def __init__(self, registry: DeviceRegistry) -> None:
         with registry.sessions() as s:
-            self.devices = set(s.scalars(select(DeviceRow.id)))
+            self.devices = dict(s.execute(select(DeviceRow.id, DeviceRow.site_id)).all())
             self.refs = dict(s.execute(select(DeviceRefRow.ref, DeviceRefRow.device_id)).all())
             self.sites = set(s.scalars(select(SiteRow.id)))
             self.places = dict(s.execute(select(PlaceRow.id, PlaceRow.site_id)).all())
             self.place_names = dict(s.execute(select(PlaceRow.id, PlaceRow.name)).all())
-            self.care_units = set(s.scalars(select(CareUnitRow.id)))
+            self.care_units = dict(s.execute(select(CareUnitRow.id, CareUnitRow.site_id)).all())
 
 
 def _pydantic_reason(exc: ValidationError) -> str:
@@ -168,8 +173,31 @@ def _pydantic_reason(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _scope_reasons(new: DeviceCreate, known: _Known, user: Principal) -> list[str]:
+    """Why a row is outside ``user``'s scope; the same words whether or not the site, place
+    or care unit exists, so a dry run cannot be used to probe other sites."""
+    reasons = []
+    site_id = new.site_id
+    if new.place_id is not None:
+        place_site = known.places.get(new.place_id)
+        if place_site is None or not user.may_see_site(place_site):
+            # its site (or that it has none) is not named: that is what a probe would learn
+            return [f"place {new.place_id!r} is not a place of your sites"]
+        site_id = site_id or place_site
+    if not user.may_see_site(site_id):
+        reasons.append(
+            f"site {site_id!r} is outside your scope" if site_id else "site_id is required"
+        )
+    unit = new.care_unit_id
+    if unit is not None and (
+        unit not in known.care_units or not may_use_care_unit(user, unit, known.care_units[unit])
+    ):
+        reasons.append(f"care unit {unit!r} is outside your sites and care units")
+    return reasons
+
+
 def _check(
-    rows: list[tuple[int, dict[str, str]]], known: _Known
+    rows: list[tuple[int, dict[str, str]]], known: _Known, user: Principal | None
 ) -> tuple[list[dict[str, Any]], list[RowError]]:
     good: list[dict[str, Any]] = []
     errors: list[RowError] = []
@@ -188,13 +216,19 @@ def _check(
         except ValidationError as exc:
             errors.append(RowError(line=line, reason=_pydantic_reason(exc)))
             continue
+        if user is not None and (out := _scope_reasons(new, known, user)):
+            errors.append(RowError(line=line, reason="; ".join(out)))
+            continue
         state = row.get("state") or "active"
         if state not in STATES:
             reasons.append(f"state {state!r} is not one of {', '.join(STATES)}")
         if new.type not in CATALOGUE:
             reasons.append(f"unknown device type {new.type!r}")
         if new.id in known.devices:
-            reasons.append(f"device {new.id!r} exists already")
+            if user is None or user.may_see_site(known.devices[new.id]):
+                reasons.append(f"device {new.id!r} exists already")
+            else:  # ids are unique across sites; which site holds it is not the caller's
+                reasons.append(f"device id {new.id!r} cannot be used; choose another")
         elif new.id in seen_ids:
             reasons.append(f"device {new.id!r} is also on line {seen_ids[new.id]}")
         site_id = new.site_id
@@ -215,7 +249,11 @@ def _check(
         for r in refs:
             ref = r["ref"]
             if ref in known.refs:
-                reasons.append(f"ref {ref!r} belongs to device {known.refs[ref]!r}")
+                owner = known.refs[ref]
+                if user is None or user.may_see_site(known.devices.get(owner)):
+                    reasons.append(f"ref {ref!r} belongs to device {owner!r}")
+                else:
+                    reasons.append(f"ref {ref!r} cannot be used; it is taken")
             elif ref in seen_refs:
                 reasons.append(f"ref {ref!r} is also on line {seen_refs[ref]}")
         seen_ids.setdefault(new.id, line)
@@ -257,12 +295,16 @@ def import_csv(
     installed_by: str,
     now: datetime,
     dry_run: bool = True,
+    user: Principal | None = None,
 ) -> ImportReport:
+    """``user``: every row is checked against this caller's scope; None: no scope (the CLI,
+    run by an operator on the server)."""
     started = time.perf_counter()
     rows, header_errors = parse_csv(data)
     if header_errors:
         return ImportReport(dry_run=dry_run, rows=0, valid=0, errors=header_errors)
-    good, errors = _check(rows, _Known(registry))
+    scoped = None if user is None or user.is_admin else user
+    good, errors = _check(rows, _Known(registry), scoped)
     report = ImportReport(dry_run=dry_run, rows=len(rows), valid=len(good), errors=errors)
     if dry_run or errors or not good:
         report.seconds = round(time.perf_counter() - started, 3)

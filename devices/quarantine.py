@@ -7,16 +7,18 @@ A technician claims such a device (registry issue); until then its readings wait
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import orjson
 from sqlalchemy import Integer, LargeBinary, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from access.auth import Principal
+from access.scope import sees_every_site
 from devices.db import Base, UTCDateTime
 
-__all__ = ["QuarantineStore", "QuarantinedReading", "UnknownDevice"]
+__all__ = ["QuarantineStore", "QuarantinedReading", "UnknownDevice", "shown_to"]
 
 MAX_KEPT_PAYLOAD = 4096
 
@@ -54,6 +56,19 @@ class UnknownDevice:
     first_seen: datetime
     last_seen: datetime
     messages: int
+
+
+def shown_to(user: Principal, unknown: Sequence[UnknownDevice]) -> list[UnknownDevice]:
+    """What ``user`` may see of the devices nobody registered yet. They have no site, and
+    their payload and topic may come from any site (a care home's bed sensor not yet
+    registered, a zigbee2mqtt name with a resident's name in it): those only to admin and
+    every-site users. Whoever may claim (``devices.write``) sees the ref, the family and
+    when it was heard, enough to find the device on its label; others see none."""
+    if sees_every_site(user):
+        return list(unknown)
+    if not user.may("devices.write"):
+        return []
+    return [replace(u, topic="", last_payload="") for u in unknown]
 
 
 @dataclass(frozen=True, slots=True)

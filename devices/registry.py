@@ -12,6 +12,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from access.scope import is_care_device
 from devices.catalogue import CATALOGUE
 from devices.errors import Conflict, Invalid, NotFound
 from devices.models import CareUnitRow, DeviceRefRow, DeviceRow, PlaceRow, SiteRow
@@ -83,6 +84,20 @@ def _info_of(row: Any) -> DeviceInfo:
     return DeviceInfo(
         row.id, row.type, row.name, row.site_id, row.place, row.state, interval, row.care_unit_id
     )
+
+
+def _care_stays_care(row: DeviceRow, fields: dict[str, Any]) -> None:
+    """A care device never becomes building telemetry: its readings are a resident's, and
+    whoever may read telemetry would then read them. Retire it and register a new device."""
+    if not is_care_device(row.type, row.care_unit_id):
+        return
+    new_type = fields.get("type") or row.type
+    new_unit = fields.get("care_unit_id", row.care_unit_id)
+    if not is_care_device(new_type, new_unit):
+        raise Conflict(
+            f"device {row.id!r} is care data and stays care data: it cannot become a "
+            f"{new_type!r} outside a care unit; retire it and register a new device instead"
+        )
 
 
 class DeviceRegistry(SiteDirectory):
@@ -196,6 +211,7 @@ class DeviceRegistry(SiteDirectory):
                 fields.update(site_id=site_id, place=place, place_id=place_id)
             if "care_unit_id" in fields:
                 self._require(s, CareUnitRow, fields["care_unit_id"], "care unit")
+            _care_stays_care(row, fields)
             refs = fields.pop("refs", None)
             if refs is not None:
                 wanted = [DeviceRef(**r) for r in refs]

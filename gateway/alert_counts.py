@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
+from access.scope import is_care_device
 from dashboards.grafana.queries import ALERTS_MEASUREMENT, CARE_DEVICES_MEASUREMENT, OFFLINE_FACTOR
-from devices.catalogue import CATALOGUE
 from devices.registry import DeviceInfo
 from ingest.errors import StoreError
 from ingest.line_protocol import to_ms
@@ -65,8 +65,7 @@ def care_device_count_lines(
     totals: Counter[str] = Counter()
     reporting: Counter[str] = Counter()
     for d in devices:
-        sensor = CATALOGUE.get(d.type)
-        if sensor is None or not sensor.care or d.state == "retired":
+        if not is_care_device(d.type, d.care_unit_id) or d.state == "retired":
             continue
         unit = d.care_unit_id or NO_SITE
         totals[unit] += 1

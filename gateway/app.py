@@ -27,6 +27,7 @@ from dashboards.web import router as web_router
 from devices.api import router as devices_router
 from devices.api_sites import router as devices_sites_router
 from devices.errors import Conflict, Invalid, NotFound
+from gateway.docs import install_docs
 from gateway.metrics import render_metrics
 from gateway.platform import Platform
 from gateway.settings import Settings, load_settings
@@ -67,6 +68,10 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         summary="IoT monitoring for Swedish municipalities",
         lifespan=lifespan,
         dependencies=[Depends(authorize)],  # every route is checked against access/policy.py
+        # FastAPI's own docs routes escape ``authorize`` and load Swagger UI from a CDN
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.platform = platform
     app.state.settings = platform.settings
@@ -112,6 +117,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(render_metrics(platform), media_type="text/plain; version=0.0.4")
 
+    install_docs(app)  # /openapi.json and /docs, signed in, Swagger UI from the package
     app.include_router(devices_router)
     app.include_router(devices_sites_router)
     app.include_router(devices_page_router)  # /devices for technicians (issue 4)

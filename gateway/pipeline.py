@@ -14,18 +14,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from access.scope import is_care_device
 from alerts.engine import AlertEngine
-from devices.catalogue import is_care
 from devices.quarantine import QuarantinedReading, QuarantineStore
 from devices.registry import DeviceInfo, DeviceRegistry
 from gateway.inbox import Inbox
-from ingest.deadletters import DeadLetterStore
+from ingest.deadletters import DeadLetterStore, Letter
 from ingest.errors import DecodeError, StoreError
 from ingest.formats import FormatRouter
+from ingest.payload_names import candidate_refs
 from ingest.plausible import implausible_time
 from ingest.reading import Reading
 from ingest.store import ReadingStore, StoredReading
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 Ack = Callable[[int, int], None]
 #: one entry per device topic; beyond this the router matches the topic every time
 _MAX_CACHED_TOPICS = 200_000
-#: how far a refused message's topic is searched for a care device's ref (see _care_topic)
+#: how far a refused message's topic is searched for a care device's ref (see _refused)
 _MAX_TOPIC_LEVELS, _MAX_REF_LEVELS = 16, 6
 #: Called with each stored batch's (device, reading) pairs, after the store write and before
 #: the acknowledgement (e-supervision listens for bed sensors here). Must be quick.
@@ -54,12 +55,14 @@ class Inbound:
     retain: bool = False
 
 
-def _letter(msg: Inbound, reason: str, *, care: bool) -> tuple[datetime, str, bytes, str]:
-    """A dead letter for a refused message. A care device's payload is about a person
-    (technicians read dead letters): its reason is kept, its bytes are not."""
+def _letter(msg: Inbound, reason: str, *, care: bool, site_id: str | None = None) -> Letter:
+    """A dead letter for a refused message, listed to the technicians of ``site_id``. A care
+    device's payload is about a person (technicians read dead letters): its reason is kept,
+    its bytes are not."""
     if care:
-        return (msg.received_at, msg.topic, b"", f"{reason} (care device: payload not kept)")
-    return (msg.received_at, msg.topic, msg.payload, reason)
+        kept = f"{reason} (care device: payload not kept)"
+        return (msg.received_at, msg.topic, b"", kept, site_id)
+    return (msg.received_at, msg.topic, msg.payload, reason, site_id)
 
 
 @dataclass(slots=True)
@@ -85,7 +88,7 @@ class _Batch:
 
     stored: list[StoredReading] = field(default_factory=list)
     matched: list[tuple[DeviceInfo, Reading]] = field(default_factory=list)
-    letters: list[tuple[datetime, str, bytes, str]] = field(default_factory=list)
+    letters: list[Letter] = field(default_factory=list)
     new_keys: set[str] = field(default_factory=set)
     by_family: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
@@ -216,17 +219,22 @@ class Pipeline:
                     self._stop.wait(delay)
                     delay = min(delay * 2, 30.0)
 
-    def _care_topic(self, topic: str) -> bool:
-        """Does the topic name a registered care device? Asked only of refused messages (the
-        payload could not be decoded, so no reading names the device): every run of topic
-        levels is tried as a ref, since a zigbee2mqtt name may itself contain "/"."""
-        levels = topic.split("/", _MAX_TOPIC_LEVELS)[:_MAX_TOPIC_LEVELS]  # bounded work
-        for i in range(len(levels)):
-            for j in range(i + 1, min(i + _MAX_REF_LEVELS, len(levels)) + 1):
-                info = self.registry.lookup("/".join(levels[i:j]))
-                if info is not None and is_care(info.type):
-                    return True
-        return False
+    def _refused(self, msg: Inbound, reason: str, refs: Iterable[str] = ()) -> Letter:
+        """The dead letter of a refused message: the devices named by its topic, by ``refs``
+        (the readings' own refs, where it decoded) and, for a multi-device payload (a SenML
+        gateway's ``bn``), inside it. Every run of topic levels is tried as a ref, since a
+        zigbee2mqtt name may itself contain "/". Any care device among them: the payload is
+        not kept. The letter is listed under the site of the first device found."""
+        levels = msg.topic.split("/", _MAX_TOPIC_LEVELS)[:_MAX_TOPIC_LEVELS]  # bounded work
+        names = [
+            "/".join(levels[i:j])
+            for i in range(len(levels))
+            for j in range(i + 1, min(i + _MAX_REF_LEVELS, len(levels)) + 1)
+        ]
+        lookup = self.registry.lookup
+        found = [info for n in [*refs, *names, *candidate_refs(msg.payload)] if (info := lookup(n))]
+        care = any(is_care_device(i.type, i.care_unit_id) for i in found)
+        return _letter(msg, reason, care=care, site_id=found[0].site_id if found else None)
 
     def process(self, batch: list[Inbound]) -> None:
         """Handle one batch end to end; acknowledge only after everything is stored.
@@ -249,7 +257,7 @@ class Pipeline:
                     len(msg.payload),
                 )
                 reason = f"internal error while handling the message ({type(exc).__name__})"
-                work.letters.append(_letter(msg, reason, care=self._care_topic_safe(msg.topic)))
+                work.letters.append(self._refused_safe(msg, reason))
         self.store.write(work.stored)
         # Rules run once the batch is stored: a batch retried after a store error must not
         # run them twice (the store is idempotent, the rules' hold timers are not).
@@ -264,21 +272,21 @@ class Pipeline:
                 self.stats.bugs += 1
                 log.exception("a reading listener failed on a batch of %d", len(work.matched))
         if work.letters:
-            for _at, topic, _payload, reason in work.letters:
+            for _at, topic, _payload, reason, _site in work.letters:
                 log.warning("dead letter on %s: %s", topic[:80], reason)
             self.dead_letters.add_many(work.letters)
         work.count_into(self.stats, len(batch))
         for msg in batch:
             self._ack(msg.mid, msg.qos)
 
-    def _care_topic_safe(self, topic: str) -> bool:
-        """``_care_topic`` for a message a bug stopped: if even that fails, assume care
-        (the payload is then not kept, only the reason)."""
+    def _refused_safe(self, msg: Inbound, reason: str) -> Letter:
+        """``_refused`` for a message a bug stopped: if even that fails, assume care (the
+        payload is then not kept, only the reason) and list it to every-site users only."""
         try:
-            return self._care_topic(topic)
+            return self._refused(msg, reason)
         except Exception:
-            log.exception("care lookup failed for %s", topic[:80])
-            return True
+            log.exception("care lookup failed for %s", msg.topic[:80])
+            return _letter(msg, reason, care=True)
 
     def _handle(self, msg: Inbound, work: _Batch) -> None:
         family = self._families.get(msg.topic)
@@ -289,13 +297,13 @@ class Pipeline:
         try:
             decoded = self.router.decode(msg.topic, msg.payload, msg.received_at, family)
         except DecodeError as exc:
-            work.letters.append(_letter(msg, str(exc), care=self._care_topic(msg.topic)))
+            work.letters.append(self._refused(msg, str(exc)))
             return
         found = decoded.readings
         refused = implausible_time(found, msg.received_at, self.max_ahead)
         if refused is not None:
-            care = any(self._is_care_ref(r.device_ref) for r in found)
-            work.letters.append(_letter(msg, refused, care=care or self._care_topic(msg.topic)))
+            refs = dict.fromkeys(r.device_ref for r in found)
+            work.letters.append(self._refused(msg, refused, refs))
             return
         family = decoded.family
         work.by_family[family] = work.by_family.get(family, 0) + 1
@@ -317,23 +325,28 @@ class Pipeline:
         if not found:
             work.ignored += 1
             return
-        for ref in {r.device_ref for r in found}:
+        devices = {ref: self.registry.lookup(ref) for ref in {r.device_ref for r in found}}
+        # a multi-device payload (a SenML gateway, ``bn`` per device) holding a care
+        # device's readings is about a person as a whole: kept nowhere but the care store
+        care = any(
+            d is not None and is_care_device(d.type, d.care_unit_id) for d in devices.values()
+        )
+        for ref, device in devices.items():
             readings = [r for r in found if r.device_ref == ref]
-            device = self.registry.lookup(ref)
             if device is None:
                 work.quarantined += 1
                 self.quarantine.record(
                     ref,
                     family,
                     msg.topic,
-                    msg.payload,
+                    b"" if care else msg.payload,
                     [QuarantinedReading(ref, r.time, r.metric, r.value, r.unit) for r in readings],
                     msg.received_at,
                 )
                 continue
             if device.state == "retired":
                 reason = f"device {device.id!r} is retired; its messages are refused"
-                work.letters.append(_letter(msg, reason, care=is_care(device.type)))
+                work.letters.append(_letter(msg, reason, care=care, site_id=device.site_id))
                 continue
             for r in readings:
                 # A retained copy replayed at a (re)subscribe was received long before; it
@@ -343,10 +356,6 @@ class Pipeline:
                     StoredReading(device.id, r.time, r.metric, r.value, r.unit, heard)
                 )
                 work.matched.append((device, r))
-
-    def _is_care_ref(self, ref: str) -> bool:
-        info = self.registry.lookup(ref)
-        return info is not None and is_care(info.type)
 
     def prune(self, dead_letter_age: timedelta, quarantine_age: timedelta) -> None:
         now = self.clock()

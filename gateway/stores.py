@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devices.catalogue import is_care as is_care_type
+from access.scope import is_care_device
 from devices.registry import DeviceRegistry
 from gateway.errors import GatewayError
 from gateway.settings import Settings
@@ -72,11 +72,12 @@ def build_reading_store(settings: Settings, registry: DeviceRegistry) -> Reading
 
 
 def care_devices(registry: DeviceRegistry) -> Callable[[str], bool]:
-    """Is this device's type a care type? From the registry's in-memory cache (no SQL)."""
+    """Is this device care data (``access.scope.is_care_device``)? From the registry's
+    in-memory cache (no SQL)."""
 
     def is_care(device_id: str) -> bool:
         info = registry.info(device_id)
-        return info is not None and is_care_type(info.type)
+        return info is not None and is_care_device(info.type, info.care_unit_id)
 
     return is_care
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from access.auth import RequireUser
-from ingest.deadletters import DeadLetterStore
+from access.scope import site_clause
+from ingest.deadletters import DeadLetterRow, DeadLetterStore
 
 __all__ = ["router"]
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["ingest"])
 @router.get("/dead-letters")
 def dead_letters(
     request: Request,
-    _user: RequireUser,
+    user: RequireUser,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
@@ -30,6 +31,7 @@ def dead_letters(
             "payload": d.payload,
             "payload_bytes": d.payload_bytes,
             "reason": d.reason,
+            "site_id": d.site_id,
         }
-        for d in store.list(limit, offset)
+        for d in store.list(limit, offset, where=site_clause(user, DeadLetterRow.site_id))
     ]

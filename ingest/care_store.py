@@ -12,6 +12,11 @@ failing raises, so the pipeline acknowledges nothing and the broker delivers the
 (both stores are idempotent on device, metric and time). Which devices are care is asked of
 ``is_care`` (the registry's in-memory cache in the platform: no SQL on the hot path), once
 per device per batch.
+
+Once care, always care: a device with readings in the care store stays there whatever its
+type or care unit becomes later (a bed sensor re-typed as ``motion`` still says whether a
+resident is in bed), so a change in the registry never sends a person's readings, old or
+new, to the telemetry store where facility staff and Grafana read.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ class CareSplitStore:
         self.telemetry = telemetry
         self.care = care
         self.is_care = is_care
+        #: devices with readings in the care store (see the module docstring)
+        self._was_care: set[str] = care.device_ids()
         #: (device id, metric) → may this care reading be kept? None keeps all. E-supervision
         #: sets it: a bed sensor's ``in_bed`` only with a bound resident's consent.
         self.may_store = may_store
@@ -58,14 +65,13 @@ class CareSplitStore:
     def write(self, readings: Sequence[StoredReading]) -> None:
         if not readings:
             return
-        is_care = self.is_care
         decided: dict[str, bool] = {}
         care: list[StoredReading] = []
         other: list[StoredReading] = []
         for r in readings:
             flag = decided.get(r.device_id)
             if flag is None:
-                flag = decided[r.device_id] = is_care(r.device_id)
+                flag = decided[r.device_id] = self._care_device(r.device_id)
             (care if flag else other).append(r)
         if not care:
             self.telemetry.write(readings)  # the common batch: no copy
@@ -93,11 +99,15 @@ class CareSplitStore:
             self.care.write(marks, latest_only=True)
         if care:
             self.care.write(care)
+        self._was_care.update(d for d, flag in decided.items() if flag)
         if other:
             self.telemetry.write(other)
 
+    def _care_device(self, device_id: str) -> bool:
+        return device_id in self._was_care or self.is_care(device_id)
+
     def _for(self, device_id: str) -> ReadingStore:
-        return self.care if self.is_care(device_id) else self.telemetry
+        return self.care if self._care_device(device_id) else self.telemetry
 
     def latest(self, device_id: str) -> list[LatestValue]:
         return self._for(device_id).latest(device_id)

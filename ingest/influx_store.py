@@ -25,7 +25,8 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.bucket_retention_rules import BucketRetentionRules
 from influxdb_client.rest import ApiException
 
-from devices.catalogue import CATALOGUE, is_care
+from access.scope import is_care_device
+from devices.catalogue import CATALOGUE
 from devices.registry import DeviceRegistry
 from ingest.errors import StoreError, StoreRejected
 from ingest.line_protocol import EPOCH, UNREGISTERED, SeriesTags, TagLookup, to_lines
@@ -130,7 +131,7 @@ def registry_tags(registry: DeviceRegistry) -> TagLookup:
         info = registry.info(device_id)
         if info is None:
             return None
-        care = is_care(info.type)
+        care = is_care_device(info.type, info.care_unit_id)
         return SeriesTags(
             measurement=info.type,
             device=info.id,

@@ -1,7 +1,7 @@
 """Who may see which resident, and the audit trail of every look and every act.
 
 Scope: a principal sees the residents of the care units assigned to it
-(``Principal.may_see_care_unit``; admin and "*" see all). Role: reading needs ``care.read``,
+(``access.scope``: the one rule; admin and "*" see all). Role: reading needs ``care.read``,
 recording outcomes ``care.write``, changing residents, consents, schedules and sensors
 ``care.admin``, reading the audit log ``audit.read`` (``access.policy``). A refusal is written
 to the audit log before the 403 goes out. Audit entries carry ids, never labels.
@@ -23,18 +23,11 @@ from fastapi import Request
 
 from access.auth import AccessDenied, Principal
 
-__all__ = ["Gate", "client_ip", "visible_units"]
+__all__ = ["Gate", "client_ip"]
 
 
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
-
-
-def visible_units(user: Principal) -> frozenset[str] | None:
-    """The care units ``user`` may see; None means every unit."""
-    if user.is_admin or "*" in user.care_units:
-        return None
-    return user.care_units
 
 
 def _may(user: Principal, action: str) -> bool:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from access.auth import AccessDenied, RequireUser
-from supervision.access import visible_units
+from access.scope import visible_care_units
 from supervision.api_common import (
     OutcomeBody,
     Service,
@@ -36,7 +36,7 @@ router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 @router.get("/care-units")
 def care_units(request: Request, svc: Service, user: RequireUser) -> list[dict[str, Any]]:
     """The care units the caller may see, with tonight's counts per status."""
-    units = visible_units(user)
+    units = visible_care_units(user)
     counts = svc.counts_per_care_unit(now_of(request))
     names = svc.residents.care_units()
     return [
@@ -47,9 +47,12 @@ def care_units(request: Request, svc: Service, user: RequireUser) -> list[dict[s
 
 
 @router.get("/counts")
-def counts(request: Request, svc: Service, _user: RequireUser) -> dict[str, dict[str, int]]:
-    """Tonight's checks per care unit and status: counts only (for Grafana)."""
-    return svc.counts_per_care_unit(now_of(request))
+def counts(request: Request, svc: Service, user: RequireUser) -> dict[str, dict[str, int]]:
+    """Tonight's checks per care unit and status: counts only (for Grafana), of the care
+    units the caller may see."""
+    units = visible_care_units(user)
+    found = svc.counts_per_care_unit(now_of(request))
+    return {u: c for u, c in found.items() if units is None or u in units}
 
 
 @router.get("/units/{unit_id}/board")
@@ -86,7 +89,7 @@ def board(unit_id: str, request: Request, svc: Service, user: RequireUser) -> di
 def list_residents(
     svc: Service, user: RequireUser, care_unit_id: str | None = None
 ) -> list[dict[str, Any]]:
-    units = visible_units(user)
+    units = visible_care_units(user)
     if care_unit_id is not None and not user.may_see_care_unit(care_unit_id):
         raise AccessDenied("care unit not assigned")
     return [

@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from access.auth import AccessDenied, Principal, web_principal
-from supervision.access import visible_units
+from access.scope import visible_care_units
 from supervision.api import now_of
 from supervision.errors import Invalid, StateError
 from supervision.service import SupervisionService
@@ -121,7 +121,7 @@ def board_page(request: Request, unit: str | None = None) -> Response:
     if user is None:
         return _login(request)
     svc = _svc(request)
-    allowed = visible_units(user)
+    allowed = visible_care_units(user)
     units = [u for u in svc.residents.care_units() if allowed is None or u in allowed]
     if allowed is not None:
         units = sorted(set(units) | set(allowed) - {"*"})

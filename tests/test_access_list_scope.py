@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from access.auth import Principal
+from access.scope import AlertScope
 from alerts.outbox import DeliveryRecord
-from alerts.scoping import AlertScope
 from devices.quarantine import QuarantinedReading
 from tests.support.postgres import pg_cluster  # noqa: F401  (session-wide PostgreSQL)
 from tests.support.registry_api import BACKENDS, make_api
@@ -210,9 +210,12 @@ def test_silences_only_of_own_sites(admin: TestClient, world: dict[str, Any]) ->
     assert admin.delete(f"/api/v1/silences/{made.json()['id']}", headers=tech).status_code == 204
 
 
-def test_unknown_devices_for_claimers_not_for_site_readers(
+def test_unknown_devices_payloads_only_for_users_of_every_site(
     admin: TestClient, platform: Any
 ) -> None:
+    """An unknown device has no site: its payload and topic, which may come from any site,
+    are shown only to admin and every-site users; a site's technician sees the ref (to claim
+    it into their own site), a site's reader nothing."""
     now = datetime.now(UTC)
     ref = "A84041000181C5E1"
     platform.quarantine.record(
@@ -225,8 +228,12 @@ def test_unknown_devices_for_claimers_not_for_site_readers(
     )
     tech = _as(admin, "tekniker-a", "technician", sites=["skola-a"])
     facility = _as(admin, "vakt-b", "facility_staff", sites=["skola-b"])
-    assert [u["ref"] for u in admin.get("/api/v1/unknown-devices", headers=tech).json()] == [ref]
+    every = _as(admin, "tekniker-alla", "technician", sites=["*"])
+    seen = admin.get("/api/v1/unknown-devices", headers=tech).json()
+    assert [(u["ref"], u["topic"], u["last_payload"]) for u in seen] == [(ref, "", "")]
     assert admin.get("/api/v1/unknown-devices", headers=facility).json() == []
+    every_sees = admin.get("/api/v1/unknown-devices", headers=every).json()
+    assert [u["last_payload"] for u in every_sees] == ['{"t": 1}']
     assert [u["ref"] for u in admin.get("/api/v1/unknown-devices").json()] == [ref]
 
 

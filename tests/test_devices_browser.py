@@ -83,7 +83,8 @@ def test_register_and_claim_on_a_phone(browser: Any, platform_factory: Any, tmp_
 
         # claim the leak sensor the gateway heard
         unknown = page.locator(".unknown[data-ref='lacka-42']")
-        assert '"water_leak": false' in unknown.locator("pre").inner_text()
+        # its payload may come from any site: shown to every-site users only (docs/access.md)
+        assert "water_leak" not in unknown.inner_text()
         unknown.locator("select[name=type]").select_option("water_leak")
         unknown.locator("select[name=site_id]").select_option("norra")
         unknown.locator("input[name=place]").fill("Diskrum")

@@ -28,6 +28,7 @@ from grafana_foundation_sdk.models.dashboard import (
     ValueMappingResult,
 )
 
+from access.scope import is_care_device
 from dashboards.grafana import queries as q
 from dashboards.grafana.flux import FluxQueryBuilder
 from devices.catalogue import CATALOGUE
@@ -255,7 +256,11 @@ def build_dashboards(
     care = {t: CATALOGUE[t].expected_interval_s for t in CATALOGUE if CATALOGUE[t].care}
     out: list[Generated] = []
     for site in sorted(sites, key=lambda s: s.id):
-        types = {d.type for d in active if d.site_id == site.id and not CATALOGUE[d.type].care}
+        types = {
+            d.type
+            for d in active
+            if d.site_id == site.id and not is_care_device(d.type, d.care_unit_id)
+        }
         if not types:
             continue
         builder = _site_dashboard(site, types, bucket, datasource_uid)
