@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from access import admin
 from access.auth import RequireUser
 from access.users import TokenInfo, UserExists, UserInfo, UserStore
+from devices.identity_numbers import FreeText
 
 __all__ = ["router"]
 
@@ -44,7 +45,7 @@ class UserCreate(BaseModel):
     password: str | None = Field(None, min_length=10, max_length=1000)
     sites: Names = Field(default_factory=list)
     care_units: Names = Field(default_factory=list)
-    display_name: str | None = Field(None, max_length=200)
+    display_name: FreeText | None = Field(None, max_length=200)
 
 
 class UserUpdate(BaseModel):
@@ -53,7 +54,7 @@ class UserUpdate(BaseModel):
     sites: Names | None = None
     care_units: Names | None = None
     disabled: bool | None = None
-    display_name: str | None = Field(None, max_length=200)
+    display_name: FreeText | None = Field(None, max_length=200)
 
 
 class TokenCreate(BaseModel):

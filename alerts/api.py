@@ -16,6 +16,7 @@ from alerts.service import Alerting
 from alerts.silences import Silence
 from alerts.store import Alert
 from alerts.visibility import may_see
+from devices.identity_numbers import FreeText
 
 __all__ = ["router"]
 
@@ -78,7 +79,7 @@ class AlertPublic(BaseModel):
 
 class NoteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str | None = Field(None, max_length=2000)
+    note: FreeText | None = Field(None, max_length=2000)
 
 
 class SilenceCreate(BaseModel):
@@ -88,13 +89,13 @@ class SilenceCreate(BaseModel):
     rule: str | None = None
     starts_at: datetime | None = None  # default: now
     ends_at: datetime
-    reason: str = Field("", max_length=2000)
+    reason: FreeText = Field("", max_length=2000)
 
 
 class SilenceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ends_at: datetime | None = None
-    reason: str | None = Field(None, max_length=2000)
+    reason: FreeText | None = Field(None, max_length=2000)
 
 
 class SilencePublic(BaseModel):

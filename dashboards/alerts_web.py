@@ -23,6 +23,7 @@ from alerts.service import Alerting
 from alerts.store import Alert
 from alerts.visibility import may_see
 from dashboards.web import render
+from devices.identity_numbers import FreeText
 
 __all__ = ["router"]
 
@@ -165,7 +166,7 @@ def ack_from_page(request: Request, alert_id: int) -> Response:
 
 @router.post("/alerts/{alert_id}/resolve", response_model=None)
 def resolve_from_page(
-    request: Request, alert_id: int, note: Annotated[str, Form(max_length=2000)] = ""
+    request: Request, alert_id: int, note: Annotated[FreeText, Form(max_length=2000)] = ""
 ) -> Response:
     user = web_principal(request)
     if user is None:

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from access.auth import web_principal
 from alerts.errors import RuleConfigError
 from dashboards.charts_api import now_of
+from devices.identity_numbers import FreeText
 
 __all__ = ["SILENCE_HOURS", "router"]
 
@@ -85,7 +86,7 @@ def _end(request: Request, scope: str, target: str, silence_id: int) -> Response
 
 
 Hours = Annotated[int, Form()]
-Reason = Annotated[str, Form(max_length=500)]
+Reason = Annotated[FreeText, Form(max_length=500)]
 
 
 @router.post("/devices/{device_id}/silence", response_model=None)
