@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from access import admin
 from access.auth import RequireUser
 from access.users import TokenInfo, UserExists, UserInfo, UserStore
+from devices.bounds import DbId, Moment
 from devices.identity_numbers import FreeText
 
 __all__ = ["router"]
@@ -129,7 +130,7 @@ def create_my_token(request: Request, body: TokenCreate, user: RequireUser) -> T
 
 
 @router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_my_token(request: Request, token_id: int, user: RequireUser) -> Response:
+def revoke_my_token(request: Request, token_id: DbId, user: RequireUser) -> Response:
     now, ip = _ctx(request)
     admin.revoke_token(
         _users(request), request.app.state.platform.audit, user.name, now, token_id,
@@ -191,7 +192,7 @@ def list_tokens(request: Request, _user: RequireUser) -> list[TokenPublic]:
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(request: Request, token_id: int, user: RequireUser) -> Response:
+def revoke_token(request: Request, token_id: DbId, user: RequireUser) -> Response:
     if user.via == f"token:{token_id}":
         raise UserExists("refused: this is the token of this request; use another credential")
     now, ip = _ctx(request)
@@ -210,8 +211,8 @@ def export_audit(
     action: Annotated[str | None, Query(max_length=64)] = None,
     target_type: Annotated[str | None, Query(max_length=32)] = None,
     target_id: Annotated[str | None, Query(max_length=100)] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:
     """The audit log, oldest first, as JSON or CSV. (It has no delete: retention prunes it.)"""

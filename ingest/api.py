@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from access.auth import RequireUser
+from devices.bounds import Offset
 from ingest.deadletters import DeadLetterStore
 
 __all__ = ["router"]
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["ingest"])
 def dead_letters(
     request: Request,
     _user: RequireUser,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     store: DeadLetterStore = request.app.state.dead_letters

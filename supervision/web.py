@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from access.auth import AccessDenied, Principal, web_principal
+from devices.bounds import DbId
 from supervision.access import visible_units
 from supervision.api import now_of
 from supervision.errors import Invalid, StateError
@@ -219,7 +220,7 @@ async def board_events(unit_id: str, request: Request) -> Response:
 
 @router.post("/supervision/checks/{check_id}/outcome", response_model=None)
 def outcome_from_board(
-    check_id: int,
+    check_id: DbId,
     request: Request,
     outcome: Annotated[str, Form()],
     note: Annotated[str | None, Form()] = None,
