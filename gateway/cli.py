@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 from datetime import UTC, datetime
@@ -156,6 +157,9 @@ app.add_typer(simulate_app, name="simulate")
 
 
 def main() -> None:
+    # whatever a command writes (databases, spool, exports) is for this account only; the
+    # data files are also made 0600 explicitly, for code that runs outside this entry point
+    os.umask(0o077)
     app()
 
 
