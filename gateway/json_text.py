@@ -1,14 +1,18 @@
-"""JSON bodies must hold text that can be stored: a lone surrogate is refused with a 422.
+"""JSON bodies must be standard JSON (RFC 8259): no NaN, no Infinity, no lone surrogates.
 
-JSON lets a client write ``"\\ud800"``, half of a UTF-16 pair. Python's json module turns it
-into a str that no UTF-8 encoder accepts, so it got as far as the database or the response
-encoder and ended in a 500. orjson refuses it while parsing; this middleware parses JSON
-bodies once with orjson before the app sees them and answers 422 with the reason. It sits
-inside the security middleware, whose body-size limit bounds what is buffered here.
+Python's json module, which FastAPI parses bodies with, accepts three things the standard
+does not: ``NaN`` and ``Infinity`` as numbers, and ``"\\ud800"``, half of a UTF-16 pair, as
+text. A NaN threshold never compares true; a lone surrogate cannot be encoded as UTF-8 and
+ended in a 500 at the database; and either one inside a refused body made the 422 itself fail
+to render (a 500 again). This middleware parses JSON bodies once with orjson, which follows
+the standard; a body that only Python's parser accepts gets a 422 with the reason, a body
+that neither accepts goes on to FastAPI's usual "JSON decode error". It sits inside the
+security middleware, whose body-size limit bounds what is buffered here.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -22,7 +26,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 REASON = (
-    "the JSON body holds a lone surrogate (\\ud800-\\udfff), which is not text; send valid Unicode"
+    "the body is not standard JSON: it holds NaN, Infinity or a lone surrogate "
+    "(\\ud800-\\udfff); send finite numbers and valid Unicode text"
 )
 
 
@@ -52,20 +57,24 @@ class JsonTextGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if _has_lone_surrogate(body):
+        if _only_python_parses(body):
             await _refuse(send)
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
 
 
-def _has_lone_surrogate(body: bytes) -> bool:
-    if b"\\u" not in body.lower():
-        return False
+def _only_python_parses(body: bytes) -> bool:
     try:
         orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        return "surrogate" in str(exc)
-    return False
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        return False
+    try:
+        json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return False  # not JSON at all: FastAPI says so in its own words
+    return True
 
 
 def _replay(messages: list[Message], then: Receive | None = None) -> Receive:

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from alerts.config import AlertingConfig
+from alerts.rule_params import check_params
 from supervision.settings import SupervisionSettings
 
 __all__ = ["MqttTarget", "Settings", "load_settings"]
@@ -150,6 +151,16 @@ class Settings(BaseSettings):
         if self.store == "influxdb" and self.influx_token is None:
             raise ValueError("KOMMUNVAKT_STORE=influxdb needs KOMMUNVAKT_INFLUX_TOKEN")
         return self
+
+    @field_validator("rule_overrides")
+    @classmethod
+    def _override_numbers(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for key, params in value.items():
+            try:
+                check_params(params)
+            except ValueError as exc:
+                raise ValueError(f"rule_overrides[{key!r}]: {exc}") from None
+        return value
 
     @field_validator("admin_token")
     @classmethod

@@ -86,3 +86,13 @@ def test_database_errors_do_not_log_bound_parameters(
         conn.execute(text("SELECT * FROM no_such_table WHERE x = :x"), {"x": secret})
     assert secret not in str(raised.value)
     assert secret not in caplog.text
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_refused_not_a_500(world: TestClient, number: str) -> None:
+    body = f'{{"id": "d9", "type": "freezer", "expected_interval_s": {number}}}'
+    r = world.post(
+        "/api/v1/devices", content=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert "NaN, Infinity" in r.text
