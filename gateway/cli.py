@@ -54,6 +54,7 @@ def run(
 
     from gateway.app import create_app
     from gateway.demo import demo_admin_password, seed_demo
+    from gateway.http_server import server_config
     from gateway.platform import Platform
     from gateway.settings import load_settings
 
@@ -108,14 +109,7 @@ def run(
             "web sign-in: kommunvakt users set-password admin (or users add NAME --role ROLE)"
         )
     server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=settings.api_host,
-            port=settings.api_port,
-            log_level="warning",
-            # an open night board is a long request (SSE): it must not hold up a stop
-            timeout_graceful_shutdown=5,
-        )
+        server_config(app, settings.api_host, settings.api_port, settings.api_header_timeout_s)
     )
     try:
         server.run()

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=0, le=65535)
+    #: a connection whose request headers are not complete this long after it opened is
+    #: closed (slowloris); see gateway/http_server.py
+    api_header_timeout_s: float = Field(10.0, gt=0, le=300)
     base_url: str | None = None
     mqtt_bind: str = "127.0.0.1"
     mqtt_port: int = Field(1883, ge=0, le=65535)
