@@ -41,7 +41,7 @@ class UserPublic(BaseModel):
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=2, max_length=64)
+    username: FreeText = Field(min_length=2, max_length=64)
     role: RoleName
     password: str | None = Field(None, min_length=10, max_length=1000)
     sites: Names = Field(default_factory=list)
@@ -60,7 +60,7 @@ class UserUpdate(BaseModel):
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
+    name: FreeText = Field(min_length=1, max_length=100)
     expires_at: AwareDatetime | None = None
 
 

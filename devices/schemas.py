@@ -35,8 +35,10 @@ __all__ = [
 
 DeviceState = Literal["active", "maintenance", "retired"]
 HealthStatus = Literal["online", "offline", "never_seen"]
+# ids are shown and exported everywhere: no personal identity number in them either
 Slug = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    FreeText,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"),
 ]
 Source = Literal["native", "chirpstack", "ttn", "zigbee2mqtt", "tasmota", "senml", "other"]
 Text200 = Annotated[FreeText, StringConstraints(max_length=200)]

@@ -49,6 +49,8 @@ def _writes(world: dict[str, Any], text: str) -> list[tuple[str, str, dict[str, 
         ),
         ("POST", "/api/v1/alerts/1/ack", {"note": f"kvitterat, {text}"}),
         ("POST", "/api/v1/users", {"username": "anna", "role": "viewer", "display_name": text}),
+        ("POST", "/api/v1/me/tokens", {"name": f"token {text}"}),
+        ("POST", "/api/v1/places", {"id": text.replace(" ", "-"), "site_id": "s1", "name": "Rum"}),
         (
             "POST",
             f"{SUP}/residents/{rid}/consents",
