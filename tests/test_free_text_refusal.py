@@ -82,3 +82,18 @@ def test_ordinary_text_and_phone_numbers_pass(client: TestClient, world: dict[st
     assert r.status_code == 200, r.text
     r = client.patch("/api/v1/places/p1", json={"notes": "nyckel i skåp 12, kod 4711"})
     assert r.status_code == 200, r.text
+
+
+def test_csv_import_refuses_the_number_row_by_row(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    csv_text = "id;typ;namn;anteckningar\nf9;freezer;Frys 9;bytt av 19121212.1212\n"
+    r = client.post(
+        "/api/v1/devices/import",
+        params={"dry_run": "false"},
+        content=csv_text.encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422, r.text
+    assert "personnummer" in r.text
+    assert client.get("/api/v1/devices/f9").status_code == 404
