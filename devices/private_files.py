@@ -9,10 +9,15 @@ is created here, empty and 0600, before SQLite opens it: SQLite gives its -wal, 
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 __all__ = ["DIR_MODE", "FILE_MODE", "private_dir", "private_file", "sqlite_path"]
+
+log = logging.getLogger(__name__)
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -27,18 +32,31 @@ def private_dir(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """``path`` created empty (when missing) or tightened to 0600, with SQLite's side files."""
-    private_dir(path.parent)
+    """``path`` created empty (when missing) or tightened to 0600, with SQLite's side files.
+
+    A missing parent is created 0700; an existing one is left alone (a database configured at
+    /srv/x.db must not change /srv): the data directory itself goes through ``private_dir``.
+    """
+    if not path.parent.is_dir():
+        private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
     try:
-        os.fchmod(fd, FILE_MODE)
+        _tighten(path, partial(os.fchmod, fd, FILE_MODE))
     finally:
         os.close(fd)
     for side in _SQLITE_SIDES:
         other = path.with_name(path.name + side)
         if other.exists():
-            os.chmod(other, FILE_MODE)
+            _tighten(other, partial(os.chmod, other, FILE_MODE))
     return path
+
+
+def _tighten(path: Path, chmod: Callable[[], None]) -> None:
+    try:
+        chmod()
+    except PermissionError:
+        # another account owns it (a volume mounted from elsewhere): say so, do not stop
+        log.warning("%s is not ours to make private (0600); check its owner and mode", path)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -94,3 +94,16 @@ def test_spool_and_sqlite_store_files_are_private(tmp_path: Path) -> None:
         assert {n: m for n, m in _modes(spool_dir).items() if m != oct(0o600)} == {}
     finally:
         spool.close()
+
+
+def test_a_database_elsewhere_leaves_its_directory_alone(tmp_path: Path) -> None:
+    from devices.db import make_engine
+
+    shared = tmp_path / "srv"
+    shared.mkdir(mode=0o755)
+    engine = make_engine(f"sqlite:///{shared / 'kommunvakt.db'}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    engine.dispose()
+    assert _mode(shared) == 0o755
+    assert _mode(shared / "kommunvakt.db") == 0o600
