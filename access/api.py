@@ -11,6 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from access import admin
 from access.auth import RequireUser
 from access.users import TokenInfo, UserError, UserExists, UserInfo, UserStore
+from devices.bounds import DbId, Moment
+from devices.identity_numbers import FreeText
 
 __all__ = ["router"]
 
@@ -40,12 +42,12 @@ class UserPublic(BaseModel):
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=2, max_length=64)
+    username: FreeText = Field(min_length=2, max_length=64)
     role: RoleName
     password: str | None = Field(None, min_length=10, max_length=1000)
     sites: Names = Field(default_factory=list)
     care_units: Names = Field(default_factory=list)
-    display_name: str | None = Field(None, max_length=200)
+    display_name: FreeText | None = Field(None, max_length=200)
 
 
 class UserUpdate(BaseModel):
@@ -54,7 +56,7 @@ class UserUpdate(BaseModel):
     sites: Names | None = None
     care_units: Names | None = None
     disabled: bool | None = None
-    display_name: str | None = Field(None, max_length=200)
+    display_name: FreeText | None = Field(None, max_length=200)
 
 
 class OidcLink(BaseModel):
@@ -67,7 +69,7 @@ class OidcLink(BaseModel):
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
+    name: FreeText = Field(min_length=1, max_length=100)
     expires_at: AwareDatetime | None = None
 
 
@@ -137,7 +139,7 @@ def create_my_token(request: Request, body: TokenCreate, user: RequireUser) -> T
 
 
 @router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_my_token(request: Request, token_id: int, user: RequireUser) -> Response:
+def revoke_my_token(request: Request, token_id: DbId, user: RequireUser) -> Response:
     now, ip = _ctx(request)
     admin.revoke_token(
         _users(request), request.app.state.platform.audit, user.name, now, token_id,
@@ -224,7 +226,7 @@ def list_tokens(request: Request, _user: RequireUser) -> list[TokenPublic]:
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(request: Request, token_id: int, user: RequireUser) -> Response:
+def revoke_token(request: Request, token_id: DbId, user: RequireUser) -> Response:
     if user.via == f"token:{token_id}":
         raise UserExists("refused: this is the token of this request; use another credential")
     now, ip = _ctx(request)
@@ -243,8 +245,8 @@ def export_audit(
     action: Annotated[str | None, Query(max_length=64)] = None,
     target_type: Annotated[str | None, Query(max_length=32)] = None,
     target_id: Annotated[str | None, Query(max_length=100)] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:
     """The audit log, oldest first, as JSON or CSV. (It has no delete: retention prunes it.)"""

@@ -11,9 +11,7 @@ platform's back is evident (``verify``).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -23,6 +21,7 @@ import orjson
 from sqlalchemy import Engine, String, Text, delete, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from devices.csv_safe import Cell, write_csv
 from devices.db import Base, UTCDateTime
 
 __all__ = ["AuditEntry", "AuditLog"]
@@ -82,6 +81,10 @@ def _digest(
         ]
     )
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _GUARDS_SQLITE = [
@@ -148,6 +151,8 @@ class AuditLog:
         details: dict[str, object] | None = None,
     ) -> None:
         detail_text = orjson.dumps(details).decode() if details else None
+        # the target may come from a URL anyone can send: never longer than its column
+        actor, target_id = _clip(actor, 100), _clip(target_id, 100) if target_id else target_id
         with self._lock, self._sessions() as s:
             last = s.scalars(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1)).first()
             prev = last or "0" * 64
@@ -251,36 +256,34 @@ class AuditLog:
 
     @staticmethod
     def to_csv(entries: Iterable[AuditEntry]) -> str:
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(
+        """Targets and actors may be typed by anyone who can reach the sign-in page: every
+        cell through ``write_csv`` so that a spreadsheet shows them and runs nothing."""
+        header: list[Cell] = [
+            "id",
+            "at",
+            "actor",
+            "action",
+            "target_type",
+            "target_id",
+            "outcome",
+            "source_ip",
+            "details",
+        ]
+        rows: Iterable[list[Cell]] = (
             [
-                "id",
-                "at",
-                "actor",
-                "action",
-                "target_type",
-                "target_id",
-                "outcome",
-                "source_ip",
-                "details",
+                e.id,
+                e.at.isoformat(),
+                e.actor,
+                e.action,
+                e.target_type,
+                e.target_id or "",
+                e.outcome,
+                e.source_ip or "",
+                e.details or "",
             ]
+            for e in entries
         )
-        for e in entries:
-            writer.writerow(
-                [
-                    e.id,
-                    e.at.isoformat(),
-                    e.actor,
-                    e.action,
-                    e.target_type,
-                    e.target_id or "",
-                    e.outcome,
-                    e.source_ip or "",
-                    e.details or "",
-                ]
-            )
-        return buf.getvalue()
+        return write_csv([header, *rows])
 
     @staticmethod
     def to_json(entries: Iterable[AuditEntry]) -> bytes:

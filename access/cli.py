@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from access.policy import ROLES
+from devices.private_files import private_dir
 
 if TYPE_CHECKING:
     from access.audit import AuditLog
@@ -44,7 +45,7 @@ def _open(config: Path | None) -> tuple[UserStore, AuditLog]:
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"kommunvakt: bad settings: {settings_error(exc)}", err=True)
         raise typer.Exit(1) from exc
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     engine = make_engine(settings.db_url)
     prepare_database(engine)
     AuditLog.install_guards(engine)

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
+from access.audit_limit import AnonymousAuditLimit
 from access.auth import SESSION_COOKIE, AccessDenied, Principal, _bearer
 from access.policy import AUDITED, PUBLIC, rule_for
 from access.scope import check_object_scope
@@ -133,6 +134,7 @@ class SecurityMiddleware:
     def __init__(self, app: Callable[..., Awaitable[None]], max_body: int = DEFAULT_MAX_BODY):
         self.app = app
         self.max_body = max_body
+        self.anonymous = AnonymousAuditLimit()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -206,7 +208,7 @@ class SecurityMiddleware:
                 raise
         finally:
             if started:
-                await _audit(scope, state, status_code)
+                await _audit(scope, state, status_code, self.anonymous)
 
 
 async def _plain(send: Send, code: int, body: bytes) -> None:
@@ -220,7 +222,9 @@ async def _plain(send: Send, code: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _audit(scope: Scope, state: dict[str, Any], status_code: int) -> None:
+async def _audit(
+    scope: Scope, state: dict[str, Any], status_code: int, anonymous: AnonymousAuditLimit
+) -> None:
     action = state.get("kv_action")
     if action is None:
         return
@@ -257,6 +261,13 @@ async def _audit(scope: Scope, state: dict[str, Any], status_code: int) -> None:
     }
     if via:
         details["via"] = via
+    if principal is None and status_code == 401:
+        # anyone on the network can send these: one row per source and minute
+        repeats = anonymous.admit(client[0] if client else "", platform.clock())
+        if repeats is None:
+            return
+        if repeats:
+            details["repeats_before"] = repeats
     if state.get("kv_csrf_failed"):
         details["reason"] = "csrf"
     try:

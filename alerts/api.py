@@ -15,6 +15,8 @@ from alerts.errors import AlertNotFound, RuleConfigError
 from alerts.service import Alerting
 from alerts.silences import Silence
 from alerts.store import Alert
+from devices.bounds import DbId, Moment, Offset
+from devices.identity_numbers import FreeText
 
 __all__ = ["router"]
 
@@ -77,7 +79,7 @@ class AlertPublic(BaseModel):
 
 class NoteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str | None = Field(None, max_length=2000)
+    note: FreeText | None = Field(None, max_length=2000)
 
 
 class SilenceCreate(BaseModel):
@@ -87,13 +89,13 @@ class SilenceCreate(BaseModel):
     rule: str | None = None
     starts_at: datetime | None = None  # default: now
     ends_at: datetime
-    reason: str = Field("", max_length=2000)
+    reason: FreeText = Field("", max_length=2000)
 
 
 class SilenceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ends_at: datetime | None = None
-    reason: str | None = Field(None, max_length=2000)
+    reason: FreeText | None = Field(None, max_length=2000)
 
 
 class SilencePublic(BaseModel):
@@ -140,9 +142,9 @@ def list_alerts(
     severity: str | None = None,
     rule: str | None = None,
     origin: Literal["rule", "external"] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AlertPublic]:
     found = svc.store.list(
@@ -162,19 +164,19 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertPublic)
-def get_alert(alert_id: int, svc: Svc, user: RequireUser) -> AlertPublic:
+def get_alert(alert_id: DbId, svc: Svc, user: RequireUser) -> AlertPublic:
     return AlertPublic.of(_visible(svc, user, alert_id))
 
 
 @router.get("/alerts/{alert_id}/history")
-def alert_history(alert_id: int, svc: Svc, user: RequireUser) -> list[dict[str, Any]]:
+def alert_history(alert_id: DbId, svc: Svc, user: RequireUser) -> list[dict[str, Any]]:
     _visible(svc, user, alert_id)
     return svc.store.transitions(alert_id)
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertPublic)
 def acknowledge(
-    alert_id: int, request: Request, svc: Svc, user: RequireUser, body: NoteBody | None = None
+    alert_id: DbId, request: Request, svc: Svc, user: RequireUser, body: NoteBody | None = None
 ) -> AlertPublic:
     note = body.note if body else None
     _visible(svc, user, alert_id)
@@ -185,7 +187,7 @@ def acknowledge(
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertPublic)
 def resolve(
-    alert_id: int, request: Request, svc: Svc, user: RequireUser, body: NoteBody
+    alert_id: DbId, request: Request, svc: Svc, user: RequireUser, body: NoteBody
 ) -> AlertPublic:
     _visible(svc, user, alert_id)
     alert = svc.engine.resolve_manually(alert_id, user.name, datetime.now(UTC), body.note)
@@ -197,7 +199,7 @@ def resolve(
 def deliveries(
     svc: Svc,
     user: RequireUser,
-    alert_id: int | None = None,
+    alert_id: DbId | None = None,
     outcome: Literal["sent", "failed", "suppressed", "dropped", "unrouted"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
@@ -223,7 +225,7 @@ def outbox(
     svc: Svc,
     user: RequireUser,
     state: Literal["pending", "sent", "failed"] | None = None,
-    alert_id: int | None = None,
+    alert_id: DbId | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Messages per channel: pending ones are being retried (``next_attempt_at``)."""
@@ -295,13 +297,13 @@ def create_silence(
 
 
 @router.get("/silences/{silence_id}", response_model=SilencePublic)
-def get_silence(silence_id: int, svc: Svc, user: RequireUser) -> SilencePublic:
+def get_silence(silence_id: DbId, svc: Svc, user: RequireUser) -> SilencePublic:
     return SilencePublic.of(_own_silence(svc, user, silence_id))
 
 
 @router.patch("/silences/{silence_id}", response_model=SilencePublic)
 def update_silence(
-    silence_id: int, body: SilenceUpdate, request: Request, svc: Svc, user: RequireUser
+    silence_id: DbId, body: SilenceUpdate, request: Request, svc: Svc, user: RequireUser
 ) -> SilencePublic:
     _own_silence(svc, user, silence_id)
     ends = _aware(body.ends_at) if body.ends_at else None
@@ -311,7 +313,7 @@ def update_silence(
 
 
 @router.delete("/silences/{silence_id}", status_code=204)
-def delete_silence(silence_id: int, request: Request, svc: Svc, user: RequireUser) -> Response:
+def delete_silence(silence_id: DbId, request: Request, svc: Svc, user: RequireUser) -> Response:
     _own_silence(svc, user, silence_id)
     svc.silences.delete(silence_id)
     _audit(request, user, "silence.delete", str(silence_id))

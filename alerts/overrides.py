@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.errors import AlertNotFound, RuleConfigError
 from alerts.models import RuleOverrideRow
+from alerts.rule_params import check_params
 
 __all__ = ["OverrideStore"]
 
@@ -57,6 +58,10 @@ class OverrideStore:
         self, scope: str, rule: str, params: Mapping[str, Any], actor: str, at: datetime
     ) -> None:
         check_scope(scope)
+        try:
+            check_params(params)
+        except ValueError as exc:
+            raise RuleConfigError(f"rule {rule!r}: {exc}") from None
         with self._sessions() as s:
             row = s.scalars(
                 select(RuleOverrideRow).where(

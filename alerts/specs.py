@@ -22,6 +22,7 @@ from typing import Any
 
 from alerts.errors import RuleConfigError
 from alerts.kinds import AfterClosingRule, EventRule, NoDataRule, StateHeldRule, spec_bool
+from alerts.rule_params import check_params
 from alerts.rules import ThresholdRule, rule_from_spec
 
 __all__ = ["DEFAULT_RULES", "RuleEntry", "build_rule", "effective_specs", "scopes_for"]
@@ -69,6 +70,7 @@ def build_rule(spec: Mapping[str, Any]) -> RuleEntry:
     name = spec.get("name")
     kind = spec.get("kind")
     try:
+        check_params(spec)
         rule: AnyRule
         if kind == "threshold":
             rule = rule_from_spec(spec)

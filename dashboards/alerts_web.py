@@ -23,6 +23,8 @@ from alerts.messages import SEVERITY_SV, num, what
 from alerts.service import Alerting
 from alerts.store import Alert
 from dashboards.web import render
+from devices.bounds import DbId
+from devices.identity_numbers import FreeText
 
 __all__ = ["router"]
 
@@ -151,7 +153,7 @@ def _visible_or_403(svc: Alerting, user: Principal, alert_id: int) -> Alert:
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=None)
-def ack_from_page(request: Request, alert_id: int) -> Response:
+def ack_from_page(request: Request, alert_id: DbId) -> Response:
     user = web_principal(request)
     if user is None:
         return _login(request)
@@ -164,7 +166,7 @@ def ack_from_page(request: Request, alert_id: int) -> Response:
 
 @router.post("/alerts/{alert_id}/resolve", response_model=None)
 def resolve_from_page(
-    request: Request, alert_id: int, note: Annotated[str, Form(max_length=2000)] = ""
+    request: Request, alert_id: DbId, note: Annotated[FreeText, Form(max_length=2000)] = ""
 ) -> Response:
     user = web_principal(request)
     if user is None:

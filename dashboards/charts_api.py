@@ -25,6 +25,7 @@ from dashboards.downsample import Bucket, downsample
 from dashboards.history import load_history, parse_step
 from dashboards.record_export import record_csv, record_pdf
 from dashboards.record_service import build_site_record, record_limits
+from devices.bounds import Moment
 from devices.catalogue import CATALOGUE
 from devices.schemas import DevicePublic
 from ingest.store import BucketedHistory, HistoryBucket
@@ -104,8 +105,8 @@ def device_history(
     device_id: str,
     request: Request,
     user: RequireUser,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[Moment | None, Query(alias="from")] = None,
+    to: Moment | None = None,
     step: str | None = None,
     metric: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:

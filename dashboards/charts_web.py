@@ -32,6 +32,7 @@ from dashboards.record_export import num_sv
 from dashboards.record_service import record_limits
 from dashboards.svgchart import Threshold, render_svg
 from dashboards.web import render
+from devices.bounds import DbId
 from devices.catalogue import CATALOGUE
 
 __all__ = ["router"]
@@ -83,7 +84,7 @@ def device_page(
     request: Request,
     device_id: str,
     range: str | None = None,
-    alert: int | None = None,
+    alert: DbId | None = None,
 ) -> Response:
     user = _user_or_redirect(request)
     if isinstance(user, RedirectResponse):

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dashboards.downsample import Point, true_periods
+from devices.bounds import check_year
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -89,6 +90,7 @@ def parse_month(text: str) -> tuple[int, int]:
         date(year, month, 1)
     except ValueError as exc:
         raise ValueError(f"month {text!r}: expected YYYY-MM, e.g. 2026-10") from exc
+    check_year(year)  # the month's days are converted to UTC: year 1 or 9999 would overflow
     return year, month
 
 

@@ -15,6 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 from access.auth import web_principal
 from alerts.errors import RuleConfigError
 from dashboards.charts_api import now_of
+from devices.bounds import DbId
+from devices.identity_numbers import FreeText
 
 __all__ = ["SILENCE_HOURS", "router"]
 
@@ -85,7 +87,7 @@ def _end(request: Request, scope: str, target: str, silence_id: int) -> Response
 
 
 Hours = Annotated[int, Form()]
-Reason = Annotated[str, Form(max_length=500)]
+Reason = Annotated[FreeText, Form(max_length=500)]
 
 
 @router.post("/devices/{device_id}/silence", response_model=None)
@@ -94,7 +96,7 @@ def silence_device(request: Request, device_id: str, hours: Hours, reason: Reaso
 
 
 @router.post("/devices/{device_id}/silences/{silence_id}/end", response_model=None)
-def end_device_silence(request: Request, device_id: str, silence_id: int) -> Response:
+def end_device_silence(request: Request, device_id: str, silence_id: DbId) -> Response:
     return _end(request, "device", device_id, silence_id)
 
 
@@ -105,5 +107,5 @@ def silence_site(request: Request, site_id: str, hours: Hours, reason: Reason = 
 
 
 @router.post("/sites/{site_id}/silences/{silence_id}/end", response_model=None)
-def end_site_silence(request: Request, site_id: str, silence_id: int) -> Response:
+def end_site_silence(request: Request, site_id: str, silence_id: DbId) -> Response:
     return _end(request, "site", site_id, silence_id)

@@ -8,8 +8,7 @@ present and falls back to fpdf2's core Helvetica, whose latin-1 covers å ä ö 
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from dashboards.daily_record import DayRecord, DeviceRecord, SiteRecord
+from devices.csv_safe import Cell, write_csv
 
 __all__ = ["HEADINGS", "num_sv", "record_csv", "record_pdf", "record_text"]
 
@@ -81,13 +81,17 @@ def month_title(month: str) -> str:
 
 
 def record_csv(record: SiteRecord) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    w.writerow(HEADINGS)
+    """Mailed every morning and opened in a spreadsheet: every cell through ``write_csv``,
+    so a device named ``=...`` is shown, not run."""
+    return ("\ufeff" + write_csv(_record_rows(record), delimiter=";")).encode("utf-8")
+
+
+def _record_rows(record: SiteRecord) -> Iterator[list[Cell]]:
+    yield list(HEADINGS)
     for dev in record.devices:
         for day in dev.days:
             what, who = _alerts(day)
-            w.writerow(
+            yield (
                 [
                     day.day.isoformat(),
                     _hours(day.hours),
@@ -105,7 +109,6 @@ def record_csv(record: SiteRecord) -> bytes:
                     who,
                 ]
             )
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def _device_title(dev: DeviceRecord) -> str:

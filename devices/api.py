@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from access.auth import Principal, RequireUser
 from access.scope import is_care_device, may_use_care_unit, visible_sites
+from devices.bounds import Offset
 from devices.bulk import ImportReport, export_csv, import_csv
 from devices.catalogue import health_only
 from devices.claim import claim_unknown
@@ -174,7 +175,7 @@ def list_devices(
     place_id: str | None = None,
     care_unit_id: str | None = None,
     q: Annotated[str | None, Query(max_length=100, description="id, name, place or ref")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DevicePage:
     now = datetime.now(UTC)

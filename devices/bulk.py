@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from access.auth import Principal
 from access.scope import may_use_care_unit
 from devices.catalogue import CATALOGUE
+from devices.csv_safe import write_csv
 from devices.models import CareUnitRow, DeviceRefRow, DeviceRow, PlaceRow, SiteRow
 from devices.registry import DeviceRegistry
 from devices.schemas import DeviceCreate
@@ -370,8 +371,9 @@ def _export_rows(
 
 
 def export_csv(registry: DeviceRegistry, site_in: Collection[str] | None = None) -> bytes:
-    """``site_in``: only devices of those sites (a user's scope); None: every device."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerows(_export_rows(registry, site_in))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """``site_in``: only devices of those sites (a user's scope); None: every device.
+
+    Cells that a spreadsheet would run as a formula get a leading ``'`` (``csv_safe``).
+    """
+    text = write_csv(_export_rows(registry, site_in), delimiter=";", lineterminator="\r\n")
+    return ("\ufeff" + text).encode("utf-8")

@@ -9,6 +9,8 @@ from sqlalchemy import DateTime, Dialect, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from devices.private_files import private_file, sqlite_path
+
 __all__ = ["Base", "UTCDateTime", "make_engine", "make_sessionmaker"]
 
 
@@ -46,11 +48,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    # hide_parameters: a failing statement's error (and so its traceback in the log) would
+    # otherwise carry the bound values, such as a resident's id or an absence
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        path = sqlite_path(url)
+        if path is not None:
+            private_file(path)  # 0600 before SQLite creates it (and its -wal/-shm) 0644
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     return engine
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from devices.identity_numbers import FreeText
 from devices.sites import SiteSchedule
 
 __all__ = [
@@ -34,11 +35,14 @@ __all__ = [
 
 DeviceState = Literal["active", "maintenance", "retired"]
 HealthStatus = Literal["online", "offline", "never_seen"]
+# ids are shown and exported everywhere: no personal identity number in them either
 Slug = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    FreeText,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"),
 ]
 Source = Literal["native", "chirpstack", "ttn", "zigbee2mqtt", "tasmota", "senml", "other"]
-Text200 = Annotated[str, StringConstraints(max_length=200)]
+Text200 = Annotated[FreeText, StringConstraints(max_length=200)]
+Note = Annotated[FreeText, StringConstraints(max_length=2000)]
 OpeningHours = dict[str, dict[str, str] | None]
 
 
@@ -75,8 +79,8 @@ class DeviceCreate(BaseModel):
     care_unit_id: str | None = None
     refs: list[DeviceRef] = Field(default_factory=list)
     expected_interval_s: Annotated[int, Field(gt=0)] | None = None
-    installed_by: Annotated[str, StringConstraints(max_length=100)] | None = None
-    notes: str | None = None
+    installed_by: Annotated[FreeText, StringConstraints(max_length=100)] | None = None
+    notes: Note | None = None
     issue_mqtt_credentials: bool = False
 
 
@@ -91,8 +95,8 @@ class DeviceUpdate(BaseModel):
     refs: list[DeviceRef] | None = None
     state: DeviceState | None = None
     expected_interval_s: Annotated[int, Field(gt=0)] | None = None
-    installed_by: Annotated[str, StringConstraints(max_length=100)] | None = None
-    notes: str | None = None
+    installed_by: Annotated[FreeText, StringConstraints(max_length=100)] | None = None
+    notes: Note | None = None
 
 
 class DevicePublic(BaseModel):
@@ -159,7 +163,7 @@ class SiteCreate(_SiteFields):
     id: Slug
     name: Text200
     municipality: Text200 | None = None
-    address: Annotated[str, StringConstraints(max_length=300)] | None = None
+    address: Annotated[FreeText, StringConstraints(max_length=300)] | None = None
     timezone: str = "Europe/Stockholm"
     #: {"mon": {"open": "07:00", "close": "16:00"}, ...}; a missing day is closed
     opening_hours: OpeningHours | None = None
@@ -170,7 +174,7 @@ class SiteUpdate(_SiteFields):
     model_config = ConfigDict(extra="forbid")
     name: Text200 | None = None
     municipality: Text200 | None = None
-    address: Annotated[str, StringConstraints(max_length=300)] | None = None
+    address: Annotated[FreeText, StringConstraints(max_length=300)] | None = None
     timezone: str | None = None
     opening_hours: OpeningHours | None = None
     holidays: list[date] | None = None
@@ -191,13 +195,13 @@ class PlaceCreate(BaseModel):
     id: Slug
     site_id: str
     name: Text200
-    notes: str | None = None
+    notes: Note | None = None
 
 
 class PlaceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Text200 | None = None
-    notes: str | None = None
+    notes: Note | None = None
 
 
 class PlacePublic(BaseModel):
@@ -237,5 +241,5 @@ class ClaimRequest(BaseModel):
     place: Text200 | None = None
     place_id: str | None = None
     care_unit_id: str | None = None
-    notes: str | None = None
+    notes: Note | None = None
     issue_mqtt_credentials: bool = False

@@ -28,6 +28,7 @@ from devices.api import router as devices_router
 from devices.api_sites import router as devices_sites_router
 from devices.errors import Conflict, Invalid, NotFound
 from gateway.docs import install_docs
+from gateway.json_text import JsonTextGuard
 from gateway.metrics import render_metrics
 from gateway.platform import Platform
 from gateway.settings import Settings, load_settings
@@ -81,6 +82,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.state.alert_store = platform.alerts
     app.state.dead_letters = platform.dead_letters
     app.state.supervision = platform.supervision  # issue 6: e-supervision
+    app.add_middleware(JsonTextGuard)  # added first: inside the body-size limit
     install_access(app, platform)  # users, tokens, sessions, sign-in, headers, audit (issue 7)
 
     app.add_exception_handler(NotFound, _error(404))  # type: ignore[arg-type]

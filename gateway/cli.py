@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 from datetime import UTC, datetime
@@ -53,6 +54,7 @@ def run(
 
     from gateway.app import create_app
     from gateway.demo import demo_admin_password, seed_demo
+    from gateway.http_server import server_config
     from gateway.platform import Platform
     from gateway.settings import load_settings
 
@@ -107,17 +109,7 @@ def run(
             "web sign-in: kommunvakt users set-password admin (or users add NAME --role ROLE)"
         )
     server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=settings.api_host,
-            port=settings.api_port,
-            log_level="warning",
-            # an open night board is a long request (SSE): it must not hold up a stop
-            timeout_graceful_shutdown=5,
-            # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; the app believes
-            # it only from settings.trusted_proxies (access.setup)
-            proxy_headers=False,
-        )
+        server_config(app, settings.api_host, settings.api_port, settings.api_header_timeout_s)
     )
     try:
         server.run()
@@ -159,6 +151,9 @@ app.add_typer(simulate_app, name="simulate")
 
 
 def main() -> None:
+    # whatever a command writes (databases, spool, exports) is for this account only; the
+    # data files are also made 0600 explicitly, for code that runs outside this entry point
+    os.umask(0o077)
     app()
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from devices.errors import Conflict
+from devices.private_files import private_file
 from devices.schemas import DeviceCreate, SiteCreate, SiteUpdate
 from gateway.platform import Platform
 from simulators.demo import (
@@ -42,7 +43,7 @@ def demo_admin_password(users: Any, data_dir: Path) -> str | None:
     if not users.get("admin").has_password:
         password = secrets.token_urlsafe(12)
         users.set_password("admin", password)
-        path.touch(mode=0o600)
+        private_file(path)
         path.write_text(password + "\n", encoding="utf-8")
         return password
     if path.exists():

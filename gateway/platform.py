@@ -18,6 +18,7 @@ from alerts.store import AlertStore
 from devices.catalogue import register_types
 from devices.db import make_engine, make_sessionmaker
 from devices.migrate import prepare_database
+from devices.private_files import FILE_MODE, private_dir
 from devices.quarantine import QuarantineStore
 from devices.registry import DeviceRegistry
 from gateway.broker import EmbeddedBroker
@@ -50,8 +51,9 @@ def resolve_admin_token(settings: Settings) -> tuple[str, bool]:
         return settings.admin_token.get_secret_value(), False
     path = settings.data_dir / "admin_token"
     if path.exists():
+        os.chmod(path, FILE_MODE)  # an installation from before the data dir was private
         return path.read_text().strip(), False
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     token = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -69,7 +71,7 @@ class Platform:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         self.admin_token, self.admin_token_generated = resolve_admin_token(settings)
         self.db = make_engine(settings.db_url)
         prepare_database(self.db)  # create + stamp an empty DB, upgrade an existing one

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from alerts.config import AlertingConfig
+from alerts.rule_params import check_params
 from supervision.settings import SupervisionSettings
 
 __all__ = ["MqttTarget", "Settings", "load_settings"]
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=0, le=65535)
+    #: a connection whose request headers are not complete this long after it opened is
+    #: closed (slowloris); see gateway/http_server.py
+    api_header_timeout_s: float = Field(10.0, gt=0, le=300)
     base_url: str | None = None
     mqtt_bind: str = "127.0.0.1"
     mqtt_port: int = Field(1883, ge=0, le=65535)
@@ -178,6 +182,16 @@ class Settings(BaseSettings):
                     "10.0.0.0/24, ::1)"
                 ) from exc
         return networks
+
+    @field_validator("rule_overrides")
+    @classmethod
+    def _override_numbers(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for key, params in value.items():
+            try:
+                check_params(params)
+            except ValueError as exc:
+                raise ValueError(f"rule_overrides[{key!r}]: {exc}") from None
+        return value
 
     @field_validator("admin_token")
     @classmethod

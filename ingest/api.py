@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from access.auth import RequireUser
 from access.scope import site_clause
+from devices.bounds import Offset
 from ingest.deadletters import DeadLetterRow, DeadLetterStore
 
 __all__ = ["router"]
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["ingest"])
 def dead_letters(
     request: Request,
     user: RequireUser,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     store: DeadLetterStore = request.app.state.dead_letters

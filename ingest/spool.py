@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from devices.private_files import private_file
 from ingest import spool_sql as sql
 from ingest.errors import StoreError, StoreRejected
 from ingest.store import (
@@ -83,8 +84,7 @@ class SpooledStore:
         latest_ttl: float = 30.0,
     ) -> None:
         self.backend = backend
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = private_file(Path(path))
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_readings = max_readings

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from devices.private_files import private_file
 from ingest.errors import StoreError
 from ingest.reading import Value
 from ingest.store import HistoryBucket, LatestValue, StoredReading
@@ -102,8 +103,7 @@ class SqliteReadingStore:
     def __init__(self, path: Path | str, *, secure_delete: bool = False) -> None:
         """``secure_delete``: erased rows are overwritten with zeros, not left in free pages
         (the care store: what retention or an erasure removed must be gone from the file)."""
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = private_file(Path(path))
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)

@@ -8,7 +8,6 @@ export; ``supervision.api_plan`` the changes to a plan of care (included below).
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -16,6 +15,7 @@ from fastapi.responses import Response
 
 from access.auth import AccessDenied, RequireUser
 from access.scope import visible_care_units
+from devices.bounds import DbId, Moment
 from supervision.api_common import (
     OutcomeBody,
     Service,
@@ -135,7 +135,7 @@ def resident_history(
 
 @router.post("/checks/{check_id}/outcome")
 def record_outcome(
-    check_id: int, body: OutcomeBody, request: Request, svc: Service, user: RequireUser
+    check_id: DbId, body: OutcomeBody, request: Request, svc: Service, user: RequireUser
 ) -> dict[str, Any]:
     check = svc.checks.get(check_id)
     resident_for(
@@ -171,8 +171,8 @@ def audit_export(
     user: RequireUser,
     resident_id: str | None = None,
     actor: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
     """The audit trail of one resident or of one user, for the monthly log review."""

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from access.auth import Principal
+from devices.identity_numbers import FreeText
 from supervision.errors import ConsentMissing, Invalid, NotFound, StateError
 from supervision.service import SupervisionService
 
@@ -75,7 +76,7 @@ class ResidentCreate(_Body):
 
 class ConsentCreate(_Body):
     party: Literal["resident", "cohabitant"]
-    party_label: str | None = Field(None, max_length=80, examples=["sambo"])
+    party_label: FreeText | None = Field(None, max_length=80, examples=["sambo"])
     scope: list[Literal["camera", "sensor"]] = Field(min_length=1)
     given_on: date
 
@@ -107,9 +108,9 @@ class SkipNight(_Body):
 
 class OutcomeBody(_Body):
     outcome: Literal["ok", "not_seen", "abnormal", "technical_failure", "visit", "skipped"]
-    note: str | None = Field(None, max_length=200)
+    note: FreeText | None = Field(None, max_length=200)
     #: why a check is closed (ok, visit) outside its window; refused without it (409)
-    timing_reason: str | None = Field(None, max_length=200)
+    timing_reason: FreeText | None = Field(None, max_length=200)
 
 
 def resident_for(

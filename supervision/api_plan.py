@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
 from access.auth import RequireUser
+from devices.bounds import DbId
 from supervision.api_common import (
     AbsenceCreate,
     ConsentCreate,
@@ -98,7 +99,7 @@ def record_consent(
 
 @router.post("/residents/{resident_id}/consents/{consent_id}/withdraw")
 def withdraw_consent(
-    resident_id: str, consent_id: int, request: Request, svc: Service, user: RequireUser
+    resident_id: str, consent_id: DbId, request: Request, svc: Service, user: RequireUser
 ) -> dict[str, Any]:
     # night staff may record a withdrawal: it must take effect at once, whoever hears it
     resident_for(
@@ -162,7 +163,7 @@ def add_schedule(
 
 @router.post("/residents/{resident_id}/schedules/{schedule_id}/end")
 def end_schedule(
-    resident_id: str, schedule_id: int, request: Request, svc: Service, user: RequireUser
+    resident_id: str, schedule_id: DbId, request: Request, svc: Service, user: RequireUser
 ) -> dict[str, Any]:
     resident_for(
         request, svc, user, resident_id, action="supervision.schedule.end", role_action="care.admin"
@@ -248,7 +249,7 @@ def add_absence(
 
 @router.post("/residents/{resident_id}/absences/{absence_id}/end")
 def end_absence(
-    resident_id: str, absence_id: int, request: Request, svc: Service, user: RequireUser
+    resident_id: str, absence_id: DbId, request: Request, svc: Service, user: RequireUser
 ) -> dict[str, Any]:
     resident_for(
         request, svc, user, resident_id, action="supervision.absence.end", role_action="care.write"

@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from access.auth import AccessDenied, Principal, web_principal
 from access.scope import visible_care_units
+from devices.bounds import DbId
 from supervision.api import now_of
 from supervision.errors import Invalid, StateError
 from supervision.service import SupervisionService
@@ -226,7 +227,7 @@ async def board_events(unit_id: str, request: Request) -> Response:
 
 @router.post("/supervision/checks/{check_id}/outcome", response_model=None)
 def outcome_from_board(
-    check_id: int,
+    check_id: DbId,
     request: Request,
     outcome: Annotated[str, Form()],
     note: Annotated[str | None, Form()] = None,
