@@ -108,6 +108,9 @@ def test_no_server_errors(platform: Any, role: str) -> None:
     client.close()
     assert operations > 40
     allowed = sum(n for code, n in statuses.items() if code < 300)
-    # not all refused: the admin gets through most operations, a low role through some
-    assert allowed > (operations if role == "admin" else 5), statuses
+    # not all refused: the admin is refused nowhere (no 401/403: random ids give 404/422), a
+    # low role gets through some operations
+    if role == "admin":
+        assert not {401, 403} & set(statuses), statuses
+    assert allowed > 5, statuses
     assert not failures, "server errors:\n" + "\n".join(sorted(set(failures)))
