@@ -17,13 +17,16 @@ from alerts.service import build_alerting
 from alerts.store import AlertStore
 from devices.catalogue import register_types
 from devices.db import make_engine, make_sessionmaker
+from devices.dynsec import DynsecAdmin
 from devices.migrate import prepare_database
+from devices.mqtt_accounts import MqttAccounts
+from devices.mqtt_acl import CredentialIssuer
 from devices.quarantine import QuarantineStore
 from devices.registry import DeviceRegistry
 from gateway.broker import EmbeddedBroker
 from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
-from gateway.settings import Settings
+from gateway.settings import MqttTarget, Settings
 from gateway.stores import build_reading_store, install_store_extras, keep_care_apart
 from gateway.supervision_wiring import build_supervision, start_supervision_mqtt
 from ingest.deadletters import DeadLetterStore
@@ -100,6 +103,32 @@ class Platform:
             clock=clock,
         )
         self.broker: EmbeddedBroker | None = None
+        # the embedded broker's logins; the gateway's own password lives only in this process
+        gateway_password = secrets.token_urlsafe(32)
+        self.mqtt_accounts = MqttAccounts(
+            self.sessions,
+            self.registry,
+            gateway_username=settings.mqtt_client_id,
+            gateway_password=gateway_password,
+            camera_topic=settings.supervision.camera_topic,
+            clock=clock,
+        )
+        #: where the gateway's MQTT clients connect, with which login
+        self.mqtt_target: MqttTarget = (
+            MqttTarget(
+                settings.mqtt_bind, settings.mqtt_port, settings.mqtt_client_id, gateway_password
+            )
+            if settings.embedded_broker
+            else settings.mqtt_target
+        )
+        #: who issues devices' MQTT logins: Mosquitto's dynamic security, or the embedded store
+        self.mqtt_issuer: CredentialIssuer | None = (
+            DynsecAdmin.from_url(settings.dynsec_url.get_secret_value())
+            if settings.dynsec_url is not None
+            else self.mqtt_accounts
+            if settings.embedded_broker
+            else None
+        )
         self.mqtt: MqttSource | None = None
         self.started_at = clock()
         self._stop = threading.Event()
@@ -116,7 +145,13 @@ class Platform:
         s = self.settings
         log.info("settings: %s", s.masked())
         if mqtt and s.embedded_broker:
-            self.broker = EmbeddedBroker(s.mqtt_bind, s.mqtt_port)
+            self.broker = EmbeddedBroker(
+                s.mqtt_bind,
+                s.mqtt_port,
+                self.mqtt_accounts,
+                gateway_client_id=s.mqtt_client_id,
+                allow_anonymous=s.mqtt_allow_anonymous,
+            )
             self.broker.start()
         self.notifier.start()
         restored = self.engine.restore()
@@ -125,7 +160,7 @@ class Platform:
         self.pipeline.start()
         if mqtt:
             self.mqtt = MqttSource(
-                s.mqtt_target,
+                self.mqtt_target,
                 s.mqtt_client_id,
                 self.router.subscriptions,
                 self.pipeline.submit,

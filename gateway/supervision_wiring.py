@@ -129,7 +129,7 @@ def start_supervision_mqtt(platform: Platform) -> MqttSource:
     service.camera_inbox.start()
     platform.on_stop(service.camera_inbox.stop)
     source = MqttSource(
-        s.mqtt_target,
+        platform.mqtt_target,
         f"{s.mqtt_client_id}-supervision",
         [service.settings.camera_topic],
         service.camera_inbox.submit,

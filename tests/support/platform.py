@@ -94,6 +94,25 @@ class PlatformProcess:
             resp.raise_for_status()
             return resp.json()
 
+    def mqtt_login(self, device_id: str) -> tuple[str, str]:
+        """The device's MQTT username and password, issued through the API (as a technician
+        would): the embedded broker lets no one in without one."""
+        creds = self.post(f"/api/v1/devices/{device_id}/mqtt-credentials")
+        return creds["username"], creds["password"]
+
+    def camera_login(self) -> tuple[str, str]:
+        """The camera system's MQTT login, issued on the command line (as an operator would)."""
+        out = subprocess.run(
+            [KOMMUNVAKT, "mqtt", "camera-login"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        fields = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+        return fields["username"], fields["password"]
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
