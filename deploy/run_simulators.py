@@ -1,7 +1,7 @@
 """The ``simulators`` compose profile: register the demo municipality, then publish.
 
 Registers the demo sites and devices through the platform's REST API (a 409 means it exists
-already), gives itself an MQTT client through Mosquitto's dynamic security (the admin may
+already), gives itself an MQTT client through Mosquitto's dynamic security (the credentials login may
 administer, not publish: a role of its own, new password each start) and runs the demo
 simulator with it.
 """
