@@ -1,9 +1,9 @@
 """The ``simulators`` compose profile: register the demo municipality, then publish.
 
 Registers the demo sites and devices through the platform's REST API (a 409 means it exists
-already), gives itself an MQTT client through Mosquitto's dynamic security (the credentials login may
-administer, not publish: a role of its own, new password each start) and runs the demo
-simulator with it.
+already), gives itself an MQTT client through Mosquitto's dynamic security (the credentials
+login may administer, not publish: a role of its own, new password each start) and runs the
+demo simulator with it.
 """
 
 from __future__ import annotations
