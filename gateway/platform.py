@@ -121,6 +121,15 @@ class Platform:
             if settings.embedded_broker
             else settings.mqtt_target
         )
+        #: the gateway's MQTT client id. On the embedded broker it gets a secret suffix: amqtt
+        #: drops the session of a client id that connects with a clean session before it checks
+        #: the login, so anyone who knew the id could silently end the gateway's subscriptions.
+        #: The broker lives as long as this process, so no session outlives the id.
+        self.mqtt_client_id = (
+            f"{settings.mqtt_client_id}-{secrets.token_hex(8)}"
+            if settings.embedded_broker
+            else settings.mqtt_client_id
+        )
         #: who issues devices' MQTT logins: Mosquitto's dynamic security, or the embedded store
         self.mqtt_issuer: CredentialIssuer | None = (
             DynsecAdmin.from_url(settings.dynsec_url.get_secret_value())
@@ -161,7 +170,7 @@ class Platform:
         if mqtt:
             self.mqtt = MqttSource(
                 self.mqtt_target,
-                s.mqtt_client_id,
+                self.mqtt_client_id,
                 self.router.subscriptions,
                 self.pipeline.submit,
                 ca_file=s.mqtt_ca_file,

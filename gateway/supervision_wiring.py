@@ -130,7 +130,7 @@ def start_supervision_mqtt(platform: Platform) -> MqttSource:
     platform.on_stop(service.camera_inbox.stop)
     source = MqttSource(
         platform.mqtt_target,
-        f"{s.mqtt_client_id}-supervision",
+        f"{platform.mqtt_client_id}-supervision",
         [service.settings.camera_topic],
         service.camera_inbox.submit,
         ca_file=s.mqtt_ca_file,

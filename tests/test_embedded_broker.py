@@ -133,6 +133,22 @@ def test_a_device_cannot_take_the_gateways_session(platform_factory: Any, tmp_pa
     wait_for(lambda: proc.get("/api/v1/devices/bod-1/latest"), 30, what="reading after it")
 
 
+def test_a_refused_login_does_not_end_the_gateways_subscriptions(
+    platform_factory: Any, tmp_path: Path
+) -> None:
+    proc = platform_factory(tmp_path / "kv").start()
+    login_1, _ = _two_devices(proc)
+    gateway_id = proc.env["KOMMUNVAKT_MQTT_CLIENT_ID"]
+    for client_id in (gateway_id, f"{gateway_id}-supervision"):
+        intruder = Client(proc.mqtt_port, None, client_id, clean_session=True)
+        try:
+            assert not intruder.accepted
+        finally:
+            intruder.close()
+    proc.publish("kv/bod-1/up", {"values": {"temperature": 22.0}})
+    wait_for(lambda: proc.get("/api/v1/devices/bod-1/latest"), 30, what="reading after it")
+
+
 def test_only_the_camera_system_publishes_camera_events(
     platform_factory: Any, tmp_path: Path
 ) -> None:
