@@ -26,6 +26,7 @@ class Client:
         client_id: str,
         *,
         clean_session: bool = True,
+        will_topic: str | None = None,
     ) -> None:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -33,6 +34,8 @@ class Client:
             protocol=mqtt.MQTTv311,
             clean_session=clean_session,
         )
+        if will_topic is not None:
+            self.client.will_set(will_topic, json.dumps({"values": {"temperature": 99.0}}), 1)
         if login is not None:
             self.client.username_pw_set(*login)
         self.connack: list[Any] = []
@@ -100,6 +103,12 @@ def test_a_device_cannot_publish_as_another(platform_factory: Any, tmp_path: Pat
         device.close()
     wait_for(lambda: proc.get("/api/v1/devices/bod-1/latest"), what="own reading")
     assert proc.get("/api/v1/devices/bod-2/latest") == []
+    # a will is a publish the broker makes later for the client: on another's topic, no login
+    willing = Client(proc.mqtt_port, login_1, "test-bod-1-will", will_topic="kv/bod-2/up")
+    try:
+        assert not willing.accepted
+    finally:
+        willing.close()
 
 
 def test_a_device_cannot_read_other_topics(platform_factory: Any, tmp_path: Path) -> None:
@@ -137,7 +146,7 @@ def test_a_refused_login_does_not_end_the_gateways_subscriptions(
     platform_factory: Any, tmp_path: Path
 ) -> None:
     proc = platform_factory(tmp_path / "kv").start()
-    login_1, _ = _two_devices(proc)
+    _two_devices(proc)
     gateway_id = proc.env["KOMMUNVAKT_MQTT_CLIENT_ID"]
     for client_id in (gateway_id, f"{gateway_id}-supervision"):
         intruder = Client(proc.mqtt_port, None, client_id, clean_session=True)
