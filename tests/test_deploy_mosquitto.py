@@ -185,11 +185,22 @@ def test_simulators_profile_publishes_with_its_own_dynsec_client(broker: int) ->
     sim.start()
     try:
         wait_for(lambda: sim.published >= 3 and len(received) >= 3, 20, what="simulated uplinks")
+        sim.stop()
+        # the simulators speak for every demo device, but never as the camera system
+        forger = client("kv-sim-forger", user=user, password=password)
+        forger.connect("127.0.0.1", broker)
+        forger.loop_start()
+        forger.publish("kv/supervision/r-1/check", b"{}", qos=1).wait_for_publish(10)
+        forger.publish("kv/sim-marker/up", b"{}", qos=1).wait_for_publish(10)
+        wait_for(lambda: "kv/sim-marker/up" in received, 10, what="the marker")
+        forger.disconnect()
+        forger.loop_stop()
     finally:
         sim.stop()
         gateway.disconnect()
         gateway.loop_stop()
     assert not any(t.startswith("$") for t in received)
+    assert "kv/supervision/r-1/check" not in received
 
 
 def _load(name: str) -> Any:
