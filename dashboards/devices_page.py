@@ -21,9 +21,10 @@ from dashboards.web import render
 from devices.bulk import parse_refs
 from devices.catalogue import CATALOGUE
 from devices.claim import claim_unknown
-from devices.dynsec import DynsecAdmin, DynsecError
+from devices.dynsec import DynsecError
 from devices.errors import RegistryError
 from devices.health import device_health
+from devices.mqtt_acl import CredentialIssuer
 from devices.quarantine import shown_to
 from devices.registry import DeviceRegistry
 from devices.schemas import ClaimRequest, DeviceCreate, DevicePublic, MqttCredentials
@@ -177,7 +178,7 @@ def _page(
         error=error,
         creds=creds,
         can_write=user.may("devices.write"),
-        dynsec=state.settings.dynsec_url is not None,
+        dynsec=state.platform.mqtt_issuer is not None,
     )
     resp.status_code = status
     resp.headers["Cache-Control"] = "no-store"  # it may carry a password once
@@ -190,11 +191,12 @@ def devices_page(request: Request) -> Response:
 
 
 def _issue(request: Request, device_id: str) -> MqttCredentials:
-    url = request.app.state.settings.dynsec_url
-    if url is None:
+    issuer: CredentialIssuer | None = request.app.state.platform.mqtt_issuer
+    if issuer is None:
         raise DynsecError("KOMMUNVAKT_DYNSEC_URL is not set")
-    creds = DynsecAdmin.from_url(url.get_secret_value()).issue(device_id)
-    request.app.state.registry.set_mqtt_username(device_id, creds.username)
+    registry = request.app.state.registry
+    creds = issuer.issue(device_id, registry.get(device_id).refs)
+    registry.set_mqtt_username(device_id, creds.username)
     return creds
 
 

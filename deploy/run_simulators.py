@@ -1,9 +1,9 @@
 """The ``simulators`` compose profile: register the demo municipality, then publish.
 
 Registers the demo sites and devices through the platform's REST API (a 409 means it exists
-already), gives itself an MQTT client through Mosquitto's dynamic security (the admin may
-administer, not publish: a role of its own, new password each start) and runs the demo
-simulator with it.
+already), gives itself an MQTT client through Mosquitto's dynamic security (the credentials
+login may administer, not publish: a role of its own, new password each start) and runs the
+demo simulator with it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import urllib.request
 from urllib.parse import quote, urlsplit
 
 from devices.dynsec import DynsecAdmin
+from devices.mqtt_acl import CAMERA_TOPIC
 from simulators import DEMO_DEVICES, DEMO_SITES, DemoSimulator
 
 log = logging.getLogger("kommunvakt.simulators")
@@ -57,7 +58,16 @@ def simulator_credentials(admin_url: str) -> tuple[str, str]:
                 # the demo speaks every payload family (native, ChirpStack, TTN, zigbee2mqtt,
                 # Tasmota), bridges included, so it may publish on any ordinary topic; "#"
                 # does not match $-topics, so $CONTROL stays the admin's
-                "acls": [{"acltype": "publishClientSend", "topic": "#", "allow": True}],
+                # but never as the camera system: that denial ranks above the allow
+                "acls": [
+                    {"acltype": "publishClientSend", "topic": "#", "allow": True},
+                    {
+                        "acltype": "publishClientSend",
+                        "topic": CAMERA_TOPIC,
+                        "priority": 10,
+                        "allow": False,
+                    },
+                ],
             },
             {
                 "command": "createClient",

@@ -19,9 +19,10 @@ from devices.bounds import Offset
 from devices.bulk import ImportReport, export_csv, import_csv
 from devices.catalogue import health_only
 from devices.claim import claim_unknown
-from devices.dynsec import DynsecAdmin, DynsecError
+from devices.dynsec import DynsecError
 from devices.errors import NotFound
 from devices.health import device_health
+from devices.mqtt_acl import CredentialIssuer
 from devices.quarantine import QuarantineStore, shown_to
 from devices.registry import DeviceRegistry
 from devices.schemas import (
@@ -142,21 +143,21 @@ def _keeps_care(user: Principal, device: DevicePublic, body: DeviceUpdate) -> No
         )
 
 
-def _dynsec(request: Request) -> DynsecAdmin:
-    url = request.app.state.settings.dynsec_url
-    if url is None:
+def _issuer(request: Request) -> CredentialIssuer:
+    issuer: CredentialIssuer | None = request.app.state.platform.mqtt_issuer
+    if issuer is None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
-            "per-device MQTT credentials need Mosquitto's dynamic security plugin: "
-            "set KOMMUNVAKT_DYNSEC_URL",
+            "per-device MQTT credentials need the embedded broker or Mosquitto's dynamic "
+            "security plugin: set KOMMUNVAKT_DYNSEC_URL",
         )
-    return DynsecAdmin.from_url(url.get_secret_value())
+    return issuer
 
 
 def _issue(request: Request, registry: DeviceRegistry, device_id: str) -> MqttCredentials:
-    admin = _dynsec(request)
+    issuer = _issuer(request)
     try:
-        creds = admin.issue(device_id)
+        creds = issuer.issue(device_id, registry.get(device_id).refs)
     except DynsecError as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"broker: {exc}") from exc
     registry.set_mqtt_username(device_id, creds.username)
@@ -210,7 +211,7 @@ def create_device(
     if body.installed_by is None:
         body = body.model_copy(update={"installed_by": user.name})
     if body.issue_mqtt_credentials:
-        _dynsec(request)  # refuse before creating anything when the broker cannot do it
+        _issuer(request)  # refuse before creating anything when the broker cannot do it
     device = registry.create(body, now=datetime.now(UTC))
     _audit(request, user, "device.create", device.id, type=device.type)
     if body.issue_mqtt_credentials:
@@ -299,10 +300,10 @@ def retire_device(
 
 
 def _after_retire(request: Request, device: DevicePublic) -> None:
-    url = request.app.state.settings.dynsec_url
-    if device.mqtt_username and url is not None:
+    issuer: CredentialIssuer | None = request.app.state.platform.mqtt_issuer
+    if device.mqtt_username and issuer is not None:
         try:
-            DynsecAdmin.from_url(url.get_secret_value()).disable(device.mqtt_username)
+            issuer.disable(device.mqtt_username)
         except DynsecError as exc:
             # retiring must not fail on the broker; the gateway refuses its messages anyway
             log.warning("could not disable MQTT client of %s: %s", device.id, exc)
@@ -379,7 +380,7 @@ def claim(
     state = request.app.state
     _may_put(registry, user, body.site_id, body.place_id, body.care_unit_id)
     if body.issue_mqtt_credentials:
-        _dynsec(request)
+        _issuer(request)
     platform = state.platform
     result = claim_unknown(
         ref,

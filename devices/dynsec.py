@@ -2,10 +2,12 @@
 
 Commands are JSON published to ``$CONTROL/dynamic-security/v1``; the broker answers on
 ``$CONTROL/dynamic-security/v1/response`` (mosquitto plugins/dynamic-security/README.md). The
-admin account comes from ``KOMMUNVAKT_DYNSEC_URL`` (``mqtt://admin:pw@host:port``). Each device
-gets a client ``dev-<id>`` holding a role ``device-<id>`` whose only ACLs allow publishing under
-``kv/<id>/`` and subscribing to ``kv/<id>/down/#``; with the plugin's default ACL access
-(publishClientSend deny) it can publish nowhere else, so it cannot speak as another device.
+account comes from ``KOMMUNVAKT_DYNSEC_URL`` (``mqtt://user:pw@host:port``): an account whose
+role may only use the control topic, never the gateway's own login. Each device gets a client
+``dev-<id>`` holding a role ``device-<id>`` whose only ACLs allow publishing on the topics its
+own ids name (``devices.mqtt_acl``) and subscribing to ``kv/<id>/down/#``; with the plugin's
+default ACL access (publishClientSend deny) it can publish nowhere else, so it cannot speak as
+another device.
 Passwords are returned once and never logged or stored.
 """
 
@@ -15,6 +17,7 @@ import logging
 import secrets
 import threading
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -22,9 +25,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.errors import RegistryError
-from devices.schemas import MqttCredentials
+from devices.mqtt_acl import device_publish_topics, device_subscribe_topics
+from devices.schemas import DeviceRef, MqttCredentials
 
-__all__ = ["CONTROL_TOPIC", "DynsecAdmin", "DynsecError", "device_topics"]
+__all__ = ["CONTROL_TOPIC", "DynsecAdmin", "DynsecError"]
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +38,6 @@ RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 
 class DynsecError(RegistryError):
     """The broker refused a command, or could not be reached."""
-
-
-def device_topics(device_id: str) -> list[str]:
-    return [f"kv/{device_id}/#"]
 
 
 class DynsecAdmin:
@@ -125,21 +125,17 @@ class DynsecAdmin:
             if error and r.get("command") not in tolerate:
                 raise DynsecError(f"{r.get('command')}: {error}")
 
-    def issue(self, device_id: str) -> MqttCredentials:
+    def issue(self, device_id: str, refs: Iterable[DeviceRef] = ()) -> MqttCredentials:
         """Create (or recreate, with a new password) the device's client and role."""
         username, role = f"dev-{device_id}", f"device-{device_id}"
         password = secrets.token_urlsafe(24)
-        topics = device_topics(device_id)
+        topics = device_publish_topics(device_id, refs)
         acls = [
             {"acltype": "publishClientSend", "topic": t, "priority": 0, "allow": True}
             for t in topics
         ] + [
-            {
-                "acltype": "subscribePattern",
-                "topic": f"kv/{device_id}/down/#",
-                "priority": 0,
-                "allow": True,
-            }
+            {"acltype": "subscribePattern", "topic": t, "priority": 0, "allow": True}
+            for t in device_subscribe_topics(device_id)
         ]
         responses = self.execute(
             [

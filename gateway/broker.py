@@ -14,6 +14,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
+from devices.mqtt_accounts import MqttAccounts
 from gateway.errors import BrokerStartError
 
 __all__ = ["EmbeddedBroker", "ensure_port_free"]
@@ -36,8 +37,22 @@ def ensure_port_free(host: str, port: int) -> None:
 
 
 class EmbeddedBroker:
-    def __init__(self, host: str, port: int) -> None:
+    """Every client logs in: the gateway, each device with its issued credentials, the camera
+    system (``gateway.broker_auth``); ``allow_anonymous`` is for a benchmark, never a site."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        accounts: MqttAccounts,
+        *,
+        gateway_client_id: str,
+        allow_anonymous: bool = False,
+    ) -> None:
         self.host, self.port = host, port
+        self._accounts = accounts
+        self._gateway_client_id = gateway_client_id
+        self._allow_anonymous = allow_anonymous
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._broker: Any = None
@@ -57,6 +72,8 @@ class EmbeddedBroker:
         except Exception as exc:
             raise BrokerStartError(f"embedded broker did not start: {exc}") from exc
         log.info("embedded MQTT broker (amqtt) listening on %s:%d", self.host, self.port)
+        if self._allow_anonymous:
+            log.warning("the embedded MQTT broker lets anyone in (KOMMUNVAKT_MQTT_ALLOW_ANONYMOUS)")
 
     def _run(self, started: Future[None]) -> None:
         assert self._loop is not None
@@ -75,7 +92,11 @@ class EmbeddedBroker:
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+                "gateway.broker_auth.AccountPlugin": {
+                    "accounts": self._accounts,
+                    "gateway_client_id": self._gateway_client_id,
+                    "allow_anonymous": self._allow_anonymous,
+                },
             },
         }
         self._broker = Broker(config)

@@ -17,6 +17,7 @@ from access.cli import settings_error, tokens_app, users_app
 from dashboards.cli import app as dashboards_app
 from devices.cli import app as devices_app
 from gateway.errors import GatewayError
+from gateway.mqtt_cli import mqtt_app
 from simulators.cli import app as simulate_app
 
 __all__ = ["app", "main"]
@@ -53,7 +54,7 @@ def run(
     import uvicorn
 
     from gateway.app import create_app
-    from gateway.demo import demo_admin_password, seed_demo
+    from gateway.demo import demo_admin_password, demo_logins, seed_demo
     from gateway.http_server import server_config
     from gateway.platform import Platform
     from gateway.settings import load_settings
@@ -85,8 +86,8 @@ def run(
         from simulators import DemoSimulator
 
         plan = seed_demo(platform)
-        target = settings.mqtt_target
-        sim = DemoSimulator(target.host, target.port, plan=plan)
+        target = platform.mqtt_target
+        sim = DemoSimulator(target.host, target.port, plan=plan, logins=demo_logins(platform))
         sim.start()
         platform.on_stop(sim.stop)
     url = settings.public_url
@@ -148,6 +149,7 @@ app.add_typer(devices_app, name="devices")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(mqtt_app, name="mqtt")
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from simulators.demo import (
     demo_plan,
 )
 
-__all__ = ["demo_admin_password", "seed_demo"]
+__all__ = ["demo_admin_password", "demo_logins", "seed_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,25 @@ def seed_demo(platform: Platform, now: datetime | None = None) -> DemoPlan:
         plan.check_local,
     )
     return plan
+
+
+def demo_logins(platform: Platform) -> dict[str, tuple[str, str]]:
+    """Each demo device's MQTT login, issued anew at every start (device id → user, password).
+
+    Empty when the platform issues no logins (an external broker without dynamic security).
+    """
+    issuer = platform.mqtt_issuer
+    if issuer is None:
+        return {}
+    registry = platform.registry
+    logins: dict[str, tuple[str, str]] = {}
+    for spec in DEMO_DEVICES:
+        device = registry.get(str(spec["id"]))
+        creds = issuer.issue(device.id, device.refs)
+        registry.set_mqtt_username(device.id, creds.username)
+        logins[device.id] = (creds.username, creds.password)
+    log.info("demo: MQTT logins issued for %d simulated devices", len(logins))
+    return logins
 
 
 def _seed_care_unit(platform: Platform) -> None:

@@ -17,7 +17,10 @@ from alerts.service import build_alerting
 from alerts.store import AlertStore
 from devices.catalogue import register_types
 from devices.db import make_engine, make_sessionmaker
+from devices.dynsec import DynsecAdmin
 from devices.migrate import prepare_database
+from devices.mqtt_accounts import MqttAccounts
+from devices.mqtt_acl import CredentialIssuer
 from devices.private_files import FILE_MODE, private_dir
 from devices.quarantine import QuarantineStore
 from devices.registry import DeviceRegistry
@@ -26,7 +29,7 @@ from gateway.health import HealthBounds, HealthInputs, HealthReport, IngestProgr
 from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
 from gateway.session_watch import SessionWatch
-from gateway.settings import Settings
+from gateway.settings import MqttTarget, Settings
 from gateway.stores import build_reading_store, install_store_extras, keep_care_apart, spool_of
 from gateway.supervision_wiring import build_supervision, start_supervision_mqtt
 from ingest.deadletters import DeadLetterStore
@@ -108,6 +111,41 @@ class Platform:
             max_ahead=timedelta(seconds=settings.max_clock_skew_s),
         )
         self.broker: EmbeddedBroker | None = None
+        # the embedded broker's logins; the gateway's own password lives only in this process
+        gateway_password = secrets.token_urlsafe(32)
+        self.mqtt_accounts = MqttAccounts(
+            self.sessions,
+            self.registry,
+            gateway_username=settings.mqtt_client_id,
+            gateway_password=gateway_password,
+            camera_topic=settings.supervision.camera_topic,
+            clock=clock,
+        )
+        #: where the gateway's MQTT clients connect, with which login
+        self.mqtt_target: MqttTarget = (
+            MqttTarget(
+                settings.mqtt_bind, settings.mqtt_port, settings.mqtt_client_id, gateway_password
+            )
+            if settings.embedded_broker
+            else settings.mqtt_target
+        )
+        #: the gateway's MQTT client id. On the embedded broker it gets a secret suffix: amqtt
+        #: drops the session of a client id that connects with a clean session before it checks
+        #: the login, so anyone who knew the id could silently end the gateway's subscriptions.
+        #: The broker lives as long as this process, so no session outlives the id.
+        self.mqtt_client_id = (
+            f"{settings.mqtt_client_id}-{secrets.token_hex(8)}"
+            if settings.embedded_broker
+            else settings.mqtt_client_id
+        )
+        #: who issues devices' MQTT logins: Mosquitto's dynamic security, or the embedded store
+        self.mqtt_issuer: CredentialIssuer | None = (
+            DynsecAdmin.from_url(settings.dynsec_url.get_secret_value())
+            if settings.dynsec_url is not None
+            else self.mqtt_accounts
+            if settings.embedded_broker
+            else None
+        )
         self.mqtt: MqttSource | None = None
         self.started_at = clock()
         #: when the clock thread last began a tick (health: the process does its periodic work)
@@ -134,7 +172,13 @@ class Platform:
         s = self.settings
         log.info("settings: %s", s.masked())
         if mqtt and s.embedded_broker:
-            self.broker = EmbeddedBroker(s.mqtt_bind, s.mqtt_port)
+            self.broker = EmbeddedBroker(
+                s.mqtt_bind,
+                s.mqtt_port,
+                self.mqtt_accounts,
+                gateway_client_id=s.mqtt_client_id,
+                allow_anonymous=s.mqtt_allow_anonymous,
+            )
             self.broker.start()
         self.notifier.start()
         restored = self.engine.restore()
@@ -143,8 +187,8 @@ class Platform:
         self.pipeline.start()
         if mqtt:
             self.mqtt = mqtt_source = MqttSource(
-                s.mqtt_target,
-                s.mqtt_client_id,
+                self.mqtt_target,
+                self.mqtt_client_id,
                 self.router.subscriptions,
                 self.pipeline.submit,
                 ca_file=s.mqtt_ca_file,

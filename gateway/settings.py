@@ -81,12 +81,15 @@ class Settings(BaseSettings):
     mqtt_port: int = Field(1883, ge=0, le=65535)
     mqtt_url: SecretStr | None = None
     mqtt_client_id: str = "kommunvakt-gateway"
+    #: the embedded broker without logins: only for a benchmark or a closed lab, never a site
+    mqtt_allow_anonymous: bool = False
     mqtt_ca_file: Path | None = None
     mqtt_cert_file: Path | None = None
     mqtt_key_file: Path | None = None
     admin_token: SecretStr | None = None
     database_url: SecretStr | None = None
-    #: Mosquitto dynamic-security admin (mqtt://admin:pw@host:port): per-device credentials
+    #: Mosquitto dynamic-security account (mqtt://user:pw@host:port) that may only use the
+    #: control topic: per-device credentials. Not the gateway's login (KOMMUNVAKT_MQTT_URL).
     dynsec_url: SecretStr | None = None
     #: extra sensor types, as data: [[device_types]] key, name_sv, metrics, expected_interval_s
     device_types: list[dict[str, Any]] = Field(default_factory=list)

@@ -124,8 +124,8 @@ def start_supervision_mqtt(platform: Platform) -> MqttSource:
     service.camera_inbox.start()
     platform.on_stop(service.camera_inbox.stop)
     source = MqttSource(
-        s.mqtt_target,
-        f"{s.mqtt_client_id}-supervision",
+        platform.mqtt_target,
+        f"{platform.mqtt_client_id}-supervision",
         [service.settings.camera_topic],
         service.camera_inbox.submit,
         ca_file=s.mqtt_ca_file,

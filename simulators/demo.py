@@ -20,7 +20,7 @@ import logging
 import math
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -202,9 +202,17 @@ class DemoSimulator:
     """Plays the demo stories on the broker, then keeps the healthy devices reporting."""
 
     def __init__(
-        self, host: str, port: int, *, plan: DemoPlan | None = None, seed: int = 1
+        self,
+        host: str,
+        port: int,
+        *,
+        plan: DemoPlan | None = None,
+        seed: int = 1,
+        logins: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
         self.url = f"mqtt://{host}:{port}"
+        #: device id → its MQTT login (the embedded broker lets no one in without one)
+        self.logins = dict(logins or {})
         self.plan = plan or demo_plan(datetime.now(UTC))
         self.seed = seed
         self.published = 0
@@ -231,13 +239,13 @@ class DemoSimulator:
         try:
             stream = demo_stream(self.plan, self.seed)
             run_messages(self.url, stream, native, DEMO_DEVICE_LIST, speed=1.0,
-                         encoders=encoders, on_message=self._count,
+                         encoders=encoders, on_message=self._count, logins=self.logins,
                          should_stop=self._stop.is_set, sleep=self._stop.wait)  # fmt: skip
             if self._stop.is_set():
                 return
             beats = heartbeats(datetime.now(UTC), 30.0, self.seed)
             run_messages(self.url, beats, native, DEMO_DEVICE_LIST, speed=1.0,
-                         encoders=encoders, on_message=self._count,
+                         encoders=encoders, on_message=self._count, logins=self.logins,
                          should_stop=self._stop.is_set, sleep=self._stop.wait,
                          client_suffix="-hb")  # fmt: skip
         except Exception:

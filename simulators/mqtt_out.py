@@ -68,8 +68,11 @@ class Publisher:
         will: SimMessage | None = None,
         max_pending: int = 200,
         clean_session: bool = True,
+        login: tuple[str, str] | None = None,
     ) -> None:
         host, port, user, password = parse_mqtt_url(url)
+        if login is not None:  # the device's own login wins over the URL's
+            user, password = login
         self.host, self.port = host, port
         self.client_id = client_id
         self.published = 0

@@ -33,10 +33,14 @@ def run_messages(
     sleep: Callable[[float], object] = time.sleep,
     client_suffix: str = "",
     encoders: Mapping[str, Encoder] | None = None,
+    logins: Mapping[str, tuple[str, str]] | None = None,
 ) -> int:
     """Publish ``messages`` spaced by their simulated times divided by ``speed``.
 
-    ``encoders`` names another family for some devices (the demo mixes them all).
+    ``encoders`` names another family for some devices (the demo mixes them all). ``logins``
+    gives devices their own MQTT username and password (device id → login): such a device
+    connects on its own, even where its family shares a connection (a bridge), because a
+    device's login may publish only on its own topics.
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
@@ -58,7 +62,10 @@ def run_messages(
                 sleep(min(ahead, 0.5))
             device = by_id[msg.device_id]
             enc = encoders.get(device.id, encoder) if encoders else encoder
+            login = logins.get(device.id) if logins else None
             cid = enc.client_id(device) + client_suffix
+            if login is not None and not enc.per_device_connection:
+                cid = f"{enc.client_id(device)}-{device.id}{client_suffix}"
             if msg.kind == "will":
                 gone = connections.pop(cid, None)
                 if gone is not None:
@@ -68,7 +75,7 @@ def run_messages(
             pub = connections.get(cid)
             if pub is None:
                 will = enc.offline(device, msg.at) if enc.per_device_connection else None
-                pub = connections[cid] = Publisher(url, cid, will=will).start()
+                pub = connections[cid] = Publisher(url, cid, will=will, login=login).start()
             pub.publish(msg)
             on_message(msg)
             sent += 1

@@ -340,11 +340,11 @@ class SupervisionService(SupervisionRecords):
                 record("denied", event.resident_id, reason)
                 log.warning("camera-check event refused: %s", reason)
                 return
-            check = self._match(resident.id, event)
+            check, reason = self._match(resident.id, event)
             if check is None:
                 self.stats.camera_unmatched += 1
-                record("failed", resident.id, "no open check")
-                log.warning("camera-check event matches no open check of resident %s", resident.id)
+                record("failed", resident.id, reason)
+                log.warning("camera-check event of resident %s refused: %s", resident.id, reason)
                 return
             note = f"kameratillsyn {event.duration_s:g} s" if event.duration_s else "kameratillsyn"
             if event.note:
@@ -358,13 +358,25 @@ class SupervisionService(SupervisionRecords):
             self._commit(check, state, steps)
             record("allowed", resident.id)
 
-    def _match(self, resident_id: str, event: CameraCheck) -> Check | None:
+    def _match(self, resident_id: str, event: CameraCheck) -> tuple[Check | None, str]:
+        """The check the look answers, or None and the reason it answers none.
+
+        Only a camera check of this resident, and only from ``early_minutes`` before its time:
+        a look cannot close a bed sensor's check, another resident's, or one hours ahead.
+        """
         candidates = self.checks.of_resident(
             resident_id, statuses=OPEN | {"missed", "technical_failure"}
         )
-        if event.check_id is not None:
-            return next((c for c in candidates if c.id == event.check_id), None)
         early = timedelta(minutes=self.settings.early_minutes)
+        if event.check_id is not None:
+            named = next((c for c in candidates if c.id == event.check_id), None)
+            if named is None:
+                return None, "no open check of this resident has that check_id"
+            if named.method != "camera":
+                return None, f"the check is a {named.method} check, not a camera check"
+            if event.at < named.due_at - early:
+                return None, "the look was before the check's window opened"
+            return named, ""
         # a re-check first (a second look may come before the re-check time), then the
         # earliest check whose window has opened, then a late look at a missed one
         for wanted in (
@@ -373,9 +385,9 @@ class SupervisionService(SupervisionRecords):
             ("escalated", "missed", "technical_failure"),
         ):
             for c in candidates:
-                if c.status in wanted and c.due_at - early <= event.at:
-                    return c
-        return None
+                if c.method == "camera" and c.status in wanted and c.due_at - early <= event.at:
+                    return c, ""
+        return None, "no open camera check of this resident had its window open"
 
     def record_outcome(
         self,

@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from access.users import LOCK_AFTER
 from tests.support.net import wait_for
@@ -16,17 +14,6 @@ from tests.support.net import wait_for
 pytestmark = pytest.mark.browser
 
 PASSWORD = "ett långt lösenord 42"
-
-
-def publish(port: int, topic: str, body: dict[str, Any]) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"access-test-{port}")
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        client.publish(topic, json.dumps(body), qos=1).wait_for_publish(10)
-    finally:
-        client.loop_stop()
-        client.disconnect()
 
 
 def sign_in(page: Any, base: str, username: str, password: str) -> None:
@@ -54,7 +41,7 @@ def test_sign_in_csrf_lockout_and_roles(
             "/api/v1/users", {"username": username, "role": role, "password": PASSWORD, **scope}
         )
     proc.post("/api/v1/devices", {"id": "bod-1", "type": "technical_shed_temperature"})
-    publish(proc.mqtt_port, "kv/bod-1/up", {"values": {"temperature": 31.0}})
+    proc.publish("kv/bod-1/up", {"values": {"temperature": 31.0}})
     alert = wait_for(lambda: proc.get("/api/v1/alerts", state="active"), what="alert")[0]  # type: ignore[index]
 
     ctx = browser.new_context()

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from tests.support.net import wait_for
-from tests.test_web_shell import publish
 
 pytestmark = pytest.mark.browser
 PASSWORD = "ett långt lösenord 42"
@@ -30,7 +29,7 @@ def test_acknowledge_and_resolve_on_the_alerts_page(
             {"id": dev, "type": "technical_shed_temperature", "name": f"Bod {dev}",
              "site_id": site, "place": "Pumprum"},
         )  # fmt: skip
-        publish(proc.mqtt_port, f"kv/{dev}/up", {"values": {"temperature": 31.5}})
+        proc.publish(f"kv/{dev}/up", {"values": {"temperature": 31.5}})
     wait_for(lambda: len(proc.get("/api/v1/alerts", state="active")) == 2, what="two alerts")
     (mine,) = proc.get("/api/v1/alerts", site_id="vattenverket")
     proc.post(

@@ -8,27 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.support.net import wait_for
 
 pytestmark = pytest.mark.browser
 PASSWORD = "frysen ska vara kall 18"
-
-
-def publish_all(port: int, messages: list[tuple[str, dict[str, Any]]]) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"chart-test-{port}")
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        infos = [client.publish(topic, json.dumps(body), qos=1) for topic, body in messages]
-        for info in infos:
-            info.wait_for_publish(10)
-    finally:
-        client.loop_stop()
-        client.disconnect()
 
 
 def shed_history(now: datetime) -> list[tuple[str, dict[str, Any]]]:
@@ -90,7 +75,7 @@ def test_device_chart_and_site_overview(
         },
     )
     now = datetime.now(UTC).replace(microsecond=0)
-    publish_all(proc.mqtt_port, shed_history(now) + freezer_history(now))
+    proc.publish_all(shed_history(now) + freezer_history(now))
     wait_for(
         lambda: (
             len(proc.get("/api/v1/alerts", state="resolved", device_id="bod-7")) == 1

@@ -48,14 +48,18 @@ def test_every_image_is_pinned_to_a_version() -> None:
 
 def test_healthchecks_and_healthy_dependencies() -> None:
     services = compose()["services"]
+    one_shot = {"mqtt-setup"}  # runs and exits: depended on by its success, not its health
     for name, service in services.items():
         check = service.get("healthcheck", {})
-        if name != "simulators":  # a publisher only; nothing depends on it
+        if name not in {"simulators", *one_shot}:  # a publisher only; nothing depends on it
             assert check.get("test"), f"{name} has no healthcheck"
         for dep, how in service.get("depends_on", {}).items():
+            if dep in one_shot:
+                assert how == {"condition": "service_completed_successfully"}, f"{name} -> {dep}"
+                continue
             assert how == {"condition": "service_healthy"}, f"{name} -> {dep}"
             assert services[dep]["healthcheck"]["test"], f"{dep} is depended on but unchecked"
-    assert set(services["platform"]["depends_on"]) == {"mosquitto", "influxdb"}
+    assert set(services["platform"]["depends_on"]) == {"mosquitto", "mqtt-setup", "influxdb"}
     assert set(services["grafana"]["depends_on"]) == {"influxdb", "platform"}
     assert services["simulators"]["profiles"] == ["simulators"]
 
@@ -124,6 +128,7 @@ def test_docker_compose_config_validates(tmp_path: Path) -> None:
     resolved = yaml.safe_load(ok.stdout)
     assert set(resolved["services"]) == {
         "mosquitto",
+        "mqtt-setup",
         "influxdb",
         "platform",
         "grafana",
@@ -137,3 +142,21 @@ def test_docker_compose_config_validates(tmp_path: Path) -> None:
     )  # fmt: skip
     assert missing.returncode != 0
     assert "in .env" in missing.stderr  # the operator is told which variable to set
+
+
+def test_the_gateway_connects_with_its_own_least_privilege_account() -> None:
+    services = compose()["services"]
+    env = services["platform"]["environment"]
+    assert "${MQTT_GATEWAY_USER:?" in env["KOMMUNVAKT_MQTT_URL"]
+    assert "${MQTT_GATEWAY_PASSWORD:?" in env["KOMMUNVAKT_MQTT_URL"]
+    assert "${MQTT_CREDENTIALS_USER:?" in env["KOMMUNVAKT_DYNSEC_URL"]
+    # the dynamic-security admin is the broker's and the account setup's, nobody else's
+    for name, service in services.items():
+        if name in ("mosquitto", "mqtt-setup"):
+            continue
+        assert "MQTT_ADMIN" not in yaml.safe_dump(service), name
+    setup = services["mqtt-setup"]
+    assert setup["command"] == ["python", "/src/deploy/mqtt_setup.py"]
+    assert services["platform"]["depends_on"]["mqtt-setup"] == {
+        "condition": "service_completed_successfully"
+    }

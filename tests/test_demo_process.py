@@ -66,7 +66,7 @@ def test_the_demo_prints_a_sign_in_that_works_and_raises_alerts(tmp_path: Path) 
     again = PlatformProcess(data, args=["--simulate"]).start(timeout=60)
     try:
         wait_for(lambda: "web sign-in: admin / " in again.output(), 10, what="sign-in line")
-        assert again.output().count(f"admin / {password}") == 2
+        assert again.log.read_text().count(f"admin / {password}") == 2
     finally:
         again.stop()
     changed = subprocess.run(

@@ -11,6 +11,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -169,7 +170,14 @@ def test_simulators_profile_publishes_with_its_own_dynsec_client(broker: int) ->
     gateway.subscribe("#", qos=1)  # every payload family the demo speaks
     assert subscribed.wait(10)
 
-    url = f"mqtt://{ADMIN}:{PASSWORD}@127.0.0.1:{broker}"
+    # as in compose: with the credentials login that mqtt-setup made, not the admin
+    from devices.dynsec import DynsecAdmin
+
+    creds = ("kv-creds", "creds-pw-012345")
+    _load("mqtt_setup").setup(
+        DynsecAdmin("127.0.0.1", broker, ADMIN, PASSWORD), ("kv-gw", "gw-pw-0123456789"), creds
+    )
+    url = f"mqtt://{creds[0]}:{creds[1]}@127.0.0.1:{broker}"
     module.simulator_credentials(url)  # a second start replaces the client and its password
     user, password = module.simulator_credentials(url)
     sim = DemoSimulator("127.0.0.1", broker)
@@ -177,8 +185,89 @@ def test_simulators_profile_publishes_with_its_own_dynsec_client(broker: int) ->
     sim.start()
     try:
         wait_for(lambda: sim.published >= 3 and len(received) >= 3, 20, what="simulated uplinks")
+        sim.stop()
+        # the simulators speak for every demo device, but never as the camera system
+        forger = client("kv-sim-forger", user=user, password=password)
+        forger.connect("127.0.0.1", broker)
+        forger.loop_start()
+        forger.publish("kv/supervision/r-1/check", b"{}", qos=1).wait_for_publish(10)
+        forger.publish("kv/sim-marker/up", b"{}", qos=1).wait_for_publish(10)
+        wait_for(lambda: "kv/sim-marker/up" in received, 10, what="the marker")
+        forger.disconnect()
+        forger.loop_stop()
     finally:
         sim.stop()
         gateway.disconnect()
         gateway.loop_stop()
     assert not any(t.startswith("$") for t in received)
+    assert "kv/supervision/r-1/check" not in received
+
+
+def _load(name: str) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "deploy" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Login:
+    """A paho client that remembers the broker's answers to its subscriptions and messages."""
+
+    def __init__(self, port: int, client_id: str, user: str, password: str) -> None:
+        self.c = client(client_id, user=user, password=password)
+        self.granted: dict[int, bool] = {}
+        self.received: list[str] = []
+        self.c.on_subscribe = lambda _c, _u, mid, codes, _p: self.granted.update(
+            {mid: not codes[0].is_failure}
+        )
+        self.c.on_message = lambda _c, _u, msg: self.received.append(msg.topic)
+        self.c.connect("127.0.0.1", port)
+        self.c.loop_start()
+
+    def subscribe(self, topic: str) -> bool:
+        _rc, mid = self.c.subscribe(topic, qos=1)
+        wait_for(lambda: mid in self.granted, 10, what="SUBACK")
+        return self.granted[mid]
+
+    def close(self) -> None:
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+def test_gateway_and_credentials_accounts_have_only_their_own_rights(broker: int) -> None:
+    from devices.dynsec import DynsecAdmin, DynsecError
+
+    setup = _load("mqtt_setup")
+    gateway, creds = ("kv-gateway", "gateway-password-0123456789"), ("kv-creds", "creds-pw-012345")
+    admin = DynsecAdmin("127.0.0.1", broker, ADMIN, PASSWORD)
+    setup.setup(admin, gateway, creds)
+    setup.setup(admin, gateway, creds)  # every `docker compose up` runs it again
+
+    # the credentials account issues a device's login, as the platform does
+    device_login = DynsecAdmin("127.0.0.1", broker, *creds).issue("bod-1")
+    # the gateway's login can administer nothing
+    with pytest.raises(DynsecError):
+        DynsecAdmin("127.0.0.1", broker, *gateway).issue("bod-2")
+
+    gw = Login(broker, "kv-gw-test", *gateway)
+    reader = Login(broker, "kv-creds-test", *creds)
+    device = Login(broker, "kv-bod-1", device_login.username, device_login.password)
+    try:
+        assert not gw.subscribe("#")
+        assert not gw.subscribe("$CONTROL/dynamic-security/v1/response")
+        assert gw.subscribe("kv/+/up")
+        assert gw.subscribe("kv/supervision/+/check")
+        assert not reader.subscribe("#")
+        assert not reader.subscribe("kv/+/up")
+        # the gateway publishes nothing: a reading it sends is dropped by the broker
+        gw.c.publish("kv/bod-9/up", b"{}", qos=1).wait_for_publish(10)
+        device.c.publish("kv/bod-1/up", b"{}", qos=1).wait_for_publish(10)  # a marker after it
+        wait_for(lambda: "kv/bod-1/up" in gw.received, 10, what="the device's reading")
+        assert gw.received == ["kv/bod-1/up"]
+    finally:
+        for login in (gw, reader, device):
+            login.close()

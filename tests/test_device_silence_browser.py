@@ -16,7 +16,6 @@ import pytest
 
 from tests.support.alert_sinks import JsonSink
 from tests.support.net import wait_for
-from tests.test_web_shell import publish
 
 pytestmark = pytest.mark.browser
 PASSWORD = "ett långt lösenord 42"
@@ -63,7 +62,7 @@ def test_pause_a_device_from_its_page_and_end_the_pause(
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
         # paused: the leak is an alert on record, but no notification goes out
-        publish(proc.mqtt_port, "kv/leak-1/up", {"values": {"water_leak": True}})
+        proc.publish("kv/leak-1/up", {"values": {"water_leak": True}})
         wait_for(lambda: proc.get("/api/v1/alerts", device_id="leak-1"), what="leak alert")
         time.sleep(2)  # what the notifier would need to send it (it sends within ~0.1 s)
         assert sink.at("/jour") == []
@@ -85,8 +84,8 @@ def test_pause_a_device_from_its_page_and_end_the_pause(
             page.locator("#silences button[name=end]").first.click()
             page.wait_for_load_state()
         assert page.locator("#silences li[data-silence-id]").count() == 0
-        publish(proc.mqtt_port, "kv/leak-1/up", {"values": {"water_leak": False}})
-        publish(proc.mqtt_port, "kv/leak-1/up", {"values": {"water_leak": True}})
+        proc.publish("kv/leak-1/up", {"values": {"water_leak": False}})
+        proc.publish("kv/leak-1/up", {"values": {"water_leak": True}})
         wait_for(lambda: sink.at("/jour"), timeout=20, what="a notification after the pause")
 
         # the whole site (every freezer of the kitchen defrosted at once), from the site page
@@ -100,8 +99,8 @@ def test_pause_a_device_from_its_page_and_end_the_pause(
         assert "avfrostning" in listed.inner_text()
         assert listed.locator("button[name=end]").count() == 0  # ended where it was made
         sent = len(sink.at("/jour"))
-        publish(proc.mqtt_port, "kv/leak-1/up", {"values": {"water_leak": False}})
-        publish(proc.mqtt_port, "kv/leak-1/up", {"values": {"water_leak": True}})
+        proc.publish("kv/leak-1/up", {"values": {"water_leak": False}})
+        proc.publish("kv/leak-1/up", {"values": {"water_leak": True}})
         wait_for(
             lambda: len(proc.get("/api/v1/alerts", device_id="leak-1")) >= 3, what="third leak"
         )

@@ -330,8 +330,50 @@ def test_update_retire_and_latest(api: tuple[Any, Any]) -> None:
     assert back["retired_at"] is None
 
 
-def test_mqtt_credentials_need_dynamic_security(api: tuple[Any, Any]) -> None:
-    client, _ = api
+def test_embedded_broker_issues_hashed_logins_that_follow_the_device(
+    api: tuple[Any, Any],
+) -> None:
+    client, platform = api
+    resp = client.post(
+        "/api/v1/devices",
+        json={
+            "id": "bod-3",
+            "type": "technical_shed_temperature",
+            "refs": [{"source": "zigbee2mqtt", "ref": "bod-3-z2m"}],
+            "issue_mqtt_credentials": True,
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    creds = resp.json()["mqtt_credentials"]
+    assert creds["username"] == "dev-bod-3"
+    assert "zigbee2mqtt/bod-3-z2m" in creds["publish_topics"]
+    accounts = platform.mqtt_accounts
+    grant = accounts.login(creds["username"], creds["password"])
+    assert grant is not None
+    assert grant.may_publish("kv/bod-3/up")
+    assert grant.may_publish("zigbee2mqtt/bod-3-z2m")
+    assert not grant.may_publish("kv/bod-4/up")
+    assert not grant.may_publish("kv/supervision/r1/check")
+    assert not grant.may_subscribe("#")
+    assert accounts.login(creds["username"], creds["password"] + "x") is None
+    from devices.mqtt_accounts import MqttAccountRow
+
+    with platform.sessions() as s:  # only a hash is kept
+        stored = s.get(MqttAccountRow, "dev-bod-3").password_hash
+    assert creds["password"] not in stored
+    assert stored.startswith("$argon2id$")
+    # a retired device may not log in any more
+    client.post("/api/v1/devices/bod-3/retire")
+    assert accounts.login(creds["username"], creds["password"]) is None
+
+
+@pytest.fixture
+def external_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    yield from make_api(request, tmp_path, mqtt_url="mqtt://gw:gw-password@127.0.0.1:1")
+
+
+def test_mqtt_credentials_need_dynamic_security(external_api: tuple[Any, Any]) -> None:
+    client, _ = external_api
     resp = client.post(
         "/api/v1/devices",
         json={"id": "shed", "type": "technical_shed_temperature", "issue_mqtt_credentials": True},

@@ -88,7 +88,8 @@ def test_device_publishes_only_as_itself(api: tuple[Any, Any], broker: Mosquitto
     assert shed.status_code == 201, shed.text
     creds = shed.json()["mqtt_credentials"]
     assert creds["username"] == "dev-shed-1"
-    assert creds["publish_topics"] == ["kv/shed-1/#"]
+    assert "kv/shed-1/up" in creds["publish_topics"]
+    assert not any(t.startswith(("kv/shed-2", "kv/supervision")) for t in creds["publish_topics"])
     assert client.get("/api/v1/devices/shed-1").json()["mqtt_credentials"] is None  # shown once
     assert client.get("/api/v1/devices/shed-1").json()["mqtt_username"] == "dev-shed-1"
     client.post("/api/v1/devices", json={"id": "shed-2", "type": "technical_shed_temperature"})

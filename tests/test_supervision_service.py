@@ -259,6 +259,51 @@ def test_camera_events_are_matched_and_checked_for_time(world: dict[str, Any]) -
     assert '"duration_s":30' in (entries[-1].details or "")
 
 
+def test_a_camera_event_must_match_the_checks_method_resident_and_window(
+    world: dict[str, Any],
+) -> None:
+    from supervision.camera import CameraCheck
+
+    c, svc, clock, audit = world["client"], world["svc"], world["clock"], world["platform"].audit
+    sensed = resident(c, "sensor", ["22:00"], bed="sang-1")
+    # the same resident agrees to camera looks too, but tonight's check is the bed sensor's
+    c.post(
+        f"{API}/residents/{sensed}/consents",
+        json={"party": "resident", "scope": ["camera"], "given_on": "2026-01-01"},
+    )
+    watched = resident(c, "camera", ["23:00"])
+    (sensor_check,) = svc.checks.of_resident(sensed)
+    (camera_check,) = svc.checks.of_resident(watched)
+    clock.at = local(2026, 11, 20, 22, 5)
+
+    # a camera look for a sensor check, named or not
+    svc.on_camera_check(CameraCheck(sensed, "ok", "np-1", clock(), check_id=sensor_check.id))
+    svc.on_camera_check(CameraCheck(sensed, "ok", "np-1", clock()))
+    # a look at one resident that names another resident's check
+    svc.on_camera_check(CameraCheck(sensed, "ok", "np-1", clock(), check_id=camera_check.id))
+    # a look at 22:05 for the 23:00 check: long before its window opens (10 min early)
+    svc.on_camera_check(CameraCheck(watched, "ok", "np-1", clock(), check_id=camera_check.id))
+    svc.on_camera_check(CameraCheck(watched, "ok", "np-1", clock()))
+
+    assert statuses(svc, sensed) == ["scheduled"]
+    assert statuses(svc, watched) == ["scheduled"]
+    reasons = [
+        (e.outcome, orjson.loads(e.details or "{}").get("reason"))
+        for e in audit.entries(action="supervision.check.camera")
+    ]
+    assert reasons == [
+        ("failed", "the check is a sensor check, not a camera check"),
+        ("failed", "no open camera check of this resident had its window open"),
+        ("failed", "no open check of this resident has that check_id"),
+        ("failed", "the look was before the check's window opened"),
+        ("failed", "no open camera check of this resident had its window open"),
+    ]
+    # inside the window the same look counts
+    clock.at = local(2026, 11, 20, 22, 55)
+    svc.on_camera_check(CameraCheck(watched, "ok", "np-1", clock(), check_id=camera_check.id))
+    assert statuses(svc, watched) == ["ok"]
+
+
 def test_settings_from_toml_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     toml = tmp_path / "kv.toml"
     toml.write_text('[supervision]\ngrace_minutes = 10\nescalation_ladder = ["visit"]\n')

@@ -6,25 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.support.net import wait_for
 
 pytestmark = pytest.mark.browser
 PASSWORD = "ett långt lösenord 42"
-
-
-def publish(port: int, topic: str, body: dict[str, Any]) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"web-test-{port}")
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        client.publish(topic, json.dumps(body), qos=1).wait_for_publish(10)
-    finally:
-        client.loop_stop()
-        client.disconnect()
 
 
 def test_start_page_on_a_phone(browser: Any, platform_factory: Any, tmp_path: Path) -> None:
@@ -36,7 +23,7 @@ def test_start_page_on_a_phone(browser: Any, platform_factory: Any, tmp_path: Pa
         "/api/v1/devices",
         {"id": "teknikbod-9", "type": "technical_shed_temperature", "name": "Teknikbod 9"},
     )
-    publish(proc.mqtt_port, "kv/teknikbod-9/up", {"values": {"temperature": 27.5}})
+    proc.publish("kv/teknikbod-9/up", {"values": {"temperature": 27.5}})
     wait_for(lambda: proc.get("/api/v1/alerts", state="active"), what="warning alert")
 
     page = browser.new_page(viewport={"width": 390, "height": 844})

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.support.net import free_port, wait_for
 
@@ -48,6 +50,7 @@ class PlatformProcess:
         if mqtt_url is not None:
             self.env["KOMMUNVAKT_MQTT_URL"] = mqtt_url
         self.proc: subprocess.Popen[bytes] | None = None
+        self._logins: dict[str, tuple[str, str]] = {}
         self.log = data_dir / "platform.log"
 
     def start(self, timeout: float = 30.0) -> PlatformProcess:
@@ -93,6 +96,52 @@ class PlatformProcess:
             )
             resp.raise_for_status()
             return resp.json()
+
+    def mqtt_login(self, device_id: str) -> tuple[str, str]:
+        """The device's MQTT username and password, issued through the API (as a technician
+        would): the embedded broker lets no one in without one. Issued once per device."""
+        if device_id not in self._logins:
+            creds = self.post(f"/api/v1/devices/{device_id}/mqtt-credentials")
+            self._logins[device_id] = (creds["username"], creds["password"])
+        return self._logins[device_id]
+
+    def publish(self, topic: str, body: Any) -> None:
+        """Publish one native reading (``kv/<device_id>/up``) with that device's own login."""
+        self.publish_all([(topic, body)])
+
+    def publish_all(self, messages: list[tuple[str, Any]]) -> None:
+        """Publish native readings at QoS 1, each device on its own connection and login, and
+        wait until the broker has them all."""
+        by_device: dict[str, list[tuple[str, Any]]] = {}
+        for topic, body in messages:
+            by_device.setdefault(topic.split("/")[1], []).append((topic, body))
+        for device_id, own in by_device.items():
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=f"test-{device_id}-{self.api_port}"
+            )
+            client.username_pw_set(*self.mqtt_login(device_id))
+            client.connect("127.0.0.1", self.mqtt_port)
+            client.loop_start()
+            try:
+                infos = [client.publish(t, json.dumps(b), qos=1) for t, b in own]
+                for info in infos:
+                    info.wait_for_publish(10)
+            finally:
+                client.loop_stop()
+                client.disconnect()
+
+    def camera_login(self) -> tuple[str, str]:
+        """The camera system's MQTT login, issued on the command line (as an operator would)."""
+        out = subprocess.run(
+            [KOMMUNVAKT, "mqtt", "camera-login"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        fields = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+        return fields["username"], fields["password"]
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
