@@ -253,10 +253,18 @@ def test_influxdb_stopped_behind_the_spool_fails_health(tmp_path: Path) -> None:
 
 def test_a_clock_that_stops_fails_liveness(tmp_path: Path) -> None:
     platform, client = build(tmp_path, health_clock_s=1.0)
-    stuck = threading.Event()
-    platform.tickers.append(lambda _now: stuck.wait())  # a tick that never returns
+    stuck, entered = threading.Event(), threading.Event()
+
+    def never_returns(_now: object) -> None:
+        entered.set()
+        stuck.wait()
+
+    platform.tickers.append(never_returns)
     try:
         with client:
+            # before the first tick the clock is "not started" (503 too): wait for the tick that
+            # hangs, so the 503 below is the stopped clock's
+            assert entered.wait(10), "the clock never ticked"
             wait_for(lambda: client.get("/livez").status_code == 503, timeout=10, what="dead")
             assert "clock" in failing_checks(client)
             assert gauge(client, "kommunvakt_clock_last_tick_age_seconds") > 1.0
