@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 import apprise
 
-from alerts.outbox import DeliveryRecord, Outbox, OutboxItem
+from alerts.outbox import DeliveryRecord, LeaseFence, Outbox, OutboxItem
 from alerts.routing import Recipient, matches
 
 __all__ = ["Notifier", "RetryPolicy"]
@@ -88,7 +88,11 @@ class Notifier:
         outbox: Outbox,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         retry: RetryPolicy | None = None,
+        fence: Callable[[], LeaseFence | None] | None = None,
     ) -> None:
+        """``fence``: with several gateway instances, the lease this one holds now (None while
+        it holds none): only the holder sends, checked in SQL and again just before sending."""
+        self._fence = fence
         self._channels = [_Channel(r, i) for i, r in enumerate(recipients)]
         self.outbox = outbox
         self._clock = clock
@@ -179,7 +183,11 @@ class Notifier:
         while not self._stop.is_set():
             channel.wake.clear()
             try:
-                item = self.outbox.head(channel.key)
+                fence = self._fence() if self._fence is not None else None
+                if self._fence is not None and fence is None:
+                    channel.wake.wait(1.0)  # a standby: the active instance sends
+                    continue
+                item = self.outbox.head(channel.key, fence)
                 if item is None:
                     channel.wake.wait(1.0)
                     continue
@@ -193,6 +201,8 @@ class Notifier:
                 self._stop.wait(1.0)
 
     def _attempt(self, channel: _Channel, item: OutboxItem) -> None:
+        if self._fence is not None and self._fence() is None:
+            return  # the lease ran out since the head was read: not ours to send any more
         ok, error = channel.send(item)
         now = self._clock()
         attempt = item.attempts + 1

@@ -92,6 +92,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         mqtt_ok = platform.mqtt is None or platform.mqtt.connected.is_set()
         body = {
             "status": "ok" if mqtt_ok else "degraded",
+            "role": platform.role(),  # active, standby or takeover (gateway.lease)
             "mqtt_connected": mqtt_ok,
             "queue_depth": platform.pipeline.depth,
         }

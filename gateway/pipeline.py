@@ -73,6 +73,8 @@ class PipelineStats:
     #: readings of retained messages that carry no time of their own (see ``process``)
     retained_untimed: int = 0
     ignored: int = 0
+    #: messages dropped unacknowledged because this instance no longer holds the lease
+    fenced: int = 0
     by_family: dict[str, int] = field(default_factory=dict)
 
 
@@ -109,8 +111,12 @@ class Pipeline:
         batch_size: int = 1000,
         batch_wait: float = 0.02,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        may_write: Callable[[], bool] = lambda: True,
     ) -> None:
         self.router = router
+        #: False once this instance has lost the gateway lease: a batch is then dropped
+        #: unacknowledged, and the broker gives it to the instance that took over
+        self._may_write = may_write
         self.registry = registry
         self.store = store
         self.engine = engine
@@ -194,6 +200,9 @@ class Pipeline:
 
     def process(self, batch: list[Inbound]) -> None:
         """Handle one batch end to end; acknowledge only after everything is stored."""
+        if not self._may_write():
+            self.stats.fenced += len(batch)
+            return
         stored: list[StoredReading] = []
         matched: list[tuple[DeviceInfo, Reading]] = []
         letters: list[tuple[datetime, str, bytes, str]] = []
@@ -257,6 +266,9 @@ class Pipeline:
                 for r in readings:
                     stored.append(StoredReading(device.id, r.time, r.metric, r.value, r.unit))
                     matched.append((device, r))
+        if not self._may_write():  # decoding took a while: ask again before the first write
+            self.stats.fenced += len(batch)
+            return
         self.store.write(stored)
         # Rules run once the batch is stored: a batch retried after a store error must not
         # run them twice (the store is idempotent, the rules' hold timers are not).
