@@ -167,6 +167,15 @@ class Settings(BaseSettings):
             raise ValueError("KOMMUNVAKT_STORE=influxdb needs KOMMUNVAKT_INFLUX_TOKEN")
         return self
 
+    @field_validator("heartbeat_url")
+    @classmethod
+    def _heartbeat_http(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("heartbeat URL must be an http(s):// URL with a host")
+        return value
+
     @field_validator("admin_token")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
