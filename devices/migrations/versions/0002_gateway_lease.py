@@ -1,7 +1,7 @@
 """gateway lease: which instance of a gateway group is the active one (fencing token, expiry)
 
-Revision ID: 0002
-Revises: '0001'
+Revision ID: 0002_lease
+Revises: 0001
 Create Date: 2026-12-04 20:35:41.948578
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import devices.db
 
-revision = "0002"
+revision = "0002_lease"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
