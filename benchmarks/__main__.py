@@ -25,6 +25,7 @@ BENCHMARKS = {
     "memory": "benchmarks.memory",
     "decode": "benchmarks.decode",
     "influx_write": "benchmarks.influx_write",
+    "takeover": "benchmarks.takeover",
 }
 
 

@@ -161,7 +161,13 @@ class LeaseKeeper:
             token = self._standing.token
             assert token is not None
             log.warning("gateway lease acquired (token %d): this instance is now active", token)
-            self._on_acquired(token)
+            try:
+                self._on_acquired(token)
+            except Exception:  # half started: a fresh process is the clean way back
+                log.exception("could not start the active work; stepping down")
+                with self._lock:
+                    self._lost = True
+                self._on_lost()
         if outcome is not None and not outcome.held and not self._acquired:
             log.debug("standing by: %s holds the lease", outcome.holder)
         self._alarm(now)

@@ -193,6 +193,8 @@ class Platform:
 
     def _become_active(self, token: int | None) -> None:
         """Start the active work: resume the rules, consume the shared MQTT session, tick."""
+        if token is not None:
+            self.registry.reload()  # devices registered through another instance meanwhile
         restored = self.engine.restore()
         if restored:
             log.info("resumed %d open alert(s) from the store", restored)

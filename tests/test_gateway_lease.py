@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from alerts.outbox import Outbox
 from alerts.store import AlertStore
@@ -25,7 +27,9 @@ from gateway.lease import (
     is_active,
     unattended_s,
 )
+from gateway.lease_keeper import LeaseKeeper
 from gateway.lease_sql import SqlLease, lease_engine
+from tests.support.net import wait_for
 
 T0 = datetime(2026, 12, 4, 2, 10, tzinfo=UTC)
 TEN = timedelta(seconds=10)
@@ -287,3 +291,84 @@ def test_outbox_head_is_fenced_by_the_database_clock(pg_url: str) -> None:
     assert head.id == item
     engine.dispose()
     lease_db.dispose()
+
+
+# -- the keeper: a backend over the pure claim (our own seam), a monotonic clock we move -----
+
+
+class MemoryLease:
+    """A LeaseBackend in memory, deciding with the same ``claim`` as the SQL one."""
+
+    group = "g"
+
+    def __init__(self, holder: str | None = None, expires_in: float = -1.0) -> None:
+        self.now = T0
+        self.record = LeaseRecord(holder, 3, T0 + timedelta(seconds=expires_in))
+        self.down = False
+
+    def ensure_row(self) -> None:
+        pass
+
+    def claim(self, me: str, my_token: int | None, duration_s: float) -> Claim:
+        if self.down:
+            raise OperationalError("SELECT", {}, ConnectionError("database down"))
+        outcome = claim(self.record, me, my_token, self.now, timedelta(seconds=duration_s))
+        if outcome.write is not None:
+            self.record = outcome.write
+        return outcome
+
+    def release(self, me: str, token: int) -> bool:
+        return False
+
+
+def _keeper(
+    backend: MemoryLease, mono: list[float], times: LeaseTimes
+) -> tuple[Any, dict[str, Any]]:
+    seen: dict[str, Any] = {"acquired": [], "lost": threading.Event(), "alarms": []}
+    keeper = LeaseKeeper(
+        backend,
+        times,
+        on_acquired=seen["acquired"].append,
+        on_lost=seen["lost"].set,
+        on_unattended=lambda alarm, gap: seen["alarms"].append(alarm),
+        alarm_after_s=times.takeover_bound_s,
+        me="a",
+        monotonic=lambda: mono[0],
+    )
+    return keeper, seen
+
+
+def test_keeper_woken_from_a_freeze_acts_no_more_and_steps_down() -> None:
+    mono = [100.0]
+    keeper, seen = _keeper(MemoryLease(), mono, TIMES)
+    keeper.start()
+    try:
+        assert seen["acquired"] == [4]
+        assert keeper.held()
+        assert keeper.fence() == ("g", "a", 4)
+        mono[0] = 130.0  # SIGSTOP at 100, SIGCONT at 130: the grant ran out meanwhile
+        assert not keeper.held()  # the first question after waking, before any watchdog
+        assert keeper.fence() is None
+        assert seen["lost"].wait(2)
+    finally:
+        keeper.stop()
+
+
+def test_keeper_standby_alarms_when_no_holder_is_seen_past_the_bound() -> None:
+    mono = [100.0]
+    backend = MemoryLease(holder="b", expires_in=5.0)
+    fast = LeaseTimes(duration_s=1.0, renew_s=0.05, margin_s=0.1)
+    keeper, seen = _keeper(backend, mono, fast)
+    keeper.start()
+    try:
+        assert seen["acquired"] == []  # b holds it
+        assert not keeper.held()
+        backend.down = True
+        mono[0] = 102.0  # past the bound (1.05 s) with nobody seen
+        wait_for(lambda: seen["alarms"] == [True], 5, what="the alarm")
+        backend.down = False
+        backend.now = T0 + timedelta(seconds=2)  # b's row still valid: a holder again
+        wait_for(lambda: seen["alarms"] == [True, False], 5, what="the alarm resolved")
+        assert seen["acquired"] == []
+    finally:
+        keeper.stop()
