@@ -2,7 +2,8 @@
 
 Method: a real PostgreSQL (Debian's, a throw-away cluster) and a real Mosquitto; two
 ``kommunvakt run`` processes on them with one MQTT client id and the lease settings given.
-Each round: find the active one (``/healthz`` role), ``kill -9`` it, and poll the other's
+Each round: find the active one (``/healthz`` role), wait a random part of the renew interval,
+``kill -9`` it, and poll the other's
 ``/healthz`` every 50 ms until it says ``active`` (lease taken *and* the shared MQTT session
 connected and subscribed): that is the takeover time. The killed one is started again (a
 standby) before the next round. Reported: p50 and max over the rounds, against the bound
@@ -20,6 +21,7 @@ extras: it borrows the test suite's PostgreSQL harness).
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import tempfile
 import time
@@ -116,10 +118,15 @@ def main(argv: list[str] | None = None) -> None:
             _wait_role(procs[0], "active", 20)
             idle = _commits_per_s(db_url, 15.0)
             times = []
+            seed = 16
+            rng = random.Random(seed)
+            print(f"  kills at a random phase of the renew cycle (seed {seed})")
             for round_ in range(kills):
                 active = next(p for p in procs if _role(p) == "active")
                 other = next(p for p in procs if p is not active)
                 assert active.proc is not None
+                # at a random point of the renew cycle, as a real failure would land
+                time.sleep(rng.uniform(0, args.renew))
                 active.proc.kill()
                 active.proc.wait(10)
                 took = _wait_role(other, "active", args.duration + args.renew + 30)
