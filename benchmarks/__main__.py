@@ -25,7 +25,6 @@ BENCHMARKS = {
     "memory": "benchmarks.memory",
     "decode": "benchmarks.decode",
     "influx_write": "benchmarks.influx_write",
-    "takeover": "benchmarks.takeover",
 }
 
 
