@@ -108,12 +108,17 @@ class Notifier:
         return [(c.recipient, c.name, c.tags) for c in self._channels]
 
     def start(self) -> None:
-        self.outbox.drop_channels_except({c.key for c in self._channels}, self._clock())
+        if self._fence is None:  # with a lease: the instance that becomes active does it
+            self.drop_unconfigured()
         for channel in self._channels:
             channel.thread = threading.Thread(
                 target=self._run, args=(channel,), name=f"notify-{channel.recipient}", daemon=True
             )
             channel.thread.start()
+
+    def drop_unconfigured(self) -> int:
+        """Give up on queued messages for channels this configuration no longer has."""
+        return self.outbox.drop_channels_except({c.key for c in self._channels}, self._clock())
 
     def stop(self) -> None:
         self._stop.set()

@@ -195,6 +195,7 @@ class Platform:
         """Start the active work: resume the rules, consume the shared MQTT session, tick."""
         if token is not None:
             self.registry.reload()  # devices registered through another instance meanwhile
+            self.notifier.drop_unconfigured()  # a standby leaves the shared outbox alone
         restored = self.engine.restore()
         if restored:
             log.info("resumed %d open alert(s) from the store", restored)
