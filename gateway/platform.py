@@ -249,9 +249,9 @@ class Platform:
     def _tick_loop(self) -> None:
         last_prune = 0.0
         while not self._stop.wait(1.0):
-            if not (self._active.is_set() and self.may_act()):
-                continue
             now = self.clock()
+            if not (self._active.is_set() and self.may_act()):
+                continue  # a standby: the loop runs, the active one's clock work does not
             for ticker in self.tickers:
                 try:
                     ticker(now)
