@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 
 import apprise
 
-from alerts.outbox import DeliveryRecord, Outbox, OutboxItem, thread_id
+from alerts.outbox import DeliveryRecord, LeaseFence, Outbox, OutboxItem, thread_id
 from alerts.routing import Recipient, matches
 
 __all__ = ["Notifier", "RetryPolicy"]
@@ -133,7 +133,11 @@ class Notifier:
         outbox: Outbox,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         retry: RetryPolicy | None = None,
+        fence: Callable[[], LeaseFence | None] | None = None,
     ) -> None:
+        """``fence``: with several gateway instances, the lease this one holds now (None while
+        it holds none): only the holder sends, checked in SQL and again just before sending."""
+        self._fence = fence
         self._channels = [_Channel(r, i) for i, r in enumerate(recipients)]
         self.outbox = outbox
         self._clock = clock
@@ -149,12 +153,17 @@ class Notifier:
         return [(c.recipient, c.name, c.tags) for c in self._channels]
 
     def start(self) -> None:
-        self.outbox.drop_channels_except({c.key for c in self._channels}, self._clock())
+        if self._fence is None:  # with a lease: the instance that becomes active does it
+            self.drop_unconfigured()
         for channel in self._channels:
             channel.thread = threading.Thread(
                 target=self._run, args=(channel,), name=f"notify-{channel.recipient}", daemon=True
             )
             channel.thread.start()
+
+    def drop_unconfigured(self) -> int:
+        """Give up on queued messages for channels this configuration no longer has."""
+        return self.outbox.drop_channels_except({c.key for c in self._channels}, self._clock())
 
     def stop(self) -> None:
         self._stop.set()
@@ -237,7 +246,11 @@ class Notifier:
         while not self._stop.is_set():
             channel.wake.clear()
             try:
-                item = self.outbox.head(channel.key)
+                fence = self._fence() if self._fence is not None else None
+                if self._fence is not None and fence is None:
+                    channel.wake.wait(1.0)  # a standby: the active instance sends
+                    continue
+                item = self.outbox.head(channel.key, fence)
                 if item is None:
                     channel.wake.wait(1.0)
                     continue
@@ -251,6 +264,8 @@ class Notifier:
                 self._stop.wait(1.0)
 
     def _attempt(self, channel: _Channel, item: OutboxItem) -> None:
+        if self._fence is not None and self._fence() is None:
+            return  # the lease ran out since the head was read: not ours to send any more
         ok, error = channel.send(item)
         now = self._clock()
         attempt = item.attempts + 1

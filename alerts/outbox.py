@@ -11,18 +11,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.models import AlertRow, DeliveryRow, OutboxRow
+from devices.models import GatewayLeaseRow
 
 if TYPE_CHECKING:
     from access.scope import AlertScope
 
-__all__ = ["DeliveryRecord", "Outbox", "OutboxItem", "thread_id"]
+__all__ = ["DeliveryRecord", "LeaseFence", "Outbox", "OutboxItem", "thread_id"]
 
 #: the right-hand side of our message ids (RFC 5322 §3.6.4: id-left "@" id-right)
 _ID_DOMAIN = "kommunvakt"
+
+#: (gateway group, holder, fencing token): the lease a sender claims to hold
+LeaseFence = tuple[str, str, int]
 
 
 def thread_id(alert_id: int) -> str:
@@ -129,15 +133,28 @@ class Outbox:
             s.commit()
             return row.id
 
-    def head(self, channel_key: str) -> OutboxItem | None:
-        """The oldest pending message of a channel: a channel delivers in order."""
+    def head(self, channel_key: str, fence: LeaseFence | None = None) -> OutboxItem | None:
+        """The oldest pending message of a channel: a channel delivers in order.
+
+        With ``fence``, only for the lease's current holder with that token, by the database's
+        clock: an instance that lost the lease (or froze past it) gets nothing to send.
+        """
+        query = select(OutboxRow).where(
+            OutboxRow.channel_key == channel_key, OutboxRow.state == "pending"
+        )
+        if fence is not None:
+            group, holder, token = fence
+            lease = GatewayLeaseRow
+            query = query.where(
+                exists().where(
+                    lease.group_name == group,
+                    lease.holder == holder,
+                    lease.token == token,
+                    lease.expires_at > func.now(),
+                )
+            )
         with self._sessions() as s:
-            row = s.scalars(
-                select(OutboxRow)
-                .where(OutboxRow.channel_key == channel_key, OutboxRow.state == "pending")
-                .order_by(OutboxRow.id)
-                .limit(1)
-            ).first()
+            row = s.scalars(query.order_by(OutboxRow.id).limit(1)).first()
             return _item(row) if row is not None else None
 
     def oldest_pending(self) -> datetime | None:

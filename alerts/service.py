@@ -13,7 +13,7 @@ from alerts.config import AlertingConfig
 from alerts.engine import AlertEngine
 from alerts.links import AckLinks, load_or_create_secret
 from alerts.notify import Notifier
-from alerts.outbox import Outbox
+from alerts.outbox import LeaseFence, Outbox
 from alerts.overrides import OverrideStore
 from alerts.rulestate import RuleStateStore
 from alerts.silences import SilenceStore
@@ -43,12 +43,18 @@ def build_alerting(
     sessions: sessionmaker[Session],
     registry: DeviceRegistry,
     clock: Callable[[], datetime],
+    *,
+    fence: Callable[[], LeaseFence | None] | None = None,
 ) -> Alerting:
     config = AlertingConfig.of(getattr(settings, "alerting", None))
     store = AlertStore(sessions)
     outbox = Outbox(sessions)
     notifier = Notifier(
-        config.recipient_list(list(settings.notify_urls)), outbox, clock, config.retry()
+        config.recipient_list(list(settings.notify_urls)),
+        outbox,
+        clock,
+        config.retry(),
+        fence=fence,
     )
     silences = SilenceStore(sessions)
     overrides = OverrideStore(sessions)

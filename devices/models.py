@@ -1,15 +1,23 @@
-"""Registry tables: sites, devices and the external refs that name a device per source."""
+"""Registry tables: sites, devices and the external refs that name a device per source; and the
+gateway lease (which instance of a group is the active one)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from devices.db import Base, UTCDateTime
 
-__all__ = ["CareUnitRow", "DeviceRefRow", "DeviceRow", "PlaceRow", "SiteRow"]
+__all__ = [
+    "CareUnitRow",
+    "DeviceRefRow",
+    "DeviceRow",
+    "GatewayLeaseRow",
+    "PlaceRow",
+    "SiteRow",
+]
 
 
 class SiteRow(Base):
@@ -79,3 +87,20 @@ class DeviceRefRow(Base):
     source: Mapped[str] = mapped_column(String(32))
     ref: Mapped[str] = mapped_column(String(200))
     device: Mapped[DeviceRow] = relationship(back_populates="refs")
+
+
+class GatewayLeaseRow(Base):
+    """Which gateway of a group is the active one (``gateway.lease``): one row per group.
+
+    ``token`` is the fencing token: it grows by one on every takeover and never goes back, so
+    a write that carries an older token comes from an instance that has lost the lease. Times
+    are the database's own clock (``now()``), never a gateway's.
+    """
+
+    __tablename__ = "gateway_lease"
+
+    group_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200), default=None)
+    token: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

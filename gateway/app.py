@@ -101,6 +101,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         body = report.as_json()
         body["mqtt_connected"] = platform.mqtt is None or platform.mqtt.connected.is_set()
         body["queue_depth"] = platform.pipeline.depth
+        body["role"] = platform.role()  # active, standby or takeover (gateway.lease)
         return JSONResponse(body, status_code=200 if report.ok else 503)
 
     @app.get("/livez", tags=["ops"])

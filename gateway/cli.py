@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from access.cli import settings_error, tokens_app, users_app
 from dashboards.cli import app as dashboards_app
 from devices.cli import app as devices_app
 from gateway.errors import GatewayError
+from gateway.lease_keeper import EXIT_LEASE_LOST
 from gateway.mqtt_cli import mqtt_app
 from simulators.cli import app as simulate_app
 
@@ -76,7 +78,10 @@ def run(
             ensure_port_free(settings.mqtt_bind, settings.mqtt_port)
         except GatewayError as exc:
             raise _fail(str(exc)) from exc
-    platform = Platform(settings)
+    try:
+        platform = Platform(settings)
+    except GatewayError as exc:
+        raise _fail(str(exc)) from exc
     try:
         platform.start()
     except GatewayError as exc:
@@ -112,10 +117,22 @@ def run(
     server = uvicorn.Server(
         server_config(app, settings.api_host, settings.api_port, settings.api_header_timeout_s)
     )
+
+    def step_down() -> None:
+        platform.lease_lost.wait()
+        server.should_exit = True
+
+    threading.Thread(target=step_down, name="step-down", daemon=True).start()
     try:
         server.run()
     finally:
         platform.stop()
+    if platform.lease_lost.is_set():
+        # A fresh process starts as a standby with nothing left over from being active; the
+        # service manager (systemd Restart=always, compose restart: unless-stopped) starts it.
+        raise _fail(
+            "gateway lease lost: stepped down; exiting to restart as a standby", EXIT_LEASE_LOST
+        )
 
 
 @app.command()

@@ -127,8 +127,13 @@ class MqttSource:
         key_file: Path | None = None,
         keepalive: int = 30,
         session_marker: Path | None = None,
+        may_run: Callable[[], bool] = lambda: True,
     ) -> None:
         self.target = target
+        #: asked before every connect and every read: False once this instance has lost the
+        #: gateway lease, so a process that wakes from a freeze neither reads nor reconnects
+        #: (which would take the shared session back from the instance that took over)
+        self._may_run = may_run
         self.topics = list(topics)
         self._on_message_cb = on_message
         self._keepalive = keepalive
@@ -237,6 +242,8 @@ class MqttSource:
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         self.messages += 1
+        if not self._may_run():
+            return  # not acknowledged: the broker redelivers it to the active instance
         # a received message's payload is bytes (paho types it bytes | bytearray for publish)
         self._on_message_cb(
             msg.topic,
@@ -330,6 +337,9 @@ class MqttSource:
     def _run(self) -> None:
         first = True
         while not self._stop.is_set():
+            if not self._may_run():
+                self._leave()
+                return
             try:
                 if first:
                     self._client.connect(self.target.host, self.target.port, self._keepalive)
@@ -350,11 +360,24 @@ class MqttSource:
                 self._stop.wait(delay)
                 continue
             while not self._stop.is_set():
+                if not self._may_run():
+                    self._leave()
+                    return
                 rc = self._serve()
                 if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     break
             if not self._stop.is_set():
                 self._stop.wait(self.backoff.next())
+
+    def _leave(self) -> None:
+        """On the network thread, when no longer allowed to run: drop the connection without
+        another read or acknowledgement; the broker keeps the session for whoever holds it."""
+        log.warning("MQTT client %r stops: this instance no longer holds the lease", self.target)
+        self.connected.clear()
+        sock = self._client.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
 
     def stop(self) -> None:
         self._stop.set()

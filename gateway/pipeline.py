@@ -79,6 +79,8 @@ class PipelineStats:
     ignored: int = 0
     #: messages a bug stopped (kept as dead letters), and listener failures
     bugs: int = 0
+    #: messages dropped unacknowledged because this instance no longer holds the lease
+    fenced: int = 0
     by_family: dict[str, int] = field(default_factory=dict)
 
 
@@ -145,9 +147,13 @@ class Pipeline:
         batch_wait: float = 0.02,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_ahead: timedelta = timedelta(seconds=300),
+        may_write: Callable[[], bool] = lambda: True,
     ) -> None:
         """``max_ahead``: how far a reading's own time may lie after its receive time."""
         self.router = router
+        #: False once this instance has lost the gateway lease: a batch is then dropped
+        #: unacknowledged, and the broker gives it to the instance that took over
+        self._may_write = may_write
         self.registry = registry
         self.store = store
         self.engine = engine
@@ -243,6 +249,9 @@ class Pipeline:
         letter of its own and the rest of the batch goes on; only the store failing
         (``StoreError``) holds the whole batch back. The counters move once the batch is done,
         so a batch retried after a store error is counted once."""
+        if not self._may_write():
+            self.stats.fenced += len(batch)
+            return
         work = _Batch()
         for msg in batch:
             try:
@@ -258,6 +267,9 @@ class Pipeline:
                 )
                 reason = f"internal error while handling the message ({type(exc).__name__})"
                 work.letters.append(self._refused_safe(msg, reason))
+        if not self._may_write():  # decoding took a while: ask again before the first write
+            self.stats.fenced += len(batch)
+            return
         self.store.write(work.stored)
         # Rules run once the batch is stored: a batch retried after a store error must not
         # run them twice (the store is idempotent, the rules' hold timers are not).

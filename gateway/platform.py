@@ -25,7 +25,12 @@ from devices.private_files import FILE_MODE, private_dir
 from devices.quarantine import QuarantineStore
 from devices.registry import DeviceRegistry
 from gateway.broker import EmbeddedBroker
+from gateway.data_dir_lock import DataDirLock
 from gateway.health import HealthBounds, HealthInputs, HealthReport, IngestProgress, assess
+from gateway.heartbeat import Heartbeat
+from gateway.lease import Role
+from gateway.lease_keeper import LeaseKeeper
+from gateway.lease_sql import SqlLease, lease_engine
 from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
 from gateway.session_watch import SessionWatch
@@ -75,6 +80,8 @@ class Platform:
         self.settings = settings
         self.clock = clock
         private_dir(settings.data_dir)
+        # before anything opens a file in it: a second process on this data dir stops here
+        self._dir_lock = DataDirLock(settings.data_dir).acquire()
         self.admin_token, self.admin_token_generated = resolve_admin_token(settings)
         self.db = make_engine(settings.db_url)
         prepare_database(self.db)  # create + stamp an empty DB, upgrade an existing one
@@ -91,8 +98,29 @@ class Platform:
         )
         self.store: ReadingStore = split
         self.care_readings: SqliteReadingStore = split.care
+        #: on a shared database with a shared broker: who of the group is active (else None:
+        #: this one instance always is)
+        self.lease: LeaseKeeper | None = None
+        #: set once when this instance loses the lease; the CLI then exits (EXIT_LEASE_LOST)
+        self.lease_lost = threading.Event()
+        if settings.uses_lease:
+            times = settings.lease_times
+            self.lease = LeaseKeeper(
+                SqlLease(lease_engine(settings.db_url, times.renew_s), settings.lease_group),
+                times,
+                on_acquired=self._become_active,
+                on_lost=self._step_down,
+                on_unattended=self._unattended,
+                alarm_after_s=times.takeover_bound_s,
+            )
         # issue 5: alert store, outbox + notifier, silences, overrides, ack links, engine
-        self.alerting = build_alerting(settings, self.sessions, self.registry, clock)
+        self.alerting = build_alerting(
+            settings,
+            self.sessions,
+            self.registry,
+            clock,
+            fence=self.lease.fence if self.lease is not None else None,
+        )
         self.alerts: AlertStore = self.alerting.store
         self.notifier: Notifier = self.alerting.notifier
         self.engine: AlertEngine = self.alerting.engine
@@ -109,6 +137,7 @@ class Platform:
             batch_wait=settings.batch_wait_ms / 1000,
             clock=clock,
             max_ahead=timedelta(seconds=settings.max_clock_skew_s),
+            may_write=self.may_act,
         )
         self.broker: EmbeddedBroker | None = None
         # the embedded broker's logins; the gateway's own password lives only in this process
@@ -160,6 +189,15 @@ class Platform:
         self.ingest_progress = IngestProgress(self.started_at)
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self._active = threading.Event()
+        self._mqtt_wanted = False
+        self.heartbeat: Heartbeat | None = None
+        if settings.heartbeat_url is not None:
+            self.heartbeat = Heartbeat(
+                settings.heartbeat_url.get_secret_value(),
+                settings.heartbeat_interval_s,
+                self.healthy,
+            )
         self._extra_stops: list[Callable[[], None]] = []
         #: called every second with ``now`` on the clock thread (schedules, escalation, ...)
         self.tickers: list[Callable[[datetime], None]] = [self._observe_ingest, self.engine.tick]
@@ -180,12 +218,51 @@ class Platform:
                 allow_anonymous=s.mqtt_allow_anonymous,
             )
             self.broker.start()
-        self.notifier.start()
+        self._mqtt_wanted = mqtt
+        self.notifier.start()  # sends only while this instance may act (``may_act``)
+        self.pipeline.start()
+        self._ticker = threading.Thread(target=self._tick_loop, name="clock", daemon=True)
+        self._ticker.start()
+        if self.lease is None:
+            self._become_active(None)
+        else:
+            log.info(
+                "gateway group %r: standing by until this instance holds the lease",
+                s.lease_group,
+            )
+            self.lease.start()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
+
+    def may_act(self) -> bool:
+        """May this instance consume, tick and send now? Asked before each step: a process
+        frozen past its lease must not act on the moment it wakes."""
+        return self.lease is None or self.lease.held()
+
+    def role(self) -> Role:
+        if self.lease is None:
+            return "active"
+        if not self.lease.held():
+            return "standby"
+        ready = self._active.is_set() and (self.mqtt is None or self.mqtt.connected.is_set())
+        return "active" if ready else "takeover"
+
+    def healthy(self) -> bool:
+        """For the heartbeat: the database answers the lease, and the active one is consuming."""
+        if self.lease is not None and (self.lease.lost or not self.lease.reachable()):
+            return False
+        return self.role() != "takeover" and (self.mqtt is None or self.mqtt.connected.is_set())
+
+    def _become_active(self, token: int | None) -> None:
+        """Start the active work: resume the rules, consume the shared MQTT session, tick."""
+        if token is not None:
+            self.registry.reload()  # devices registered through another instance meanwhile
+            self.notifier.drop_unconfigured()  # a standby leaves the shared outbox alone
         restored = self.engine.restore()
         if restored:
             log.info("resumed %d open alert(s) from the store", restored)
-        self.pipeline.start()
-        if mqtt:
+        if self._mqtt_wanted:
+            s = self.settings
             self.mqtt = mqtt_source = MqttSource(
                 self.mqtt_target,
                 self.mqtt_client_id,
@@ -196,13 +273,40 @@ class Platform:
                 key_file=s.mqtt_key_file,
                 # the embedded broker dies with the process: no session to expect after a restart
                 session_marker=None if s.embedded_broker else s.data_dir / SESSION_MARKER,
+                may_run=self.may_act,
             )
             self.tickers.append(SessionWatch(lambda: mqtt_source.sessions_lost, self.engine).tick)
             self.pipeline.set_ack(self.mqtt.ack)
             self.mqtt.start()
             start_supervision_mqtt(self)  # issue 6: camera-check events
-        self._ticker = threading.Thread(target=self._tick_loop, name="clock", daemon=True)
-        self._ticker.start()
+        self._active.set()
+        if token is not None:
+            log.info("active with fencing token %d", token)
+
+    def _step_down(self) -> None:
+        """Lease lost: everything active has already stopped acting (``may_act``); close the
+        MQTT session without acknowledging more and let the CLI exit (a fresh standby)."""
+        self._active.clear()
+        if self.mqtt is not None:
+            self.mqtt.stop()
+        self.lease_lost.set()
+
+    def _unattended(self, alarm: bool, gap_s: float) -> None:
+        now = self.clock()
+        if alarm:
+            self.engine.raise_external(
+                "gateway",
+                "no_active_gateway",
+                "critical",
+                f"Ingen aktiv gateway i gruppen {self.settings.lease_group!r} på {gap_s:.0f} s: "
+                "mätvärden, nattillsyn och larm väntar. Kontrollera databasen och gatewayerna.",
+                ["role:operator"],
+                now,
+            )
+        else:
+            self.engine.resolve_external(
+                "gateway", "no_active_gateway", now, note="en gateway är aktiv igen"
+            )
 
     def _observe_ingest(self, now: datetime) -> None:
         st = self.pipeline.stats
@@ -231,6 +335,8 @@ class Platform:
         while not self._stop.wait(1.0):
             now = self.clock()
             self.last_tick = now
+            if not (self._active.is_set() and self.may_act()):
+                continue  # a standby: the loop runs, the active one's clock work does not
             for ticker in self.tickers:
                 try:
                     ticker(now)
@@ -264,16 +370,21 @@ class Platform:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         for fn in reversed(self._extra_stops):
             fn()
         if self.mqtt is not None:
             self.mqtt.stop()
         self.pipeline.stop()
         self.notifier.stop()
+        if self.lease is not None:
+            self.lease.stop()  # after the work stopped: hands the lease to a standby at once
         if self.broker is not None:
             self.broker.stop()
         self.store.close()
         self.db.dispose()
+        self._dir_lock.release()
 
     @property
     def data_dir(self) -> Path:

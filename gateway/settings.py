@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from alerts.config import AlertingConfig
 from alerts.rule_params import check_params
+from gateway.lease import LeaseTimes
 from supervision.settings import SupervisionSettings
 
 __all__ = ["MqttTarget", "Settings", "load_settings"]
@@ -152,6 +153,16 @@ class Settings(BaseSettings):
     #: default none: any client, a local one too, could otherwise pick its own address
     trusted_proxies: list[str] = Field(default_factory=list, max_length=100)
 
+    # two or more instances on PostgreSQL and an external broker: one active, the others stand
+    # by (gateway.lease); the takeover bound is lease_duration_s + lease_renew_s
+    lease_group: str = Field("default", min_length=1, max_length=64)
+    lease_duration_s: float = Field(10.0, gt=0)
+    lease_renew_s: float = Field(3.0, gt=0)
+    #: a dead man's switch (healthchecks.io, Uptime Kuma push): pinged while this instance is
+    #: healthy, so an outside monitor pages someone when the pings stop
+    heartbeat_url: SecretStr | None = None
+    heartbeat_interval_s: float = Field(30.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         from access.oidc import OidcConfig, OidcError
@@ -164,6 +175,11 @@ class Settings(BaseSettings):
             OidcConfig.from_settings(self)
         except OidcError as exc:
             raise ValueError(str(exc)) from exc
+        return self
+
+    @model_validator(mode="after")
+    def _lease_times_fit(self) -> Settings:
+        self.lease_times  # noqa: B018  (raises ValueError with the reason)
         return self
 
     @model_validator(mode="after")
@@ -196,6 +212,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"rule_overrides[{key!r}]: {exc}") from None
         return value
 
+    @field_validator("heartbeat_url")
+    @classmethod
+    def _heartbeat_http(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("heartbeat URL must be an http(s):// URL with a host")
+        return value
+
     @field_validator("admin_token")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
@@ -224,6 +249,15 @@ class Settings(BaseSettings):
         return self.mqtt_url is None
 
     @property
+    def uses_lease(self) -> bool:
+        """Shared database and shared broker: the instances take turns as the active one."""
+        return self.database_url is not None and self.mqtt_url is not None
+
+    @property
+    def lease_times(self) -> LeaseTimes:
+        return LeaseTimes(self.lease_duration_s, self.lease_renew_s)
+
+    @property
     def public_url(self) -> str:
         return self.base_url or f"http://{self.api_host}:{self.api_port}"
 
@@ -231,6 +265,7 @@ class Settings(BaseSettings):
         """The effective settings with every secret masked, for the start-up log."""
         out = self.model_dump(mode="json")
         out["mqtt_url"] = repr(self.mqtt_target) if self.mqtt_url else None
+        out["heartbeat_url"] = "<set>" if self.heartbeat_url else None
         out["notify_urls"] = [f"<{len(self.notify_urls)} URL(s)>"] if self.notify_urls else []
         return out
 

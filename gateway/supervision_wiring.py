@@ -131,6 +131,7 @@ def start_supervision_mqtt(platform: Platform) -> MqttSource:
         ca_file=s.mqtt_ca_file,
         cert_file=s.mqtt_cert_file,
         key_file=s.mqtt_key_file,
+        may_run=platform.may_act,
     )
     service.camera_inbox.set_ack(source.ack)
     source.start()
