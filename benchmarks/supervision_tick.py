@@ -33,7 +33,7 @@ def main(n: int = 100) -> None:
         for i in range(n):
             unit = f"u{i % 4}"
             r = svc.residents.create(f"Lgh {i}", unit, actor="bench", now=now)
-            svc.residents.record_consent(
+            svc.consents.record(
                 r.id,
                 party="resident",
                 scope=["camera"],
@@ -41,7 +41,7 @@ def main(n: int = 100) -> None:
                 actor="bench",
                 now=now,
             )
-            svc.residents.add_schedule(
+            svc.schedules.add(
                 r.id,
                 method="camera",
                 times=["22:00", "01:00", "04:00"],

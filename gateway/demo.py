@@ -116,20 +116,23 @@ def _seed_resident(platform: Platform, plan: DemoPlan, now: datetime) -> None:
 
         from supervision.schedule import night_of
 
-        book = service.residents
         unit = str(DEMO_RESIDENT["care_unit_id"])
-        of_unit = getattr(book, "of_unit", None) or book.list  # renamed during issue 6
-        resident = next((r for r in of_unit(unit) if r.label == DEMO_RESIDENT["label"]), None)
+        resident = next(
+            (r for r in service.residents.of_unit(unit) if r.label == DEMO_RESIDENT["label"]),
+            None,
+        )
         if resident is None:
-            resident = book.create(str(DEMO_RESIDENT["label"]), unit, actor=ACTOR, now=now)
-            book.record_consent(resident.id, party="resident", scope=["sensor"],
-                                given_on=now.date(), actor=ACTOR, now=now)  # fmt: skip
-            book.bind_sensor(resident.id, "sang-rum-12", actor=ACTOR, now=now)
-        for old in book.schedules(resident.id):
-            book.end_schedule(resident.id, old.id, now=now)
+            resident = service.residents.create(
+                str(DEMO_RESIDENT["label"]), unit, actor=ACTOR, now=now
+            )
+            service.consents.record(resident.id, party="resident", scope=["sensor"],
+                                    given_on=now.date(), actor=ACTOR, now=now)  # fmt: skip
+            service.bindings.bind(resident.id, "sang-rum-12", actor=ACTOR, now=now)
+        for old in service.schedules.of(resident.id):
+            service.schedules.end(resident.id, old.id, now=now)
         night = night_of(plan.check, ZoneInfo("Europe/Stockholm"))
-        book.add_schedule(resident.id, method="sensor", times=[plan.check_local],
-                          valid_from=night, valid_to=None, actor=ACTOR, now=now)  # fmt: skip
+        service.schedules.add(resident.id, method="sensor", times=[plan.check_local],
+                              valid_from=night, valid_to=None, actor=ACTOR, now=now)  # fmt: skip
         service.refresh()
     except Exception as exc:  # supervision is young; the building demo must not depend on it
         log.warning("demo: could not seed the resident and night check (%s)", exc)

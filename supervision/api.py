@@ -7,12 +7,12 @@ export; ``supervision.api_plan`` the changes to a plan of care (included below).
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from access.audit import AuditLog
 from access.auth import AccessDenied, RequireUser
 from access.scope import visible_care_units
 from devices.bounds import DbId, Moment
@@ -26,7 +26,16 @@ from supervision.api_common import (
 )
 from supervision.api_plan import router as plan_router
 from supervision.errors import Invalid
-from supervision.service import check_json
+from supervision.views import (
+    BoardCheckPublic,
+    BoardPublic,
+    BoardRowPublic,
+    CareUnitCounts,
+    CheckPublic,
+    HistoryPublic,
+    ResidentDetail,
+    ResidentListed,
+)
 
 __all__ = ["install_handlers", "now_of", "router"]
 
@@ -34,13 +43,13 @@ router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 
 
 @router.get("/care-units")
-def care_units(request: Request, svc: Service, user: RequireUser) -> list[dict[str, Any]]:
+def care_units(request: Request, svc: Service, user: RequireUser) -> list[CareUnitCounts]:
     """The care units the caller may see, with tonight's counts per status."""
     units = visible_care_units(user)
     counts = svc.counts_per_care_unit(now_of(request))
     names = svc.residents.care_units()
     return [
-        {"id": u, "counts": counts.get(u, {})}
+        CareUnitCounts(id=u, counts=counts.get(u, {}))
         for u in sorted(set(names) | set(counts))
         if units is None or u in units
     ]
@@ -56,7 +65,7 @@ def counts(request: Request, svc: Service, user: RequireUser) -> dict[str, dict[
 
 
 @router.get("/units/{unit_id}/board")
-def board(unit_id: str, request: Request, svc: Service, user: RequireUser) -> dict[str, Any]:
+def board(unit_id: str, request: Request, svc: Service, user: RequireUser) -> BoardPublic:
     now = now_of(request)
     svc.gate.require(
         request,
@@ -70,31 +79,31 @@ def board(unit_id: str, request: Request, svc: Service, user: RequireUser) -> di
     )
     rows = svc.board(unit_id, now)
     svc.gate.view(request, user, unit_id, [r.resident_id for r in rows], now, force=True)
-    return {
-        "care_unit_id": unit_id,
-        "night": svc.tonight(now).isoformat(),
-        "rows": [
-            {
-                "resident_id": r.resident_id,
-                "label": r.label,
-                "group": r.group,
-                "checks": [asdict(c) for c in r.checks],
-            }
+    return BoardPublic(
+        care_unit_id=unit_id,
+        night=svc.tonight(now).isoformat(),
+        rows=[
+            BoardRowPublic(
+                resident_id=r.resident_id,
+                label=r.label,
+                group=r.group,
+                checks=[BoardCheckPublic.model_validate(c, from_attributes=True) for c in r.checks],
+            )
             for r in rows
         ],
-    }
+    )
 
 
 @router.get("/residents")
 def list_residents(
     svc: Service, user: RequireUser, care_unit_id: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[ResidentListed]:
     units = visible_care_units(user)
     if care_unit_id is not None and not user.may_see_care_unit(care_unit_id):
         raise AccessDenied("care unit not assigned")
     return [
-        {"id": r.id, "label": r.label, "care_unit_id": r.care_unit_id}
-        for r in svc.residents_with_units(units)
+        ResidentListed(id=r.id, label=r.label, care_unit_id=r.care_unit_id)
+        for r in svc.records.residents_with_units(units)
         if care_unit_id is None or r.care_unit_id == care_unit_id
     ]
 
@@ -102,41 +111,29 @@ def list_residents(
 @router.get("/residents/{resident_id}")
 def get_resident(
     resident_id: str, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> ResidentDetail:
     r = resident_for(
         request, svc, user, resident_id, action="supervision.resident.view", role_action="care.read"
     )
     done(request, svc, user, "supervision.resident.view", r.id)
-    return {
-        "id": r.id,
-        "label": r.label,
-        "care_unit_id": r.care_unit_id,
-        "cohabitants": r.cohabitants,
-        "lacks_capacity": r.lacks_capacity,
-        "consents": svc.residents.consents(r.id),
-        "consent_open": {
-            m: svc.residents.consent_gate(r.id, m) is not None for m in ("camera", "sensor")
-        },
-        "schedules": svc.export_resident(r.id)["schedules"],
-        "sensors": svc.residents.sensors_of(r.id),
-    }
+    return svc.records.detail(r)
 
 
 @router.get("/residents/{resident_id}/history")
 def resident_history(
     resident_id: str, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> HistoryPublic:
     resident_for(
         request, svc, user, resident_id, action="supervision.history.view", role_action="care.read"
     )
     done(request, svc, user, "supervision.history.view", resident_id)
-    return svc.history(resident_id)
+    return svc.records.history(resident_id)
 
 
 @router.post("/checks/{check_id}/outcome")
 def record_outcome(
     check_id: DbId, body: OutcomeBody, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> CheckPublic:
     check = svc.checks.get(check_id)
     resident_for(
         request,
@@ -146,7 +143,7 @@ def record_outcome(
         action="supervision.check.outcome",
         role_action="care.write",
     )
-    saved = svc.record_outcome(
+    saved = svc.night.record_outcome(
         check_id, body.outcome, actor=user.name, now=now_of(request), note=body.note,
         timing_reason=body.timing_reason,
     )  # fmt: skip
@@ -161,7 +158,7 @@ def record_outcome(
         status=saved.status,
         timing=saved.timing,
     )
-    return check_json(saved, svc.zone)
+    return CheckPublic.of(saved, svc.zone)
 
 
 @router.get("/audit")
@@ -190,7 +187,9 @@ def audit_export(
     )
     if (resident_id is None) == (actor is None):
         raise Invalid("give exactly one of resident_id or actor")
-    entries = svc.audit_entries(resident_id=resident_id, actor=actor, since=since, until=until)
+    entries = svc.records.audit_entries(
+        resident_id=resident_id, actor=actor, since=since, until=until
+    )
     svc.gate.record(
         request,
         user,
@@ -200,10 +199,9 @@ def audit_export(
         now,
         details={"entries": len(entries), "format": format},
     )
-    log_type = type(svc.audit)
     if format == "csv":
-        return Response(log_type.to_csv(entries), media_type="text/csv; charset=utf-8")
-    return Response(log_type.to_json(entries), media_type="application/json")
+        return Response(AuditLog.to_csv(entries), media_type="text/csv; charset=utf-8")
+    return Response(AuditLog.to_json(entries), media_type="application/json")
 
 
 router.include_router(plan_router)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from access.auth import Principal
 from devices.identity_numbers import FreeText
 from supervision.errors import ConsentMissing, Invalid, NotFound, StateError
+from supervision.residents import Resident
 from supervision.service import SupervisionService
 
 __all__ = [
@@ -121,7 +122,7 @@ def resident_for(
     *,
     action: str,
     role_action: str,
-) -> Any:
+) -> Resident:
     now = now_of(request)
     resident = svc.residents.find(resident_id)
     if resident is None:

@@ -3,8 +3,6 @@ sensors, absences, a declined night, export and erasure (``/api/v1/supervision``
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
@@ -23,6 +21,16 @@ from supervision.api_common import (
     resident_for,
 )
 from supervision.errors import Invalid, NotFound
+from supervision.records import resident_public
+from supervision.views import (
+    CancelledChecks,
+    Created,
+    ResidentExport,
+    ResidentPublic,
+    ScheduleCreated,
+    SensorBound,
+    SkippedChecks,
+)
 
 __all__ = ["router"]
 
@@ -32,7 +40,7 @@ router = APIRouter(tags=["supervision"])  # included by supervision.api under it
 @router.post("/residents", status_code=status.HTTP_201_CREATED)
 def create_resident(
     body: ResidentCreate, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> ResidentPublic:
     now = now_of(request)
     svc.gate.require(
         request,
@@ -53,19 +61,13 @@ def create_resident(
         lacks_capacity=body.lacks_capacity,
     )
     done(request, svc, user, "supervision.resident.create", r.id, care_unit=r.care_unit_id)
-    return {
-        "id": r.id,
-        "label": r.label,
-        "care_unit_id": r.care_unit_id,
-        "cohabitants": r.cohabitants,
-        "lacks_capacity": r.lacks_capacity,
-    }
+    return resident_public(r)
 
 
 @router.post("/residents/{resident_id}/consents", status_code=status.HTTP_201_CREATED)
 def record_consent(
     resident_id: str, body: ConsentCreate, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> Created:
     resident_for(
         request,
         svc,
@@ -74,7 +76,7 @@ def record_consent(
         action="supervision.consent.record",
         role_action="care.admin",
     )
-    cid = svc.residents.record_consent(
+    cid = svc.consents.record(
         resident_id,
         party=body.party,
         scope=list(body.scope),
@@ -94,13 +96,13 @@ def record_consent(
         party=body.party,
         scope=sorted(body.scope),
     )
-    return {"id": cid}
+    return Created(id=cid)
 
 
 @router.post("/residents/{resident_id}/consents/{consent_id}/withdraw")
 def withdraw_consent(
     resident_id: str, consent_id: DbId, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> CancelledChecks:
     # night staff may record a withdrawal: it must take effect at once, whoever hears it
     resident_for(
         request,
@@ -111,8 +113,8 @@ def withdraw_consent(
         role_action="care.write",
     )
     now = now_of(request)
-    svc.residents.withdraw_consent(resident_id, consent_id, actor=user.name, now=now)
-    cancelled = svc.cancel_closed_gates(resident_id, user.name, now, "samtycke återkallat")
+    svc.consents.withdraw(resident_id, consent_id, actor=user.name, now=now)
+    cancelled = svc.night.cancel_closed_gates(resident_id, user.name, now, "samtycke återkallat")
     done(
         request,
         svc,
@@ -122,13 +124,13 @@ def withdraw_consent(
         consent_id=consent_id,
         cancelled_checks=cancelled,
     )
-    return {"cancelled_checks": cancelled}
+    return CancelledChecks(cancelled_checks=cancelled)
 
 
 @router.post("/residents/{resident_id}/schedules", status_code=status.HTTP_201_CREATED)
 def add_schedule(
     resident_id: str, body: ScheduleCreate, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> ScheduleCreated:
     resident_for(
         request,
         svc,
@@ -138,7 +140,7 @@ def add_schedule(
         role_action="care.admin",
     )
     now = now_of(request)
-    sched = svc.residents.add_schedule(
+    sched = svc.schedules.add(
         resident_id,
         method=body.method,
         times=body.times,
@@ -154,31 +156,29 @@ def add_schedule(
     svc.refresh()
     created = svc.materialise(svc.tonight(now), now)
     done(request, svc, user, "supervision.schedule.create", resident_id, schedule_id=sched.id)
-    return {
-        "id": sched.id,
-        "times": [t.strftime("%H:%M") for t in sched.plan.times],
-        "checks_tonight": created,
-    }
+    return ScheduleCreated(
+        id=sched.id, times=[t.strftime("%H:%M") for t in sched.plan.times], checks_tonight=created
+    )
 
 
 @router.post("/residents/{resident_id}/schedules/{schedule_id}/end")
 def end_schedule(
     resident_id: str, schedule_id: DbId, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> CancelledChecks:
     resident_for(
         request, svc, user, resident_id, action="supervision.schedule.end", role_action="care.admin"
     )
     now = now_of(request)
-    svc.residents.end_schedule(resident_id, schedule_id, now=now)
-    cancelled = svc.cancel_closed_gates(resident_id, user.name, now, "schemat avslutat")
+    svc.schedules.end(resident_id, schedule_id, now=now)
+    cancelled = svc.night.cancel_closed_gates(resident_id, user.name, now, "schemat avslutat")
     done(request, svc, user, "supervision.schedule.end", resident_id, schedule_id=schedule_id)
-    return {"cancelled_checks": cancelled}
+    return CancelledChecks(cancelled_checks=cancelled)
 
 
 @router.post("/residents/{resident_id}/sensors", status_code=status.HTTP_201_CREATED)
 def bind_sensor(
     resident_id: str, body: SensorBind, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> SensorBound:
     resident_for(
         request, svc, user, resident_id, action="supervision.sensor.bind", role_action="care.admin"
     )
@@ -187,10 +187,10 @@ def bind_sensor(
         raise NotFound(f"device {body.device_id!r} is not registered")
     if info.type != "bed_sensor":
         raise Invalid(f"device {body.device_id!r} is a {info.type}, not a bed_sensor")
-    svc.residents.bind_sensor(resident_id, body.device_id, actor=user.name, now=now_of(request))
+    svc.bindings.bind(resident_id, body.device_id, actor=user.name, now=now_of(request))
     svc.refresh()
     done(request, svc, user, "supervision.sensor.bind", resident_id, device_id=body.device_id)
-    return {"device_id": body.device_id, "resident_id": resident_id}
+    return SensorBound(device_id=body.device_id, resident_id=resident_id)
 
 
 @router.delete("/residents/{resident_id}/sensors/{device_id}", status_code=204)
@@ -205,7 +205,7 @@ def unbind_sensor(
         action="supervision.sensor.unbind",
         role_action="care.admin",
     )
-    svc.residents.unbind_sensor(resident_id, device_id)
+    svc.bindings.unbind(resident_id, device_id)
     svc.refresh()
     done(request, svc, user, "supervision.sensor.unbind", resident_id, device_id=device_id)
     return Response(status_code=204)
@@ -214,7 +214,7 @@ def unbind_sensor(
 @router.post("/residents/{resident_id}/absences", status_code=status.HTTP_201_CREATED)
 def add_absence(
     resident_id: str, body: AbsenceCreate, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> Created:
     resident_for(
         request,
         svc,
@@ -226,7 +226,7 @@ def add_absence(
     if body.starts_at.tzinfo is None or (body.ends_at and body.ends_at.tzinfo is None):
         raise Invalid("give times with an offset (e.g. 2026-11-22T18:00:00+01:00)")
     now = now_of(request)
-    aid = svc.residents.suspend(
+    aid = svc.absences.record(
         resident_id,
         reason=body.reason,
         starts_at=body.starts_at,
@@ -234,7 +234,7 @@ def add_absence(
         actor=user.name,
         now=now,
     )
-    svc.suspension_changed(resident_id, user.name, now)
+    svc.night.suspension_changed(resident_id, user.name, now)
     done(
         request,
         svc,
@@ -244,39 +244,39 @@ def add_absence(
         absence_id=aid,
         reason=body.reason,
     )
-    return {"id": aid}
+    return Created(id=aid)
 
 
 @router.post("/residents/{resident_id}/absences/{absence_id}/end")
 def end_absence(
     resident_id: str, absence_id: DbId, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> Created:
     resident_for(
         request, svc, user, resident_id, action="supervision.absence.end", role_action="care.write"
     )
     now = now_of(request)
-    svc.residents.end_suspension(resident_id, absence_id, now=now)
-    svc.suspension_changed(resident_id, user.name, now)
+    svc.absences.end(resident_id, absence_id, now=now)
+    svc.night.suspension_changed(resident_id, user.name, now)
     done(request, svc, user, "supervision.absence.end", resident_id, absence_id=absence_id)
-    return {"id": absence_id}
+    return Created(id=absence_id)
 
 
 @router.post("/residents/{resident_id}/skip-night")
 def skip_night(
     resident_id: str, body: SkipNight, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> SkippedChecks:
     resident_for(
         request, svc, user, resident_id, action="supervision.night.skip", role_action="care.write"
     )
-    n = svc.skip_night(resident_id, body.night, user.name, now_of(request))
+    n = svc.night.skip_night(resident_id, body.night, user.name, now_of(request))
     done(request, svc, user, "supervision.night.skip", resident_id, night=body.night.isoformat())
-    return {"skipped_checks": n}
+    return SkippedChecks(skipped_checks=n)
 
 
 @router.get("/residents/{resident_id}/export")
 def export_resident(
     resident_id: str, request: Request, svc: Service, user: RequireUser
-) -> dict[str, Any]:
+) -> ResidentExport:
     resident_for(
         request,
         svc,
@@ -286,7 +286,7 @@ def export_resident(
         role_action="care.admin",
     )
     done(request, svc, user, "supervision.resident.export", resident_id)
-    return svc.export_resident(resident_id)
+    return svc.records.export_resident(resident_id)
 
 
 @router.delete("/residents/{resident_id}", status_code=204)
@@ -299,6 +299,6 @@ def erase_resident(resident_id: str, request: Request, svc: Service, user: Requi
         action="supervision.resident.erase",
         role_action="care.admin",
     )
-    svc.erase_resident(resident_id, user.name, now_of(request))
+    svc.erasure.erase_resident(resident_id, user.name, now_of(request))
     done(request, svc, user, "supervision.resident.erase", resident_id)
     return Response(status_code=204)

@@ -251,7 +251,7 @@ def outcome_from_board(
     if outcome not in ("ok", "not_seen", "abnormal", "skipped", "visit"):
         return HTMLResponse("unknown outcome", status_code=422)
     try:
-        saved = svc.record_outcome(check_id, outcome, actor=user.name, now=now, note=note)
+        saved = svc.night.record_outcome(check_id, outcome, actor=user.name, now=now, note=note)
     except Invalid:
         text = board_texts(_lang(request))["bad_note"]
         return HTMLResponse(f"<p>{text}</p>", status_code=422)
@@ -303,7 +303,7 @@ def resident_page(resident_id: str, request: Request) -> Response:
     )
     if resident is None:
         return HTMLResponse("not found", status_code=404)
-    history = svc.history(resident_id)
+    history = svc.records.history(resident_id)
     svc.gate.record(request, user, "supervision.history.view", "resident", resident_id, now)
     return _templates.TemplateResponse(
         request,

@@ -93,10 +93,9 @@ def test_seed_demo_registers_everything_and_is_idempotent(platform: object) -> N
     assert kitchen.opening_hours is not None
     service = getattr(p, "supervision", None)
     if service is not None:
-        book = service.residents
-        of_unit = getattr(book, "of_unit", None) or book.list
+        of_unit = service.residents.of_unit
         residents = [r for r in of_unit(DEMO_CARE_UNIT["id"]) if r.label == DEMO_RESIDENT["label"]]
         assert len(residents) == 1  # seeded once, however often the demo starts
-        schedules = service.residents.schedules(residents[0].id)
+        schedules = service.schedules.of(residents[0].id)
         assert len(schedules) == 1
         assert plan is not None

@@ -47,12 +47,12 @@ def test_platform_writes_counts_to_influx(tmp_path: Path) -> None:
         with platform.sessions() as s:
             s.add(CareUnitRow(id="natt-1", name="Natt 1"))
             s.commit()
-        book = platform.supervision.residents
-        r = book.create("Lgh 1, A.A.", "natt-1", actor="t", now=NOW)
-        book.record_consent(
+        sup = platform.supervision
+        r = sup.residents.create("Lgh 1, A.A.", "natt-1", actor="t", now=NOW)
+        sup.consents.record(
             r.id, party="resident", scope=["camera"], given_on=date(2026, 1, 1), actor="t", now=NOW
         )
-        book.add_schedule(
+        sup.schedules.add(
             r.id,
             method="camera",
             times=["22:00", "01:00"],

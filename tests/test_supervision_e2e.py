@@ -156,7 +156,8 @@ def test_sensor_and_camera_outcomes_with_alerts(running: dict[str, Any]) -> None
     t = clock().isoformat()
     pub(broker, "kv/bed-1/up", {"time": t, "values": {"in_bed": True, "battery": 90}})
     pub(broker, "kv/bed-2/up", {"time": t, "values": {"in_bed": False, "battery": 90}})
-    wait_for(lambda: {"bed-1", "bed-2"} <= set(platform.supervision._in_bed), what="bed readings")
+    beds = platform.supervision.sensors
+    wait_for(lambda: beds.in_bed_known("bed-1") and beds.in_bed_known("bed-2"), what="bed readings")
 
     clock.jump_to(running["due"])
     wait_for(lambda: _status(platform, in_bed) == "ok", what="in bed → ok")

@@ -124,13 +124,13 @@ def test_consent_withdrawal_stops_the_sensor_at_once(world: dict[str, Any]) -> N
     c, svc, clock, platform = world["client"], world["svc"], world["clock"], world["platform"]
     rid = resident(c, "sensor", ["22:00"], bed="bed-9")
     _reading(platform, "bed-9", True, clock())
-    assert "bed-9" in svc._in_bed
+    assert svc.sensors.in_bed_known("bed-9")
     consent = c.get(f"{API}/residents/{rid}").json()["consents"][0]["id"]
     w = c.post(f"{API}/residents/{rid}/consents/{consent}/withdraw")
     assert w.json() == {"cancelled_checks": 1}
-    assert "bed-9" not in svc._in_bed  # what the sensor said is forgotten
+    assert not svc.sensors.in_bed_known("bed-9")  # what the sensor said is forgotten
     _reading(platform, "bed-9", False, clock())
-    assert "bed-9" not in svc._in_bed  # and what it says now is not taken
+    assert not svc.sensors.in_bed_known("bed-9")  # and what it says now is not taken
     clock.at = local(2026, 11, 20, 23, 0)
     svc.tick(clock())
     assert statuses(svc, rid) == ["cancelled"]
@@ -183,7 +183,7 @@ def test_export_and_erase(world: dict[str, Any]) -> None:
     assert [t["to"] for t in exported["transitions"]] == ["scheduled", "technical_failure"]
     assert c.delete(f"{API}/residents/{rid}").status_code == 204
     assert svc.checks.of_resident(rid) == []
-    assert svc.residents.bindings() == {}
+    assert svc.bindings.all() == {}
     # the alert was about the resident: erased with them (not resolved, which would notify)
     assert alerts.list(origin="external", limit=10) == []
 
@@ -191,16 +191,16 @@ def test_export_and_erase(world: dict[str, Any]) -> None:
 def test_a_plan_changed_behind_the_api_still_stops_its_checks(world: dict[str, Any]) -> None:
     c, svc, clock = world["client"], world["svc"], world["clock"]
     rid = resident(c, "camera", ["22:00", "23:00"])
-    (sched,) = svc.residents.schedules(rid)
+    (sched,) = svc.schedules.of(rid)
     clock.at = local(2026, 11, 20, 22, 30)
-    svc.residents.end_schedule(rid, sched.id, now=clock())  # e.g. a seeding script
+    svc.schedules.end(rid, sched.id, now=clock())  # e.g. a seeding script
     svc.refresh()
     clock.at = local(2026, 11, 21, 1, 0)
     svc.tick(clock())
     # 22:00 was due before the plan ended: missed; 23:00 was not: cancelled, never missed
     assert statuses(svc, rid) == ["missed", "cancelled"]
     sensor = resident(c, "sensor", ["01:30"], bed="bed-7")
-    svc.residents.unbind_sensor(sensor, "bed-7")
+    svc.bindings.unbind(sensor, "bed-7")
     svc.refresh()
     clock.at = local(2026, 11, 21, 1, 30)
     svc.tick(clock())
