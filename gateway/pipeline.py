@@ -83,7 +83,8 @@ class PipelineStats:
     #: readings of retained messages that carry no time of their own (see ``process``)
     retained_untimed: int = 0
     ignored: int = 0
-    #: messages a bug stopped (kept as dead letters), and listener failures
+    #: messages a bug stopped (kept as dead letters), and failures of listeners or around
+    #: the rules
     bugs: int = 0
     by_family: dict[str, int] = field(default_factory=dict)
 
