@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from devices.quarantine import QuarantineEntry, QuarantineStore
 from gateway.pipeline import Inbound, Pipeline
 from ingest.deadletters import DeadLetterStore, Letter
 from ingest.errors import StoreError
+from tests.support.postgres import pg_cluster  # noqa: F401  (session-wide PostgreSQL)
+from tests.support.registry_api import make_api
 from tests.test_decode_pipeline import FailingOnceStore
 
 SHED = {"id": "bod-1", "type": "technical_shed_temperature", "name": "Bod 1"}
@@ -110,6 +113,29 @@ def test_a_message_the_quarantine_refuses_is_a_dead_letter_alone(
     assert letter["topic"] == "kv/okand-2/up"
     assert "internal error" in letter["reason"]
     assert pipeline.stats.bugs == 1
+
+
+@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
+def on_postgres(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    yield from make_api(request, tmp_path)
+
+
+def test_a_ref_postgresql_refuses_is_a_dead_letter_alone(on_postgres: tuple[Any, Any]) -> None:
+    # PostgreSQL enforces the ref column's length (SQLite does not): the batch's one
+    # transaction fails on it, and the other messages are quarantined all the same
+    client, platform = on_postgres
+    pipeline, acked = pipeline_of(platform)
+    long_ref = "x" * 300
+    now = datetime.now(UTC)
+    refs = ["okand-a", long_ref, "okand-b"]
+    pipeline.process(
+        [Inbound(f"kv/{ref}/up", native(1.0), i, 1, now) for i, ref in enumerate(refs)]
+    )
+    assert acked == [0, 1, 2]
+    assert sorted(u.ref for u in platform.quarantine.list_unknown()) == ["okand-a", "okand-b"]
+    (letter,) = client.get("/api/v1/dead-letters").json()
+    assert long_ref in letter["topic"]
+    assert "internal error" in letter["reason"]
 
 
 class FailingOnceDeadLetters(DeadLetterStore):
