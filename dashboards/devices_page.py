@@ -238,9 +238,7 @@ def devices_post(
                 body,
                 registry=state.registry,
                 quarantine=state.quarantine,
-                store=state.store,
-                engine=state.platform.engine,
-                listeners=list(state.platform.pipeline.listeners),
+                accept=state.platform.pipeline.accept,
                 installed_by=user.name,
                 now=now,
             )

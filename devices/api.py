@@ -387,9 +387,7 @@ def claim(
         body,
         registry=registry,
         quarantine=state.quarantine,
-        store=state.store,
-        engine=platform.engine,
-        listeners=list(platform.pipeline.listeners),
+        accept=platform.pipeline.accept,
         installed_by=user.name,
         now=datetime.now(UTC),
     )

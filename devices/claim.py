@@ -1,32 +1,35 @@
 """Claiming a device the gateway heard but did not know: register it under the ref it used,
-then ingest what it sent in the last 24 h (store + rules), so that nothing it said is lost.
+then ingest what it sent in the last 24 h, so that nothing it said is lost. The readings go
+the way the gateway's own go (store, rules, listeners): through its ``accept``, passed in.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from devices.errors import NotFound
 from devices.quarantine import QuarantineStore
 from devices.registry import DeviceInfo, DeviceRegistry
 from devices.schemas import ClaimRequest, DeviceCreate, DevicePublic, DeviceRef
 
-__all__ = ["CLAIM_WINDOW", "ClaimResult", "claim_unknown", "device_id_for"]
+if TYPE_CHECKING:
+    from ingest.reading import Reading
+
+__all__ = ["CLAIM_WINDOW", "Accept", "ClaimResult", "claim_unknown", "device_id_for"]
 
 CLAIM_WINDOW = timedelta(hours=24)
 _SOURCES = {"native", "chirpstack", "ttn", "zigbee2mqtt", "tasmota", "senml"}
 
 
-class _Store(Protocol):
-    def write(self, readings: Sequence[Any]) -> None: ...
+class Accept(Protocol):
+    """The gateway's way in for decoded readings of registered devices (``Pipeline.accept``):
+    store, then rules, then listeners. Raises only when the store fails."""
 
-
-class _Engine(Protocol):
-    def on_readings(self, readings: Any) -> None: ...
+    def __call__(self, matched: Sequence[tuple[DeviceInfo, Reading]]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +50,11 @@ def claim_unknown(
     *,
     registry: DeviceRegistry,
     quarantine: QuarantineStore,
-    store: _Store,
-    engine: _Engine,
-    listeners: Sequence[Callable[[list[Any]], None]] = (),
+    accept: Accept,
     installed_by: str,
     now: datetime,
 ) -> ClaimResult:
     from ingest.reading import Reading  # the edge where registry meets ingest
-    from ingest.store import StoredReading
 
     unknown = quarantine.get_unknown(ref)
     if unknown is None:
@@ -74,13 +74,9 @@ def claim_unknown(
     )
     device = registry.create(new, now=now)
     # From here the gateway knows the ref: new messages are stored directly. What waited in
-    # quarantine goes the way the pipeline goes: the store, then the rules, then listeners.
+    # quarantine goes the way the gateway's readings go.
     taken = quarantine.take(ref, now - CLAIM_WINDOW)
     info: DeviceInfo | None = registry.info(device.id)
     assert info is not None
-    matched = [(info, Reading(ref, r.time, r.metric, r.value, r.unit)) for r in taken]
-    store.write([StoredReading(info.id, r.time, r.metric, r.value, r.unit) for r in taken])
-    engine.on_readings(matched)
-    for listener in listeners:
-        listener(matched)
+    accept([(info, Reading(ref, r.time, r.metric, r.value, r.unit)) for r in taken])
     return ClaimResult(device, len(taken))

@@ -18,7 +18,13 @@ from access.auth import Principal
 from access.scope import sees_every_site
 from devices.db import Base, UTCDateTime
 
-__all__ = ["QuarantineStore", "QuarantinedReading", "UnknownDevice", "shown_to"]
+__all__ = [
+    "QuarantineEntry",
+    "QuarantineStore",
+    "QuarantinedReading",
+    "UnknownDevice",
+    "shown_to",
+]
 
 MAX_KEPT_PAYLOAD = 4096
 
@@ -80,6 +86,18 @@ class QuarantinedReading:
     unit: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    """One message's readings of one unknown device, as the gateway heard them."""
+
+    ref: str
+    family: str
+    topic: str
+    payload: bytes
+    readings: Sequence[QuarantinedReading]
+    received_at: datetime
+
+
 class QuarantineStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -93,34 +111,41 @@ class QuarantineStore:
         readings: Sequence[QuarantinedReading],
         received_at: datetime,
     ) -> None:
+        self.record_many([QuarantineEntry(ref, family, topic, payload, readings, received_at)])
+
+    def record_many(self, entries: Sequence[QuarantineEntry]) -> None:
+        """Keep ``entries`` (in the order heard) in one transaction: all or none."""
         with self._sessions() as s:
-            row = s.get(UnknownDeviceRow, ref)
-            kept = payload[:MAX_KEPT_PAYLOAD]
-            if row is None:
-                row = UnknownDeviceRow(
-                    ref=ref,
-                    family=family,
-                    topic=topic[:500],
-                    last_payload=kept,
-                    first_seen=received_at,
-                    last_seen=received_at,
-                    messages=1,
+            rows: dict[str, UnknownDeviceRow] = {}
+            for e in entries:
+                row = rows.get(e.ref) or s.get(UnknownDeviceRow, e.ref)
+                kept = e.payload[:MAX_KEPT_PAYLOAD]
+                if row is None:
+                    row = UnknownDeviceRow(
+                        ref=e.ref,
+                        family=e.family,
+                        topic=e.topic[:500],
+                        last_payload=kept,
+                        first_seen=e.received_at,
+                        last_seen=e.received_at,
+                        messages=1,
+                    )
+                    s.add(row)
+                else:
+                    row.family, row.topic, row.last_payload = e.family, e.topic[:500], kept
+                    row.last_seen, row.messages = e.received_at, row.messages + 1
+                rows[e.ref] = row
+                s.add_all(
+                    QuarantinedReadingRow(
+                        ref=e.ref,
+                        time=r.time,
+                        metric=r.metric,
+                        value=orjson.dumps(r.value).decode(),
+                        unit=r.unit,
+                        received_at=e.received_at,
+                    )
+                    for r in e.readings
                 )
-                s.add(row)
-            else:
-                row.family, row.topic, row.last_payload = family, topic[:500], kept
-                row.last_seen, row.messages = received_at, row.messages + 1
-            s.add_all(
-                QuarantinedReadingRow(
-                    ref=ref,
-                    time=r.time,
-                    metric=r.metric,
-                    value=orjson.dumps(r.value).decode(),
-                    unit=r.unit,
-                    received_at=received_at,
-                )
-                for r in readings
-            )
             s.commit()
 
     def list_unknown(self) -> list[UnknownDevice]:

@@ -29,7 +29,7 @@ from devices.api_sites import router as devices_sites_router
 from devices.errors import Conflict, Invalid, NotFound
 from gateway.docs import install_docs
 from gateway.json_text import JsonTextGuard
-from gateway.metrics import render_metrics
+from gateway.metrics import CONTENT_TYPE, metrics_registry, render_metrics
 from gateway.platform import Platform
 from gateway.settings import Settings, load_settings
 from ingest.api import router as ingest_router
@@ -116,9 +116,11 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         report = platform.health()
         return JSONResponse({"ready": report.ready}, status_code=200 if report.ready else 503)
 
+    registry = metrics_registry(platform)
+
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
-        return PlainTextResponse(render_metrics(platform), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(render_metrics(registry), media_type=CONTENT_TYPE)
 
     install_docs(app)  # /openapi.json and /docs, signed in, Swagger UI from the package
     app.include_router(devices_router)

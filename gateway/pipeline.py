@@ -2,11 +2,14 @@
 
 ``submit`` runs on paho's network thread and only queues; the queue is bounded, so a slow
 store pushes back on the broker instead of filling memory. One worker thread takes a batch,
-decodes every message, looks its device up, writes the batch in one transaction, runs the
-rules on it (their transitions are stored too) and only then acknowledges the batch to the
-broker in arrival order (MQTT 3.1.1 §4.6 wants QoS 1 acknowledgements in the order the
-messages arrived). A rejected message gets
-a reason in the dead-letter store and is acknowledged too: it is kept, just not as a reading.
+decodes every message and looks its device up; then ``accept`` writes the matched readings
+in one transaction and has the rules (their transitions are stored too) and the listeners
+see them; the readings of unknown devices go to quarantine in one transaction, refused
+messages to the dead-letter store; only then is the batch acknowledged to the broker in
+arrival order (MQTT 3.1.1 §4.6 wants QoS 1 acknowledgements in the order the messages
+arrived). A rejected message is acknowledged too: it is kept, just not as a reading.
+
+Claiming a device that waited in quarantine goes through the same ``accept``.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 
 from access.scope import is_care_device
 from alerts.engine import AlertEngine
-from devices.quarantine import QuarantinedReading, QuarantineStore
+from devices.quarantine import QuarantinedReading, QuarantineEntry, QuarantineStore
 from devices.registry import DeviceInfo, DeviceRegistry
 from gateway.inbox import Inbox
 from ingest.deadletters import DeadLetterStore, Letter
@@ -31,7 +35,7 @@ from ingest.plausible import implausible_time
 from ingest.reading import Reading
 from ingest.store import ReadingStore, StoredReading
 
-__all__ = ["Inbound", "Pipeline", "PipelineStats"]
+__all__ = ["Inbound", "Matched", "Pipeline", "PipelineStats"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,8 @@ _MAX_TOPIC_LEVELS, _MAX_REF_LEVELS = 16, 6
 #: Called with each stored batch's (device, reading) pairs, after the store write and before
 #: the acknowledgement (e-supervision listens for bed sensors here). Must be quick.
 Listener = Callable[[list[tuple[DeviceInfo, Reading]]], None]
+#: a decoded reading and the registered device it belongs to
+Matched = tuple[DeviceInfo, Reading]
 
 
 @dataclass(slots=True)
@@ -77,7 +83,8 @@ class PipelineStats:
     #: readings of retained messages that carry no time of their own (see ``process``)
     retained_untimed: int = 0
     ignored: int = 0
-    #: messages a bug stopped (kept as dead letters), and listener failures
+    #: messages a bug stopped (kept as dead letters), and failures of listeners or around
+    #: the rules
     bugs: int = 0
     #: messages dropped unacknowledged because this instance no longer holds the lease
     fenced: int = 0
@@ -86,10 +93,15 @@ class PipelineStats:
 
 @dataclass(slots=True)
 class _Batch:
-    """What one batch makes, kept apart from the counters until the batch is done."""
+    """What one batch makes, kept apart from the counters until the batch is done.
 
-    stored: list[StoredReading] = field(default_factory=list)
-    matched: list[tuple[DeviceInfo, Reading]] = field(default_factory=list)
+    ``done`` counts the steps after decoding that have run (see ``Pipeline._keep``): a step
+    that raised is tried again, the ones before it are not."""
+
+    matched: list[Matched] = field(default_factory=list)
+    #: when each of ``matched`` was heard (what "latest" goes by)
+    heard: list[datetime] = field(default_factory=list)
+    unknown: list[tuple[Inbound, QuarantineEntry]] = field(default_factory=list)
     letters: list[Letter] = field(default_factory=list)
     new_keys: set[str] = field(default_factory=set)
     by_family: dict[str, int] = field(default_factory=dict)
@@ -98,10 +110,11 @@ class _Batch:
     retained_untimed: int = 0
     ignored: int = 0
     bugs: int = 0
+    done: int = 0
 
     def count_into(self, stats: PipelineStats, received: int) -> None:
         stats.received += received
-        stats.readings_stored += len(self.stored)
+        stats.readings_stored += len(self.matched)
         stats.dead_letters += len(self.letters)
         stats.quarantined += self.quarantined
         stats.duplicates += self.duplicates
@@ -201,10 +214,11 @@ class Pipeline:
             batch = self._take_batch()
             if not batch:
                 continue
+            work = self._sort(batch)
             delay = 0.5
             while not self._stop.is_set():
                 try:
-                    self.process(batch)
+                    self._keep(work, batch)
                     break
                 except StoreError as exc:
                     # Nothing of this batch is acknowledged: the broker keeps it for us.
@@ -218,9 +232,10 @@ class Pipeline:
                     self._stop.wait(delay)
                     delay = min(delay * 2, 30.0)
                 except Exception:
-                    # One message cannot end here (``process`` keeps each one's failure to
-                    # itself); a part every message needs can (the dead-letter store, the
-                    # rules). Nothing is lost: the broker redelivers what was not acknowledged.
+                    # One message cannot end here (``_sort`` keeps each one's failure to
+                    # itself); a part every message needs can (the dead-letter store). The
+                    # retry resumes at the step that failed; nothing is lost: the broker
+                    # redelivers what was not acknowledged.
                     log.exception("pipeline failed on a batch of %d; retrying", len(batch))
                     self._stop.wait(delay)
                     delay = min(delay * 2, 30.0)
@@ -247,11 +262,48 @@ class Pipeline:
 
         Whatever one message does (a decoder bug, a registry surprise), it ends as a dead
         letter of its own and the rest of the batch goes on; only the store failing
-        (``StoreError``) holds the whole batch back. The counters move once the batch is done,
-        so a batch retried after a store error is counted once."""
-        if not self._may_write():
-            self.stats.fenced += len(batch)
-            return
+        (``StoreError``) holds the whole batch back, before anything else of it was kept or
+        seen by the rules. The counters move once the batch is done, so a batch retried after
+        a store error is counted once."""
+        self._keep(self._sort(batch), batch)
+
+    def accept(
+        self, matched: Sequence[Matched], heard: Sequence[datetime | None] | None = None
+    ) -> None:
+        """Take in readings already decoded and matched to their registered devices: store
+        them in one write, then have the rules and the listeners see them. ``heard``: when
+        each was received, where known.
+
+        Raises ``StoreError`` only, and only before anything else ran: the caller may call
+        again. The rules and the listeners run once (the store is idempotent, the rules' hold
+        timers are not): a failure there is counted and logged, not raised, since the
+        readings are stored by then."""
+        when: Sequence[datetime | None] = [None] * len(matched) if heard is None else heard
+        self.store.write(
+            [
+                StoredReading(d.id, r.time, r.metric, r.value, r.unit, h)
+                for (d, r), h in zip(matched, when, strict=True)
+            ]
+        )
+        try:
+            self.engine.on_readings(matched)
+        except Exception:
+            # the rules keep a strange reading's failure to themselves; this is a bug around
+            # them (a lock, a lookup) and running them again could fire a hold twice
+            self.stats.bugs += 1
+            log.exception("the rules failed on a batch of %d stored readings", len(matched))
+        batch = matched if isinstance(matched, list) else list(matched)
+        for listener in self.listeners:
+            try:
+                listener(batch)
+            except Exception:
+                # the batch is stored: a listener's bug must not have it written again
+                self.stats.bugs += 1
+                log.exception("a reading listener failed on a batch of %d", len(batch))
+
+    def _sort(self, batch: list[Inbound]) -> _Batch:
+        """Decode each message and match its device, each message alone: a bug in one makes
+        a dead letter of it, never an exception out of here."""
         work = _Batch()
         for msg in batch:
             try:
@@ -267,29 +319,58 @@ class Pipeline:
                 )
                 reason = f"internal error while handling the message ({type(exc).__name__})"
                 work.letters.append(self._refused_safe(msg, reason))
-        if not self._may_write():  # decoding took a while: ask again before the first write
+        return work
+
+    def _keep(self, work: _Batch, batch: list[Inbound]) -> None:
+        """The steps after decoding, in order, then the acknowledgement. Called again after a
+        failure, it resumes at the step that failed: a store retry never runs the rules or
+        the quarantine write a second time."""
+        if not self._may_write():
+            # a standby, or the lease lost while this batch was decoded or retried: nothing
+            # more of it is kept or acknowledged (the broker redelivers it to the active one)
             self.stats.fenced += len(batch)
             return
-        self.store.write(work.stored)
-        # Rules run once the batch is stored: a batch retried after a store error must not
-        # run them twice (the store is idempotent, the rules' hold timers are not).
-        self.engine.on_readings(work.matched)
-        for key in work.new_keys:
-            self._recent.add(key)
-        for listener in self.listeners:
-            try:
-                listener(work.matched)
-            except Exception:
-                # the batch is stored: a listener's bug must not have it written again
-                self.stats.bugs += 1
-                log.exception("a reading listener failed on a batch of %d", len(work.matched))
-        if work.letters:
-            for _at, topic, _payload, reason, _site in work.letters:
-                log.warning("dead letter on %s: %s", topic[:80], reason)
-            self.dead_letters.add_many(work.letters)
+        if work.done < 1:
+            self.accept(work.matched, work.heard)
+            for key in work.new_keys:
+                self._recent.add(key)
+            work.done = 1
+        if work.done < 2:
+            self._quarantine(work)
+            work.done = 2
+        if work.done < 3:
+            if work.letters:
+                for _at, topic, _payload, reason, _site in work.letters:
+                    log.warning("dead letter on %s: %s", topic[:80], reason)
+                self.dead_letters.add_many(work.letters)
+            work.done = 3
         work.count_into(self.stats, len(batch))
         for msg in batch:
             self._ack(msg.mid, msg.qos)
+
+    def _quarantine(self, work: _Batch) -> None:
+        """The batch's readings of unknown devices, in one transaction. Should that fail,
+        each message is tried alone, so that one the quarantine cannot take becomes a dead
+        letter of its own (as a decoder bug does) and the rest are kept."""
+        if not work.unknown:
+            return
+        try:
+            self.quarantine.record_many([entry for _msg, entry in work.unknown])
+            return
+        except Exception:
+            log.exception(
+                "quarantine failed on a batch; trying its %d messages alone", len(work.unknown)
+            )
+        for _, group in groupby(work.unknown, key=lambda u: id(u[0])):
+            entries = list(group)
+            try:
+                self.quarantine.record_many([entry for _msg, entry in entries])
+            except Exception as exc:
+                msg = entries[0][0]
+                work.bugs += 1
+                log.exception("quarantine failed for a message on %s", msg.topic[:80])
+                reason = f"internal error while handling the message ({type(exc).__name__})"
+                work.letters.append(self._refused_safe(msg, reason))
 
     def _refused_safe(self, msg: Inbound, reason: str) -> Letter:
         """``_refused`` for a message a bug stopped: if even that fails, assume care (the
@@ -347,14 +428,12 @@ class Pipeline:
             readings = [r for r in found if r.device_ref == ref]
             if device is None:
                 work.quarantined += 1
-                self.quarantine.record(
-                    ref,
-                    family,
-                    msg.topic,
-                    b"" if care else msg.payload,
-                    [QuarantinedReading(ref, r.time, r.metric, r.value, r.unit) for r in readings],
-                    msg.received_at,
-                )
+                kept = [
+                    QuarantinedReading(ref, r.time, r.metric, r.value, r.unit) for r in readings
+                ]
+                payload = b"" if care else msg.payload
+                entry = QuarantineEntry(ref, family, msg.topic, payload, kept, msg.received_at)
+                work.unknown.append((msg, entry))
                 continue
             if device.state == "retired":
                 reason = f"device {device.id!r} is retired; its messages are refused"
@@ -364,9 +443,7 @@ class Pipeline:
                 # A retained copy replayed at a (re)subscribe was received long before; it
                 # ranks at its own time, so it cannot displace what came after it.
                 heard = min(r.time, msg.received_at) if msg.retain else msg.received_at
-                work.stored.append(
-                    StoredReading(device.id, r.time, r.metric, r.value, r.unit, heard)
-                )
+                work.heard.append(heard)
                 work.matched.append((device, r))
 
     def prune(self, dead_letter_age: timedelta, quarantine_age: timedelta) -> None:

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
 from access.scope import is_care_device
 from devices.registry import DeviceRegistry
 from gateway.errors import GatewayError
@@ -126,24 +128,25 @@ def spool_of(store: object) -> SpooledStore | None:
     return store if isinstance(store, SpooledStore) else None
 
 
-def spool_metrics(store: object) -> list[str]:
-    """Prometheus lines for the spool (none on the embedded store)."""
+def spool_metrics(store: object) -> list[Metric]:
+    """The spool's figures for ``/metrics`` (none on the embedded store)."""
     spool = spool_of(store)
     if spool is None:
         return []
     st = spool.stats()
-    rows = [
-        ("kommunvakt_spool_readings", st.size, "gauge", "readings waiting for InfluxDB"),
-        ("kommunvakt_spool_capacity_readings", st.capacity, "gauge", "spool bound"),
-        ("kommunvakt_spool_oldest_age_seconds", st.oldest_age_s, "gauge", "age of the oldest"),
-        ("kommunvakt_spool_full", int(st.full), "gauge", "1 while the spool refuses writes"),
-        ("kommunvakt_spool_sent_total", st.sent, "counter", "readings delivered to InfluxDB"),
-        ("kommunvakt_spool_rejected_total", st.rejected, "counter", "readings InfluxDB refused"),
-        ("kommunvakt_spool_send_errors_total", st.send_errors, "counter", "failed sends"),
+    gauges = [
+        ("kommunvakt_spool_readings", "readings waiting for InfluxDB", st.size),
+        ("kommunvakt_spool_capacity_readings", "spool bound", st.capacity),
+        ("kommunvakt_spool_oldest_age_seconds", "age of the oldest", st.oldest_age_s),
+        ("kommunvakt_spool_full", "1 while the spool refuses writes", int(st.full)),
     ]
-    out: list[str] = []
-    for name, value, kind, help_text in rows:
-        out += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
+    counters = [
+        ("kommunvakt_spool_sent_total", "readings delivered to InfluxDB", st.sent),
+        ("kommunvakt_spool_rejected_total", "readings InfluxDB refused", st.rejected),
+        ("kommunvakt_spool_send_errors_total", "failed sends", st.send_errors),
+    ]
+    out: list[Metric] = [GaugeMetricFamily(n, h, value=v) for n, h, v in gauges]
+    out += [CounterMetricFamily(n, h, value=v) for n, h, v in counters]
     return out
 
 

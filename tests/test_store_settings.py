@@ -42,7 +42,7 @@ def test_store_selection(tmp_path: Path, platform: Any) -> None:
     assert isinstance(spooled.backend, InfluxReadingStore)
     assert spooled.path == tmp_path / SPOOL_FILE
     assert (spooled.batch_size, spooled.max_readings) == (123, 1000)
-    lines = spool_metrics(spooled)
-    assert "kommunvakt_spool_readings 0" in lines
-    assert "kommunvakt_spool_capacity_readings 1000" in lines
+    spool = {s.name: s.value for family in spool_metrics(spooled) for s in family.samples}
+    assert spool["kommunvakt_spool_readings"] == 0
+    assert spool["kommunvakt_spool_capacity_readings"] == 1000
     spooled.close(drain_timeout=0)
