@@ -291,6 +291,38 @@ def test_conditions_building_up_survive_a_restart(world: World) -> None:
     assert world.alerting.store.list(state="active", rule="premises_not_armed_after_closing")
 
 
+def test_kept_conditions_resume_from_rows_as_stored(world: World) -> None:
+    """Rows of alert_rule_state as the platform has always written them (a threshold's levels,
+    ``*`` for the other kinds; ISO instants) resume after an upgrade."""
+    from alerts.models import RuleStateRow
+
+    world.device("frys-1", "freezer", "vattenverket", name="Frys 1")
+    world.device("tb-7", "technical_shed_temperature", "vattenverket", name="Teknikbod 7")
+    started = T0.isoformat()
+    with world.sessions() as s:
+        s.add_all([
+            RuleStateRow(device_id="frys-1", rule="freezer_door_open_too_long",
+                         since={"*": started}, value=True, updated_at=T0),
+            RuleStateRow(device_id="tb-7", rule="shed_too_hot",
+                         since={"warning": started}, value=26.5, updated_at=T0),
+            RuleStateRow(device_id="frys-1", rule="device_silent",  # silence: never kept
+                         since={"*": started}, value=None, updated_at=T0),
+        ])  # fmt: skip
+        s.commit()
+    world.clock.at(30)
+    world.restart()
+    world.tick(59)
+    assert world.alerting.store.list(state="active") == []
+    world.tick(60)  # the shed's hold (60 s here) ran from the kept instant, not the restart
+    (hot,) = world.alerting.store.list(state="active", rule="shed_too_hot")
+    assert (hot.severity, hot.value) == ("warning", 26.5)
+    world.tick(599)
+    assert world.alerting.store.list(state="active", rule="freezer_door_open_too_long") == []
+    world.tick(600)  # as did the door's 10 min
+    assert world.alerting.store.list(state="active", rule="freezer_door_open_too_long")
+    assert world.alerting.store.list(state="active", rule="device_silent") == []
+
+
 def test_safety_alarm_of_a_care_unit_reaches_its_night_staff_only(world: World) -> None:
     from devices.schemas import CareUnitCreate
 
