@@ -166,14 +166,20 @@ class AlertEngine:
         tracked = self._tracked.get(key)
         if tracked is None:
             tracked = self._tracked[key] = Tracked()
-        tracked.state = state
-        self._persist(key, tracked)
-        tracked.due = rule.due(state, env)
-        if tracked.due is None:
-            self._clocked.discard(key)
-        else:
-            self._clocked.add(key)
+        self._update(key, tracked, rule, state, env)
         return tracked
+
+    def _update(self, key: Key, tracked: Tracked, rule: Rule, state: RuleState, env: Env) -> None:
+        tracked.state = state
+        if self.rule_states is not None:
+            self._persist(key, tracked)
+        due = rule.due(state, env)
+        if due is None:
+            if tracked.due is not None:
+                self._clocked.discard(key)
+        elif tracked.due is None:
+            self._clocked.add(key)
+        tracked.due = due
 
     def _persist(self, key: Key, tracked: Tracked) -> None:
         condition = tracked.state.condition()
@@ -190,6 +196,7 @@ class AlertEngine:
     def on_readings(self, readings: Iterable[tuple[DeviceInfo, Reading]]) -> None:
         with self._lock:
             now = self._clock()
+            env, env_of = Env(), None  # a batch is mostly one device's: its env once
             for device, reading in readings:
                 if device.state != "active":
                     continue
@@ -198,8 +205,11 @@ class AlertEngine:
                     entries = compiled.by_metric.get(reading.metric, ())
                     if not entries and not compiled.every_metric:
                         continue
-                    env = self._env(device)
-                    for entry in (*entries, *compiled.every_metric):
+                    if device is not env_of:
+                        env, env_of = self._env(device), device
+                    for entry in entries:
+                        self._evaluate(device, entry, reading, now, env)
+                    for entry in compiled.every_metric:
                         self._evaluate(device, entry, reading, now, env)
                 except Exception:
                     # one strange reading must not keep the rules from the rest of the batch
@@ -216,9 +226,11 @@ class AlertEngine:
     ) -> None:
         key = (device.id, entry.name)
         tracked = self._tracked.get(key)
-        before = tracked.state if tracked is not None else RuleState()
+        if tracked is None:
+            tracked = self._tracked[key] = Tracked()
+        before = tracked.state
         state, tr = entry.rule.evaluate(before, reading, now, env)
-        tracked = self._set(key, entry.rule, state, env)
+        self._update(key, tracked, entry.rule, state, env)
         if tr is not None:
             self._apply(device, entry, tr)
         elif state.firing is not None and entry.rule.tracks_value and state is not before:
@@ -276,7 +288,7 @@ class AlertEngine:
         device, entry = found
         env = self._env(device)
         state, tr = entry.rule.tick(tracked.state, now, env)
-        self._set(key, entry.rule, state, env)
+        self._update(key, tracked, entry.rule, state, env)
         if tr is not None:
             self._apply(device, entry, tr)
 

@@ -81,8 +81,7 @@ class StateHeldRule(_OneCondition):
     ) -> tuple[RuleState, Transition | None]:
         value, at = reading.value, reading.time
         if truthy(value) != truthy(self.bad):
-            new = _since(replace(state, firing=None, value=value), None)
-            return settle(state, new, at, None)
+            return settle(state, RuleState(None, {}, value, state.last_seen), at, None)
         since = state.since if state.since is not None else at
         return self._hold(state, _since(replace(state, value=value), since), at)
 
@@ -133,8 +132,7 @@ class AfterClosingRule(_OneCondition):
     ) -> tuple[RuleState, Transition | None]:
         value, at = reading.value, reading.time
         if not self._is_bad(value):
-            new = _since(replace(state, firing=None, value=value), None)
-            return settle(state, new, at, None)
+            return settle(state, RuleState(None, {}, value, state.last_seen), at, None)
         since = state.since if state.since is not None else at
         return self._closed(state, _since(replace(state, value=value), since), at, env)
 

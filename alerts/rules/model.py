@@ -61,9 +61,9 @@ class RuleState:
 
     def condition(self) -> tuple[tuple[str, datetime], ...] | None:
         """What is worth keeping across a restart: a condition building up, not yet fired."""
-        if self.firing is not None:
+        if self.firing is not None or not self.beyond_since:
             return None
-        return tuple(sorted(self.beyond_since.items())) or None
+        return tuple(sorted(self.beyond_since.items()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,8 +53,8 @@ class NoDataRule:
                 return st, replace(tr, value=None, metric="online") if tr else None
             return settle(state, held(None, value, None, at), at, None)
         last = at if state.last_seen is None else max(state.last_seen, at)
-        if state.firing is None:
-            return RuleState(None, {}, value, last), None  # the common case: note the time
+        if state.firing is None:  # the common case: note the time
+            return (state if last == state.last_seen else RuleState(last_seen=last)), None
         st, tr = settle(state, held(None, value, None, last), at, None)
         return st, replace(tr, value=None) if tr else None
 
