@@ -2,8 +2,9 @@
 
 The pipeline stores a batch first and then hands its readings to ``on_readings``: a rule sees
 only readings that are stored. Rule evaluation is pure (``alerts.rules``: every kind is a
-``Rule`` returning a ``Transition``); this module keeps one ``Tracked`` per (device, rule),
-persists transitions through ``AlertStore`` and lets the ``Announcer`` tell people. State
+``Rule`` returning a ``Transition``); this module feeds them readings and the clock, keeps
+one ``Tracked`` per (device, rule) in ``alerts.tracking``, persists transitions through
+``AlertStore`` and lets the ``Announcer`` tell people. State
 survives a restart: open alerts are read back and their rules resume as firing; conditions
 building up resume from ``RuleStateStore``; the follow-up (reminders, escalation) continues
 from what the store remembers.
@@ -23,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,31 +34,21 @@ from alerts.followup import FollowUpPolicy
 from alerts.links import AckLinks
 from alerts.notify import Notifier
 from alerts.rules.book import Compiled, OverrideSource, RuleBook
-from alerts.rules.model import Env, Rule, RuleState, Transition
+from alerts.rules.model import Env, Transition
 from alerts.rules.specs import RuleEntry
 from alerts.rulestate import RuleStateStore
 from alerts.silences import SilenceStore
 from alerts.store import Alert, AlertStore
+from alerts.tracking import Key, Tracked, Tracking
 from devices.registry import DeviceInfo, DeviceRegistry
 from ingest.reading import Reading
 
-__all__ = ["AlertEngine", "Tracked"]
+__all__ = ["AlertEngine"]
 
 log = logging.getLogger(__name__)
 
-Key = tuple[str, str]  # (device id, rule name)
 SEVERITIES = ("info", "warning", "critical")
 VALUE_REFRESH_S = 30.0
-
-
-@dataclass(slots=True)
-class Tracked:
-    """One (device, rule): the rule's state and what the engine keeps about it."""
-
-    state: RuleState = field(default_factory=RuleState)
-    due: float | None = None  # when the clock must call ``tick`` (epoch s); None: never
-    persisted: tuple[tuple[str, datetime], ...] | None = None  # the condition kept in SQL
-    value_written: float | None = None  # monotonic time the firing alert's value was stored
 
 
 class AlertEngine:
@@ -77,7 +68,6 @@ class AlertEngine:
         rule_states: RuleStateStore | None = None,
     ) -> None:
         self.store = store
-        self.rule_states = rule_states
         self.notifier = notifier
         self.registry = registry
         self.announce = Announcer(
@@ -86,8 +76,7 @@ class AlertEngine:
         )  # fmt: skip
         self.rules = RuleBook(registry, rule_overrides, api_overrides)
         self._clock = clock
-        self._tracked: dict[Key, Tracked] = {}
-        self._clocked: set[Key] = set()  # the keys whose ``due`` is set
+        self._tracking = Tracking(rule_states)
         self._last_scan = 0.0
         self._rescan = False  # the rules changed: every silence deadline is computed again
         self._lock = threading.RLock()
@@ -130,7 +119,7 @@ class AlertEngine:
 
     def restore(self, now: datetime | None = None) -> int:
         """Resume the rules of alerts that were open when the platform stopped."""
-        self.watching_since = now or self._clock()
+        now = self.watching_since = now or self._clock()
         count = 0
         with self._lock:
             for alert in self.store.open_alerts():
@@ -139,57 +128,30 @@ class AlertEngine:
                     continue
                 device, entry = found
                 state = entry.rule.restored(alert.severity, alert.started_at)
-                self._set((alert.device_id, entry.name), entry.rule, state, self._env(device))
+                key = (alert.device_id, entry.name)
+                tracked = self._tracking.of(key)
+                self._tracking.update(key, tracked, entry.rule, state, self._env(device), now)
                 count += 1
-            count += self._resume_conditions()
+            count += self._resume_conditions(now)
         return count
 
-    def _resume_conditions(self) -> int:
+    def _resume_conditions(self, now: datetime) -> int:
         """Conditions that were building up (a door open, a shed above 25 °C) carry on."""
-        if self.rule_states is None:
+        rule_states = self._tracking.rule_states
+        if rule_states is None:
             return 0
         count = 0
-        for key, (since, value) in self.rule_states.load().items():
+        for key, (since, value) in rule_states.load().items():
             found = self._lookup(key)
-            if key in self._tracked or found is None:
+            if key in self._tracking or found is None:
                 continue
             device, entry = found
             state = entry.rule.resumed(since, value)
             if state is None:
                 continue
-            self._tracked[key] = Tracked(persisted=state.condition())
-            self._set(key, entry.rule, state, self._env(device))
+            self._tracking.resume(key, entry.rule, state, self._env(device), now)
             count += 1
         return count
-
-    def _set(self, key: Key, rule: Rule, state: RuleState, env: Env) -> Tracked:
-        tracked = self._tracked.get(key)
-        if tracked is None:
-            tracked = self._tracked[key] = Tracked()
-        self._update(key, tracked, rule, state, env)
-        return tracked
-
-    def _update(self, key: Key, tracked: Tracked, rule: Rule, state: RuleState, env: Env) -> None:
-        tracked.state = state
-        if self.rule_states is not None:
-            self._persist(key, tracked)
-        due = rule.due(state, env)
-        if due is None:
-            if tracked.due is not None:
-                self._clocked.discard(key)
-        elif tracked.due is None:
-            self._clocked.add(key)
-        tracked.due = due
-
-    def _persist(self, key: Key, tracked: Tracked) -> None:
-        condition = tracked.state.condition()
-        if self.rule_states is None or condition == tracked.persisted:
-            return  # written only when a condition starts or ends, never per reading
-        tracked.persisted = condition
-        if condition is None:
-            self.rule_states.clear(key)
-        else:
-            self.rule_states.save(key, dict(condition), tracked.state.value, self._clock())
 
     # -- rule evaluation -------------------------------------------------------------------
 
@@ -225,12 +187,10 @@ class AlertEngine:
         self, device: DeviceInfo, entry: RuleEntry, reading: Reading, now: datetime, env: Env
     ) -> None:
         key = (device.id, entry.name)
-        tracked = self._tracked.get(key)
-        if tracked is None:
-            tracked = self._tracked[key] = Tracked()
+        tracked = self._tracking.of(key)
         before = tracked.state
         state, tr = entry.rule.evaluate(before, reading, now, env)
-        self._update(key, tracked, entry.rule, state, env)
+        self._tracking.update(key, tracked, entry.rule, state, env, now)
         if tr is not None:
             self._apply(device, entry, tr)
         elif state.firing is not None and entry.rule.tracks_value and state is not before:
@@ -250,11 +210,8 @@ class AlertEngine:
         with self._lock:
             if time.monotonic() - self._last_scan > 60:
                 self._scan_devices(now)
-            now_ts = now.timestamp()
-            for key in list(self._clocked):
-                tracked = self._tracked[key]
-                if tracked.due is not None and tracked.due <= now_ts:
-                    self._tick_rule(key, tracked, now)
+            for key, tracked in self._tracking.due(now.timestamp()):
+                self._tick_rule(key, tracked, now)
             self.announce.follow_up(now)
         self.announce.prune(now)
 
@@ -273,22 +230,19 @@ class AlertEngine:
             env = replace(self._env(device), watching_since=since)
             for entry in entries:
                 key = (device.id, entry.name)
-                tracked = self._tracked.get(key)
-                if tracked is not None and not rescan and tracked.due is not None:
-                    continue
-                state = tracked.state if tracked is not None else RuleState()
-                self._set(key, entry.rule, state, env)
+                tracked = self._tracking.of(key)
+                if rescan or tracked.due is None:
+                    self._tracking.update(key, tracked, entry.rule, tracked.state, env, now)
 
     def _tick_rule(self, key: Key, tracked: Tracked, now: datetime) -> None:
         found = self._lookup(key)
         if found is None:
-            tracked.due = None
-            self._clocked.discard(key)
+            self._tracking.unclock(key, tracked)
             return
         device, entry = found
         env = self._env(device)
         state, tr = entry.rule.tick(tracked.state, now, env)
-        self._update(key, tracked, entry.rule, state, env)
+        self._tracking.update(key, tracked, entry.rule, state, env, now)
         if tr is not None:
             self._apply(device, entry, tr)
 
@@ -376,12 +330,7 @@ class AlertEngine:
         with self._lock:
             alert = self.store.resolve_by_id(alert_id, at, actor, note)
             # the rule starts afresh: a latched alarm re-arms, a hold is timed again
-            key = (alert.device_id, alert.rule)
-            old = self._tracked.pop(key, None)
-            self._clocked.discard(key)
-            if old is not None and old.state.last_seen is not None:
-                # a silence is timed again from the last reading, at the next scan
-                self._tracked[key] = Tracked(RuleState(last_seen=old.state.last_seen))
+            self._tracking.restart((alert.device_id, alert.rule))
             self.announce.recovery(alert)
             return alert
 
