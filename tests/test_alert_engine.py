@@ -398,6 +398,22 @@ def test_device_in_maintenance_is_quiet_and_a_retired_ones_alert_closes(world: W
     assert len(world.sink.at("facility")) == 1  # neither the reminder nor a recovery went out
 
 
+def test_a_reading_from_before_a_restart_keeps_the_full_grace(world: World) -> None:
+    """A reading that arrives after a start but was made before it (a queued QoS 1 message)
+    does not cut the no-data grace short: silence counts from the start."""
+    world.device("frys-2", "freezer", "vattenverket", name="Frys 2")
+    world.clock.at(1000)
+    world.restart()  # watching since 1000 s; the freezer is expected every 600 s, factor 3
+    info = world.registry.info("frys-2")
+    assert info is not None
+    world.alerting.engine.on_readings([(info, Reading("frys-2", T0, "temperature", -21.0))])
+    world.tick(2799)  # 1800 s after the reading, but not after the start
+    assert world.alerting.store.list(state="active") == []
+    world.tick(2800)
+    (alert,) = world.alerting.store.list(state="active")
+    assert alert.rule == "device_silent"
+
+
 def test_a_reading_the_rules_cannot_take_does_not_stop_the_others(world: World) -> None:
     """A low battery dated at the end of the calendar cannot be worded in local time (its
     "since" overflows); that reading alone is skipped (counted, logged), the next device's
