@@ -1,14 +1,18 @@
 """The alert engine: runs each device's rules on its readings and on the clock.
 
-Rule evaluation is pure (``alerts.rules``, ``alerts.kinds``); this module keeps the
-per-(device, rule) state, persists transitions through ``AlertStore`` and lets the
-``Announcer`` tell people. State survives a restart: open alerts are read back and their rules
-resume as firing; the follow-up (reminders, escalation) continues from what the store remembers.
+The pipeline stores a batch first and then hands its readings to ``on_readings``: a rule sees
+only readings that are stored. Rule evaluation is pure (``alerts.rules``: every kind is a
+``Rule`` returning a ``Transition``); this module feeds them readings and the clock, keeps
+one ``Tracked`` per (device, rule) in ``alerts.tracking``, persists transitions through
+``AlertStore`` and lets the ``Announcer`` tell people. State
+survives a restart: open alerts are read back and their rules resume as firing; conditions
+building up resume from ``RuleStateStore``; the follow-up (reminders, escalation) continues
+from what the store remembers.
 
-The hot path is cheap on purpose (it runs inside the pipeline before the store write): a
-device's rules are compiled once and indexed by metric, a "no data" rule only notes the time
-of each reading, and the clock tick only visits rules that have something pending (a hold
-running, a door open, a deadline passed) instead of every device every second.
+The hot path is cheap on purpose (it runs for every stored reading): a device's rules are
+compiled once and indexed by metric, a "no data" rule only notes the time of each reading,
+and the clock tick only visits rules whose ``due`` time has come (a hold running, a door open,
+a silence deadline) instead of every device every second.
 
 ``raise_external`` / ``resolve_external`` let other parts (e-supervision) raise alerts that no
 rule produces, with the same lifecycle, routing, follow-up and acknowledgement.
@@ -20,22 +24,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from alerts.announce import Announcer
 from alerts.errors import RuleConfigError
 from alerts.followup import FollowUpPolicy
-from alerts.kinds import Change, Env, HeldState, NoDataRule
 from alerts.links import AckLinks
-from alerts.messages import beyond_since, detail_for
 from alerts.notify import Notifier
-from alerts.rulebook import Compiled, OverrideSource, RuleBook
-from alerts.rules import RuleState, ThresholdRule, Transition, evaluate, restored, tick
-from alerts.rulestate import RuleStateStore, condition_of, resumed
+from alerts.rules.book import Compiled, OverrideSource, RuleBook
+from alerts.rules.model import Env, Transition
+from alerts.rules.specs import RuleEntry
+from alerts.rulestate import RuleStateStore
 from alerts.silences import SilenceStore
-from alerts.specs import RuleEntry
 from alerts.store import Alert, AlertStore
+from alerts.tracking import Key, Tracked, Tracking
 from devices.registry import DeviceInfo, DeviceRegistry
 from ingest.reading import Reading
 
@@ -43,8 +47,8 @@ __all__ = ["AlertEngine"]
 
 log = logging.getLogger(__name__)
 
-Key = tuple[str, str]  # (device id, rule name)
 SEVERITIES = ("info", "warning", "critical")
+VALUE_REFRESH_S = 30.0
 
 
 class AlertEngine:
@@ -64,8 +68,6 @@ class AlertEngine:
         rule_states: RuleStateStore | None = None,
     ) -> None:
         self.store = store
-        self.rule_states = rule_states
-        self._persisted: dict[Key, Any] = {}
         self.notifier = notifier
         self.registry = registry
         self.announce = Announcer(
@@ -74,12 +76,9 @@ class AlertEngine:
         )  # fmt: skip
         self.rules = RuleBook(registry, rule_overrides, api_overrides)
         self._clock = clock
-        self._state: dict[Key, Any] = {}
-        self._pending: set[Key] = set()  # rules the clock must look at
-        self._seen: dict[Key, float] = {}  # no_data: last reading (epoch s)
-        self._deadline: dict[Key, float] = {}  # no_data: silent from this instant on
-        self._value_written: dict[Key, float] = {}
+        self._tracking = Tracking(rule_states)
         self._last_scan = 0.0
+        self._rescan = False  # the rules changed: every silence deadline is computed again
         self._lock = threading.RLock()
         self.watching_since: datetime | None = None
         #: readings a bug stopped in ``on_readings`` (each alone; the others went on)
@@ -100,7 +99,7 @@ class AlertEngine:
         """Forget the compiled rules (after an override or a device changed)."""
         with self._lock:
             self.rules.clear()
-            self._deadline.clear()
+            self._rescan = True
             self._last_scan = 0.0
 
     def _compile(self, device: DeviceInfo) -> Compiled:
@@ -109,77 +108,71 @@ class AlertEngine:
     def _env(self, device: DeviceInfo) -> Env:
         return self.rules.env(device, self.watching_since)
 
-    # -- rule evaluation -------------------------------------------------------------------
+    def _lookup(self, key: Key, *, active: bool = True) -> tuple[DeviceInfo, RuleEntry] | None:
+        device = self.registry.info(key[0])
+        if device is None or (active and device.state != "active"):
+            return None
+        entry = self._compile(device).by_name.get(key[1])
+        return (device, entry) if entry is not None else None
+
+    # -- state -----------------------------------------------------------------------------
 
     def restore(self, now: datetime | None = None) -> int:
         """Resume the rules of alerts that were open when the platform stopped."""
-        self.watching_since = now or self._clock()
+        now = self.watching_since = now or self._clock()
         count = 0
         with self._lock:
             for alert in self.store.open_alerts():
-                info = self.registry.info(alert.device_id)
-                entry = self._compile(info).by_name.get(alert.rule) if info else None
-                if alert.origin != "rule" or entry is None:
+                found = self._lookup((alert.device_id, alert.rule), active=False)
+                if alert.origin != "rule" or found is None:
                     continue
-                if isinstance(entry.rule, ThresholdRule):
-                    state: Any = restored(entry.rule, alert.severity, alert.started_at)
-                else:
-                    state = HeldState(alert.severity, None, alert.started_at)
-                self._remember((alert.device_id, entry.name), state)
+                device, entry = found
+                state = entry.rule.restored(alert.severity, alert.started_at)
+                key = (alert.device_id, entry.name)
+                tracked = self._tracking.of(key)
+                self._tracking.update(key, tracked, entry.rule, state, self._env(device), now)
                 count += 1
-            count += self._resume_conditions()
+            count += self._resume_conditions(now)
         return count
 
-    def _resume_conditions(self) -> int:
+    def _resume_conditions(self, now: datetime) -> int:
         """Conditions that were building up (a door open, a shed above 25 °C) carry on."""
-        if self.rule_states is None:
+        rule_states = self._tracking.rule_states
+        if rule_states is None:
             return 0
         count = 0
-        for key, (since, value) in self.rule_states.load().items():
+        for key, (since, value) in rule_states.load().items():
             found = self._lookup(key)
-            state = resumed(found[1].rule, since, value) if found is not None else None
-            if key in self._state or state is None:
+            if key in self._tracking or found is None:
                 continue
-            self._persisted[key] = condition_of(state)
-            self._remember(key, state)
+            device, entry = found
+            state = entry.rule.resumed(since, value)
+            if state is None:
+                continue
+            self._tracking.resume(key, entry.rule, state, self._env(device), now)
             count += 1
         return count
 
-    def _persist(self, key: Key, state: Any) -> None:
-        condition = condition_of(state)
-        if self.rule_states is None or condition == self._persisted.get(key):
-            return  # written only when a condition starts or ends, never per reading
-        if condition is None:
-            self._persisted.pop(key, None)
-            self.rule_states.clear(key)
-        else:
-            self._persisted[key] = condition
-            value = state.last_value if isinstance(state, RuleState) else state.value
-            self.rule_states.save(key, dict(condition), value, self._clock())
-
-    def _remember(self, key: Key, state: Any) -> None:
-        self._state[key] = state
-        self._persist(key, state)
-        if isinstance(state, RuleState):
-            pending = bool(state.beyond_since)
-        else:
-            pending = state.since is not None or state.firing is not None
-        if pending:
-            self._pending.add(key)
-        else:
-            self._pending.discard(key)
+    # -- rule evaluation -------------------------------------------------------------------
 
     def on_readings(self, readings: Iterable[tuple[DeviceInfo, Reading]]) -> None:
         with self._lock:
+            now = self._clock()
+            env, env_of = Env(), None  # a batch is mostly one device's: its env once
             for device, reading in readings:
                 if device.state != "active":
                     continue
                 try:
                     compiled = self._compile(device)
-                    for entry in compiled.by_metric.get(reading.metric, ()):
-                        self._evaluate(device, entry, reading)
-                    for entry in compiled.no_data:
-                        self._heard(device, entry, reading)
+                    entries = compiled.by_metric.get(reading.metric, ())
+                    if not entries and not compiled.every_metric:
+                        continue
+                    if device is not env_of:
+                        env, env_of = self._env(device), device
+                    for entry in entries:
+                        self._evaluate(device, entry, reading, now, env)
+                    for entry in compiled.every_metric:
+                        self._evaluate(device, entry, reading, now, env)
                 except Exception:
                     # one strange reading must not keep the rules from the rest of the batch
                     # (nor have the stored batch retried); its value is not logged
@@ -190,67 +183,26 @@ class AlertEngine:
                         device.id,
                     )
 
-    def _evaluate(self, device: DeviceInfo, entry: RuleEntry, reading: Reading) -> None:
-        rule, key = entry.rule, (device.id, entry.name)
-        change: Transition | Change | None
-        value = reading.value
-        if isinstance(rule, ThresholdRule):
-            if isinstance(value, str | bool):
-                return
-            state = self._state.get(key, RuleState())
-            state, change = evaluate(rule, state, float(value), reading.time)
-            if change is None and state.firing is not None:
-                self._refresh_value(key, float(value), reading.time)
-        elif isinstance(rule, NoDataRule):
-            return  # handled by _heard
-        else:
-            state = self._state.get(key, HeldState())
-            state, change = rule.evaluate(state, value, reading.time, self._env(device))
-        self._remember(key, state)
-        if change is not None:
-            self._apply(device, entry, change)
+    def _evaluate(
+        self, device: DeviceInfo, entry: RuleEntry, reading: Reading, now: datetime, env: Env
+    ) -> None:
+        key = (device.id, entry.name)
+        tracked = self._tracking.of(key)
+        before = tracked.state
+        state, tr = entry.rule.evaluate(before, reading, now, env)
+        self._tracking.update(key, tracked, entry.rule, state, env, now)
+        if tr is not None:
+            self._apply(device, entry, tr)
+        elif state.firing is not None and entry.rule.tracks_value and state is not before:
+            self._refresh_value(key, tracked, state.value, reading.time)
 
-    def _heard(self, device: DeviceInfo, entry: RuleEntry, reading: Reading) -> None:
-        rule, key = entry.rule, (device.id, entry.name)
-        assert isinstance(rule, NoDataRule)
-        if not rule.counts(reading.metric):
-            return
-        state = self._state.get(key)
-        # heard at its own time, but never later than now: a device whose clock runs ahead
-        # must not push its silence deadline into the future
-        at = min(reading.time, self._clock())
-        ts = at.timestamp()
-        limit = rule.factor * (rule.interval_s or device.expected_interval_s)
-        if (state is None or state.firing is None) and reading.metric != rule.availability_metric:
-            if ts > self._seen.get(key, 0.0):  # the common case: just note the time
-                self._seen[key] = ts
-                self._deadline[key] = ts + limit
-            return
-        last = self._seen.get(key)
-        held = HeldState(
-            state.firing if state else None,
-            None,
-            None,
-            datetime.fromtimestamp(last, UTC) if last else None,
-        )
-        new, change = rule.evaluate(held, reading.metric, reading.value, at, Env())
-        self._state[key] = new
-        if new.last_seen is not None:
-            self._seen[key] = new.last_seen.timestamp()
-        if new.firing is None:
-            self._deadline[key] = self._seen.get(key, ts) + limit
-        else:
-            self._deadline.pop(key, None)
-        if change is not None:
-            self._apply(device, entry, change)
-
-    def _refresh_value(self, key: Key, value: float, at: datetime) -> None:
+    def _refresh_value(self, key: Key, tracked: Tracked, value: float, at: datetime) -> None:
         # keep the stored value of a firing alert current for reminders and the page, but
         # write at most every 30 s per alert: a chatty sensor must not turn into SQL load
-        last = self._value_written.get(key)
-        if last is not None and time.monotonic() - last < 30:
+        last = tracked.value_written
+        if last is not None and time.monotonic() - last < VALUE_REFRESH_S:
             return
-        self._value_written[key] = time.monotonic()
+        tracked.value_written = time.monotonic()
         self.store.update_value(key[0], key[1], value, at)
 
     def tick(self, now: datetime) -> None:
@@ -258,99 +210,53 @@ class AlertEngine:
         with self._lock:
             if time.monotonic() - self._last_scan > 60:
                 self._scan_devices(now)
-            for key in list(self._pending):
-                self._tick_rule(key, now)
-            now_ts = now.timestamp()
-            for key, deadline in list(self._deadline.items()):
-                if deadline <= now_ts:
-                    self._tick_silent(key, now, deadline)
+            for key, tracked in self._tracking.due(now.timestamp()):
+                self._tick_rule(key, tracked, now)
             self.announce.follow_up(now)
         self.announce.prune(now)
 
     def _scan_devices(self, now: datetime) -> None:
-        """Give devices nobody has heard from yet a deadline (new ones, and after a start)."""
+        """Give rules watched from the start (silence) a due time even for devices nobody
+        has heard from yet (new ones, and after a start); after a rule change, all of them."""
         self._last_scan = time.monotonic()
-        since = (self.watching_since or now).timestamp()
+        rescan, self._rescan = self._rescan, False
+        since = self.watching_since or now
         for device in self.registry.all_info():
             if device.state != "active":
                 continue
-            for entry in self._compile(device).no_data:
+            entries = self._compile(device).from_start
+            if not entries:
+                continue
+            env = replace(self._env(device), watching_since=since)
+            for entry in entries:
                 key = (device.id, entry.name)
-                state = self._state.get(key)
-                if key in self._deadline or (state is not None and state.firing is not None):
-                    continue
-                rule = entry.rule
-                assert isinstance(rule, NoDataRule)
-                limit = rule.factor * (rule.interval_s or device.expected_interval_s)
-                start = max(self._seen.get(key, since), since)
-                self._deadline[key] = start + limit
+                tracked = self._tracking.of(key)
+                if rescan or tracked.due is None:
+                    self._tracking.update(key, tracked, entry.rule, tracked.state, env, now)
 
-    def _lookup(self, key: Key) -> tuple[DeviceInfo, RuleEntry] | None:
-        device = self.registry.info(key[0])
-        if device is None or device.state != "active":
-            return None
-        entry = self._compile(device).by_name.get(key[1])
-        return (device, entry) if entry is not None else None
-
-    def _tick_rule(self, key: Key, now: datetime) -> None:
+    def _tick_rule(self, key: Key, tracked: Tracked, now: datetime) -> None:
         found = self._lookup(key)
         if found is None:
-            self._pending.discard(key)
+            self._tracking.unclock(key, tracked)
             return
         device, entry = found
-        rule, state = entry.rule, self._state.get(key)
-        change: Transition | Change | None
-        if isinstance(rule, ThresholdRule):
-            state, change = tick(rule, state or RuleState(), now)
-        elif isinstance(rule, NoDataRule):
-            self._pending.discard(key)
-            return
-        else:
-            state, change = rule.tick(state or HeldState(), now, self._env(device))
-        self._remember(key, state)
-        if change is not None:
-            self._apply(device, entry, change)
+        env = self._env(device)
+        state, tr = entry.rule.tick(tracked.state, now, env)
+        self._tracking.update(key, tracked, entry.rule, state, env, now)
+        if tr is not None:
+            self._apply(device, entry, tr)
 
-    def _tick_silent(self, key: Key, now: datetime, deadline: float) -> None:
-        found = self._lookup(key)
-        self._deadline.pop(key, None)
-        if found is None:
-            return
-        device, entry = found
-        rule = entry.rule
-        assert isinstance(rule, NoDataRule)
-        limit = rule.factor * (rule.interval_s or device.expected_interval_s)
-        # silent since the last reading, or since we started watching (grace after a start)
-        silent_since = datetime.fromtimestamp(deadline - limit, UTC)
-        env = Env(None, float(device.expected_interval_s))
-        state, change = rule.tick(HeldState(last_seen=silent_since), now, env)
-        if change is None:  # not due after all (an interval changed): look again later
-            self._scan_devices(now)
-            return
-        self._state[key] = state
-        self._apply(device, entry, change)
-
-    def _apply(self, device: DeviceInfo, entry: RuleEntry, tr: Transition | Change) -> None:
+    def _apply(self, device: DeviceInfo, entry: RuleEntry, tr: Transition) -> None:
         if tr.kind == "resolve":
             alert = self.store.resolve(device.id, entry.name, tr.value, tr.at)
             if alert is not None:
                 self.announce.recovery(alert)
             return
         assert tr.severity is not None
-        message = None
-        if isinstance(entry.rule, ThresholdRule):
-            state = self._state.get((device.id, entry.name))
-            crossed = state.beyond_since.get(tr.severity) if state is not None else None
-            if crossed is not None:
-                message = beyond_since(entry.rule.direction, crossed)
-        else:
-            metric = getattr(tr, "metric", None) or entry.metric or "data"
-            since = getattr(tr, "since", None) or tr.at
-            message = detail_for(entry.rule.kind, metric, since, tr.threshold)
         alert, kind = self.store.fire(
             device.id, entry.name, tr.severity, tr.at, metric=entry.metric or "",
-            value=tr.value, threshold=tr.threshold, site_id=device.site_id, message=message,
-            tags=self._tags(device, entry),
+            value=tr.value, threshold=tr.threshold, site_id=device.site_id,
+            message=entry.rule.describe(tr), tags=self._tags(device, entry),
         )  # fmt: skip
         if kind is not None:
             log.info("alert %s %s: %s/%s %s", alert.id, kind, device.id, entry.name, tr.severity)
@@ -359,10 +265,9 @@ class AlertEngine:
     @staticmethod
     def _tags(device: DeviceInfo, entry: RuleEntry) -> list[str]:
         tags = [f"role:{r}" for r in entry.roles]
-        unit = getattr(device, "care_unit_id", None)
-        if unit:
+        if device.care_unit_id:
             # a care device's alerts are care data: only that unit's staff see and get them
-            tags.append(f"care_unit:{unit}")
+            tags.append(f"care_unit:{device.care_unit_id}")
         return tags
 
     # -- alerts from outside the rule engine ---------------------------------------------
@@ -378,7 +283,7 @@ class AlertEngine:
         *,
         site_id: str | None = None,
     ) -> Alert:
-        """Raise (or update) the alert for ``(source_id, rule)``; see /work/notes/alerts-api.md."""
+        """Raise (or update) the alert for ``(source_id, rule)``: same lifecycle as a rule's."""
         if severity not in SEVERITIES:
             raise RuleConfigError(f"severity must be one of {', '.join(SEVERITIES)}")
         if not 0 < len(source_id) <= 64 or not 0 < len(rule) <= 100:
@@ -425,10 +330,7 @@ class AlertEngine:
         with self._lock:
             alert = self.store.resolve_by_id(alert_id, at, actor, note)
             # the rule starts afresh: a latched alarm re-arms, a hold is timed again
-            key = (alert.device_id, alert.rule)
-            self._state.pop(key, None)
-            self._pending.discard(key)
-            self._deadline.pop(key, None)
+            self._tracking.restart((alert.device_id, alert.rule))
             self.announce.recovery(alert)
             return alert
 

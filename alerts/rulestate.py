@@ -1,5 +1,8 @@
-"""Conditions building up towards an alert, kept in SQL so a restart resumes them (pure data in,
-pure data out; the engine decides when to write: only when a condition starts or ends)."""
+"""Conditions building up towards an alert, kept in SQL so a restart resumes them.
+
+A row is a rule's ``RuleState.condition()`` (level, or ``*`` for the one-condition kinds ->
+since when) and its last value; each rule kind turns it back into its state (``Rule.resumed``).
+The engine decides when to write: only when a condition starts or ends, never per reading."""
 
 from __future__ import annotations
 
@@ -9,33 +12,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.kinds import HeldState, NoDataRule
 from alerts.models import RuleStateRow
-from alerts.rules import RuleState, ThresholdRule
 
-__all__ = ["RuleStateStore", "condition_of", "resumed"]
+__all__ = ["RuleStateStore"]
 
 Key = tuple[str, str]
-
-
-def condition_of(state: Any) -> tuple[tuple[str, datetime], ...] | None:
-    """What is worth keeping across a restart: a condition building up, not yet fired."""
-    if state.firing is not None:
-        return None
-    if isinstance(state, RuleState):
-        return tuple(sorted(state.beyond_since.items())) or None
-    return (("*", state.since),) if state.since is not None else None
-
-
-def resumed(rule: Any, since: dict[str, datetime], value: Any) -> RuleState | HeldState | None:
-    """The state a rule resumes from its kept condition (None: nothing to resume)."""
-    if isinstance(rule, ThresholdRule):
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            return None
-        return RuleState(None, since, float(value))
-    if isinstance(rule, NoDataRule) or "*" not in since:
-        return None
-    return HeldState(None, value, since["*"])
 
 
 class RuleStateStore:

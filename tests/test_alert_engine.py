@@ -291,6 +291,38 @@ def test_conditions_building_up_survive_a_restart(world: World) -> None:
     assert world.alerting.store.list(state="active", rule="premises_not_armed_after_closing")
 
 
+def test_kept_conditions_resume_from_rows_as_stored(world: World) -> None:
+    """Rows of alert_rule_state as the platform has always written them (a threshold's levels,
+    ``*`` for the other kinds; ISO instants) resume after an upgrade."""
+    from alerts.models import RuleStateRow
+
+    world.device("frys-1", "freezer", "vattenverket", name="Frys 1")
+    world.device("tb-7", "technical_shed_temperature", "vattenverket", name="Teknikbod 7")
+    started = T0.isoformat()
+    with world.sessions() as s:
+        s.add_all([
+            RuleStateRow(device_id="frys-1", rule="freezer_door_open_too_long",
+                         since={"*": started}, value=True, updated_at=T0),
+            RuleStateRow(device_id="tb-7", rule="shed_too_hot",
+                         since={"warning": started}, value=26.5, updated_at=T0),
+            RuleStateRow(device_id="frys-1", rule="device_silent",  # silence: never kept
+                         since={"*": started}, value=None, updated_at=T0),
+        ])  # fmt: skip
+        s.commit()
+    world.clock.at(30)
+    world.restart()
+    world.tick(59)
+    assert world.alerting.store.list(state="active") == []
+    world.tick(60)  # the shed's hold (60 s here) ran from the kept instant, not the restart
+    (hot,) = world.alerting.store.list(state="active", rule="shed_too_hot")
+    assert (hot.severity, hot.value) == ("warning", 26.5)
+    world.tick(599)
+    assert world.alerting.store.list(state="active", rule="freezer_door_open_too_long") == []
+    world.tick(600)  # as did the door's 10 min
+    assert world.alerting.store.list(state="active", rule="freezer_door_open_too_long")
+    assert world.alerting.store.list(state="active", rule="device_silent") == []
+
+
 def test_safety_alarm_of_a_care_unit_reaches_its_night_staff_only(world: World) -> None:
     from devices.schemas import CareUnitCreate
 
@@ -364,6 +396,22 @@ def test_device_in_maintenance_is_quiet_and_a_retired_ones_alert_closes(world: W
     assert (closed.state, closed.resolved_by) == ("resolved", "system")
     assert world.alerting.store.transitions(closed.id)[-1]["note"] == "enheten är avvecklad"
     assert len(world.sink.at("facility")) == 1  # neither the reminder nor a recovery went out
+
+
+def test_a_reading_from_before_a_restart_keeps_the_full_grace(world: World) -> None:
+    """A reading that arrives after a start but was made before it (a queued QoS 1 message)
+    does not cut the no-data grace short: silence counts from the start."""
+    world.device("frys-2", "freezer", "vattenverket", name="Frys 2")
+    world.clock.at(1000)
+    world.restart()  # watching since 1000 s; the freezer is expected every 600 s, factor 3
+    info = world.registry.info("frys-2")
+    assert info is not None
+    world.alerting.engine.on_readings([(info, Reading("frys-2", T0, "temperature", -21.0))])
+    world.tick(2799)  # 1800 s after the reading, but not after the start
+    assert world.alerting.store.list(state="active") == []
+    world.tick(2800)
+    (alert,) = world.alerting.store.list(state="active")
+    assert alert.rule == "device_silent"
 
 
 def test_a_reading_the_rules_cannot_take_does_not_stop_the_others(world: World) -> None:

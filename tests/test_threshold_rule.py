@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from alerts.rules import RuleState, ThresholdRule, evaluate, restored, tick
+from alerts.rules import Env, RuleState, ThresholdRule
+from ingest.reading import Reading
 
 SHED = ThresholdRule(
     name="shed_too_hot",
@@ -16,6 +18,16 @@ SHED = ThresholdRule(
     hysteresis=1.0,
 )
 T0 = datetime(2026, 7, 1, 14, 0, tzinfo=UTC)
+
+
+def evaluate(
+    rule: ThresholdRule, state: RuleState, value: float, at: datetime
+) -> tuple[RuleState, Any]:
+    return rule.evaluate(state, Reading("shed-1", at, rule.metric, value), at, Env())
+
+
+def tick(rule: ThresholdRule, state: RuleState, at: datetime) -> tuple[RuleState, Any]:
+    return rule.tick(state, at, Env())
 
 
 def run(
@@ -106,7 +118,7 @@ def test_below_direction_for_low_battery() -> None:
 
 
 def test_restored_state_resolves_without_firing_again() -> None:
-    state = restored(SHED, "critical", T0)
+    state = SHED.restored("critical", T0)
     state, tr = evaluate(SHED, state, 31.0, T0 + timedelta(hours=1))
     assert tr is None
     state, tr = evaluate(SHED, state, 20.0, T0 + timedelta(hours=2))

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from alerts.kinds import Env, NoDataRule
-from alerts.specs import DEFAULT_RULES, RuleEntry, build_rule, effective_specs, scopes_for
+from alerts.rules.model import Env
+from alerts.rules.specs import DEFAULT_RULES, RuleEntry, build_rule, effective_specs, scopes_for
 from devices.catalogue import CATALOGUE
 from devices.registry import DeviceInfo, DeviceRegistry
 from devices.sites import SiteSchedule
@@ -28,7 +28,8 @@ OverrideSource = Callable[[], Mapping[str, Mapping[str, Any]]]
 class Compiled:
     entries: list[RuleEntry]
     by_metric: dict[str, list[RuleEntry]] = field(default_factory=dict)
-    no_data: list[RuleEntry] = field(default_factory=list)
+    every_metric: list[RuleEntry] = field(default_factory=list)  # rules any reading concerns
+    from_start: list[RuleEntry] = field(default_factory=list)  # watched before any reading
     by_name: dict[str, RuleEntry] = field(default_factory=dict)
 
 
@@ -69,10 +70,14 @@ class RuleBook:
                 continue
             found.entries.append(entry)
             found.by_name[entry.name] = entry
-            if isinstance(entry.rule, NoDataRule):
-                found.no_data.append(entry)
+            watched = entry.rule.metrics
+            if watched is None:
+                found.every_metric.append(entry)
             else:
-                found.by_metric.setdefault(entry.rule.metric, []).append(entry)
+                for metric in watched:
+                    found.by_metric.setdefault(metric, []).append(entry)
+            if entry.rule.starts_watching:
+                found.from_start.append(entry)
         self._compiled[key] = found
         return found
 

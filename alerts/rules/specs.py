@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.errors import RuleConfigError
-from alerts.kinds import AfterClosingRule, EventRule, NoDataRule, StateHeldRule, spec_bool
 from alerts.rule_params import check_params
-from alerts.rules import ThresholdRule, rule_from_spec
+from alerts.rules.kinds import AfterClosingRule, EventRule, StateHeldRule, spec_bool
+from alerts.rules.no_data import NoDataRule
+from alerts.rules.threshold import ThresholdRule, rule_from_spec
 
-__all__ = ["DEFAULT_RULES", "RuleEntry", "build_rule", "effective_specs", "scopes_for"]
+__all__ = ["DEFAULT_RULES", "AnyRule", "RuleEntry", "build_rule", "effective_specs", "scopes_for"]
 
+#: every kind there is; each one is a ``Rule``
 AnyRule = ThresholdRule | StateHeldRule | AfterClosingRule | EventRule | NoDataRule
 
 #: device health for every type: silent too long / offline, and a low battery where there is one
@@ -56,7 +58,7 @@ class RuleEntry:
 
     @property
     def metric(self) -> str | None:
-        return getattr(self.rule, "metric", None)
+        return self.rule.metric
 
     def __getattr__(self, name: str) -> Any:
         # charts read ``levels``/``direction`` of threshold rules straight off an entry
