@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import IO
 
+from devices.private_files import private_file
 from gateway.errors import GatewayError
 
 __all__ = ["LOCK_FILE", "DataDirLock"]
@@ -28,7 +29,7 @@ class DataDirLock:
         self._fh: IO[str] | None = None
 
     def acquire(self) -> DataDirLock:
-        fh = self.path.open("a+")
+        fh = private_file(self.path).open("a+")  # 0600 like every file in the data directory
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
