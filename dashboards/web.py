@@ -17,7 +17,7 @@ from dashboards.i18n import LANGS, format_value, metric_name, texts
 from devices.catalogue import CATALOGUE, health_only
 from devices.schemas import DevicePublic
 
-__all__ = ["router"]
+__all__ = ["landing_of", "router"]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -51,7 +51,15 @@ def _login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
-# sign-in and sign-out live in access/web.py (issue 7)
+# sign-in and sign-out live in access/web.py
+
+
+def landing_of(user: Principal) -> str:
+    """Where a role's work is: night staff read no buildings, only their units' night board
+    (which opens the one unit of a user who has one); every other role gets the overview."""
+    if user.may("care.read") and not (user.may("devices.read") or user.may("alerts.read")):
+        return "/supervision"
+    return "/"
 
 
 @router.get("/", response_class=HTMLResponse, response_model=None)
@@ -59,6 +67,9 @@ def start_page(request: Request) -> Response:
     user = web_principal(request)
     if user is None:
         return _login_redirect(request)
+    landing = landing_of(user)
+    if landing != "/":
+        return RedirectResponse(landing, status_code=303)
     state = request.app.state
     devices = []
     if user.may("devices.read"):

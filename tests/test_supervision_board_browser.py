@@ -173,3 +173,36 @@ def test_board_on_a_phone_shows_a_deviation_live(
     views = platform.audit.entries(actor="natt-anna", action="supervision.board.view")
     assert views
     assert first in (views[0].details or "")
+
+
+def _sign_in_plain(page: Any, base: str, user: str) -> None:
+    """Sign in from the sign-in page itself, with no page asked for: where does one land?"""
+    page.goto(f"{base}/login")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_each_role_lands_where_its_work_is(browser: Any, served: dict[str, Any]) -> None:
+    api: TestClient = served["api"]
+    platform: Platform = served["platform"]
+    base = served["base"]
+    body = {"id": "natt-a", "name": "Björkgården natt"}
+    assert api.post("/api/v1/care-units", json=body).status_code == 201
+    now = datetime.now(UTC)
+    platform.users.add("natt-anna", "night_staff", now, password=PASSWORD, care_units=["natt-a"])
+    platform.users.add("fast-fia", "facility_staff", now, password=PASSWORD)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        # night staff: their unit's board, not a start page that says there are no alerts
+        _sign_in_plain(page, base, "natt-anna")
+        assert page.url.startswith(f"{base}/supervision"), page.url
+        assert "Björkgården natt" in page.locator("h1").inner_text()
+        assert "Inga aktiva larm" not in page.content()
+        page.context.clear_cookies()
+        # facility staff: the overview of their buildings
+        _sign_in_plain(page, base, "fast-fia")
+        assert page.url == f"{base}/", page.url
+    finally:
+        page.close()
