@@ -21,6 +21,7 @@ from gateway.settings import load_settings
 from supervision.schedule import instant, night_of
 from tests.support.net import free_port, wait_port
 from tests.support.platform import TOKEN
+from tests.support.shots import DESKTOP, PHONE, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -132,8 +133,9 @@ def test_board_on_a_phone_shows_a_deviation_live(
         page.screenshot(path=str(tmp_path / "board-deviation.png"))
 
         # the night staff goes there and records the visit from the board
-        page.once("dialog", lambda dialog: dialog.accept("hjälpt upp, inga skador"))
         page.click(f"#res-{first} button.a-visit")
+        page.fill("#sv-dlg-note", "hjälpt upp, inga skador")
+        page.click("#sv-dlg-ok")
         page.wait_for_selector(f"#res-{first} .chk[data-status=resolved]")
         assert "Åtgärdad" in page.locator(f"#res-{first}").inner_text()
         history = api.get(f"{API}/residents/{first}/history").json()["transitions"]
@@ -206,3 +208,141 @@ def test_each_role_lands_where_its_work_is(browser: Any, served: dict[str, Any])
         assert page.url == f"{base}/", page.url
     finally:
         page.close()
+
+
+def _resident(api: TestClient, label: str, unit: str, times: list[str], night: Any) -> str:
+    rid: str = api.post(f"{API}/residents", json={"label": label, "care_unit_id": unit}).json()[
+        "id"
+    ]
+    api.post(
+        f"{API}/residents/{rid}/consents",
+        json={"party": "resident", "scope": ["camera"], "given_on": "2026-01-01"},
+    )
+    r = api.post(
+        f"{API}/residents/{rid}/schedules",
+        json={"method": "camera", "times": times, "valid_from": night.isoformat()},
+    )
+    assert r.status_code == 201, r.text
+    return rid
+
+
+def _statuses(page: Any, rid: str) -> list[str]:
+    return [c.get_attribute("data-status") or "" for c in page.locator(f"#res-{rid} .chk").all()]
+
+
+def test_declining_asks_says_what_it_skips_and_can_be_undone(
+    browser: Any, served: dict[str, Any]
+) -> None:
+    api: TestClient = served["api"]
+    platform: Platform = served["platform"]
+    base = served["base"]
+    assert (
+        api.post(
+            "/api/v1/care-units", json={"id": "natt-a", "name": "Björkgården natt"}
+        ).status_code
+        == 201
+    )
+    platform.users.add(
+        "natt-anna", "night_staff", datetime.now(UTC), password=PASSWORD, care_units=["natt-a"]
+    )
+    rid = _resident(api, "Lgh 12B, A.K.", "natt-a", ["02:00", "04:00"], served["night"])
+    page = browser.new_page(viewport=PHONE)
+    try:
+        _sign_in(page, base, "natt-anna", "/supervision")
+        page.wait_for_selector(f"#res-{rid} .chk[data-status=scheduled] >> nth=1")
+        skip = page.locator(f"#res-{rid} .chk").first.locator("button.a-skipped")
+        assert "Avböjer i natt" in skip.inner_text()
+
+        # one tap does not remove a check: a dialog says what would be skipped
+        skip.click()
+        dialog = page.locator("#sv-dlg")
+        assert dialog.is_visible()
+        text = dialog.inner_text()
+        assert "Alla planerade i natt: 02:00, 04:00" in text
+        assert "Bara tillsynen 02:00" in text
+        assert page.locator("#sv-skip-night").is_checked()  # "tonight" means the night
+        shoot(page, "night-board-decline-phone")
+        page.click("#sv-dlg-cancel")
+        assert not dialog.is_visible()
+        assert _statuses(page, rid) == ["scheduled", "scheduled"]
+
+        # only the 02:00 check, then taken back with the undo on the board
+        skip.click()
+        page.check("#sv-skip-one")
+        page.click("#sv-dlg-ok")
+        page.wait_for_selector(f"#res-{rid} .chk[data-status=skipped_by_resident]")
+        assert _statuses(page, rid) == ["skipped_by_resident", "scheduled"]
+        undo = page.locator(f"#res-{rid} button.a-undo_skip")
+        assert undo.inner_text() == "Ångra avböjd"
+        shoot(page, "night-board-undo-phone")
+        undo.click()
+        page.wait_for_function(
+            f"document.querySelectorAll('#res-{rid} .chk[data-status=scheduled]').length == 2"
+        )
+        assert page.locator(f"#res-{rid} button.a-undo_skip").count() == 0
+
+        # the whole night, as the button says
+        page.locator(f"#res-{rid} .chk").first.locator("button.a-skipped").click()
+        page.click("#sv-dlg-ok")
+        page.wait_for_function(
+            f"document.querySelectorAll('#res-{rid} .chk[data-status=skipped_by_resident]')"
+            ".length == 2"
+        )
+    finally:
+        page.close()
+    history = api.get(f"{API}/residents/{rid}/history").json()["transitions"]
+    pairs = [(h["from"], h["to"], h["actor"]) for h in history]
+    assert ("skipped_by_resident", "scheduled", "natt-anna") in pairs  # the undo is on record
+
+
+def test_a_call_closes_a_phone_escalation_and_cancel_keeps_nothing(
+    browser: Any, served: dict[str, Any]
+) -> None:
+    api: TestClient = served["api"]
+    platform: Platform = served["platform"]
+    base = served["base"]
+    assert (
+        api.post(
+            "/api/v1/care-units", json={"id": "natt-a", "name": "Björkgården natt"}
+        ).status_code
+        == 201
+    )
+    platform.users.add(
+        "natt-anna", "night_staff", datetime.now(UTC), password=PASSWORD, care_units=["natt-a"]
+    )
+    rid = _resident(api, "Lgh 3, B.E.", "natt-a", ["02:00"], served["night"])
+    page = browser.new_page(viewport=PHONE)
+    try:
+        _sign_in(page, base, "natt-anna", "/supervision")
+        check = page.locator(f"#res-{rid} .chk").first
+        check_id = check.get_attribute("data-check")
+        r = api.post(f"{API}/checks/{check_id}/outcome", json={"outcome": "abnormal"})
+        assert r.status_code == 200, r.text
+        page.wait_for_selector(f"#res-{rid} .chk[data-status=escalated]")
+        assert "Eskalerad: ring" in check.inner_text()
+        buttons = [b.inner_text() for b in check.locator("button").all()]
+        assert buttons == ["Ringt – OK", "Besök gjort"]
+
+        # Cancel says that nothing is saved, and nothing is
+        check.locator("button.a-phoned").click()
+        assert "inget sparas" in page.locator("#sv-dlg-cancel").inner_text()
+        page.fill("#sv-dlg-note", "skrivet men avbrutet")
+        shoot(page, "night-board-note-phone")
+        page.click("#sv-dlg-cancel")
+        assert check.get_attribute("data-status") == "escalated"
+
+        check.locator("button.a-phoned").click()
+        assert page.locator("#sv-dlg-note").input_value() == ""
+        page.fill("#sv-dlg-note", "svarade, mår bra")
+        page.click("#sv-dlg-ok")
+        page.wait_for_selector(f"#res-{rid} .chk[data-status=resolved]")
+        page.set_viewport_size(DESKTOP)
+        shoot(page, "night-board-desktop")
+    finally:
+        page.close()
+    last = api.get(f"{API}/residents/{rid}/history").json()["transitions"][-1]
+    assert (last["to"], last["actor"], last["note"]) == (
+        "resolved",
+        "natt-anna",
+        "ringt: svarade, mår bra",
+    )
