@@ -19,12 +19,15 @@ from access.auth import AccessDenied, Principal, web_principal
 from access.scope import AlertScope, may_see_alert, visible_sites
 from alerts.api import may_see_silence
 from alerts.errors import AckLinkError, AlertStateError
-from alerts.messages import SEVERITY_SV, num, what
+from alerts.messages import SEVERITY_SV, num
 from alerts.service import Alerting
 from alerts.store import Alert
+from dashboards.alert_view import page_what
+from dashboards.history import rules_of
 from dashboards.web import render
 from devices.bounds import DbId
 from devices.identity_numbers import FreeText
+from ingest.store import ReadingStore
 
 __all__ = ["router"]
 
@@ -50,7 +53,6 @@ TEXTS = {
         "link_error": "Länken kan inte användas",
         "reminders": "påminnelser",
         "escalated": "eskalerat",
-        "unacked_resolved": "återställt utan kvittens",
     },
     "en": {
         "resolve": "Resolved",
@@ -71,7 +73,6 @@ TEXTS = {
         "link_error": "This link cannot be used",
         "reminders": "reminders",
         "escalated": "escalated",
-        "unacked_resolved": "resolved without acknowledgement",
     },
 }
 
@@ -94,17 +95,28 @@ def _label(svc: Alerting, alert: Alert) -> str:
     return (alert.message or alert.rule.replace("_", " ")).splitlines()[0][:80]
 
 
-def row_view(svc: Alerting, a: Alert) -> dict[str, Any]:
-    """One alert as the pages show it: the device's name, its site, what happened in words."""
+def row_view(svc: Alerting, a: Alert, readings: ReadingStore | None) -> dict[str, Any]:
+    """One alert as the pages show it: the device's name, its site, what happened in words
+    (a resolved alert by its worst value, read from ``readings``)."""
+    rules: list[Any] = []
+    if a.state == "resolved" and a.origin == "rule":
+        info = svc.engine.registry.info(a.device_id)
+        rules = rules_of(svc.engine, info) if info is not None else []
     return {
         "a": a,
         "label": _label(svc, a),
         "value": num(a.value),
         "threshold": num(a.threshold),
         "severity_sv": SEVERITY_SV.get(a.severity, a.severity),
-        "what": what(a),
+        "what": page_what(a, readings, rules),
         "site": svc.engine.announce.site_name(a.site_id) or a.site_id,
+        "resolved_by_system": a.resolved_by in (None, "system"),
     }
+
+
+def _readings(request: Request) -> ReadingStore:
+    store: ReadingStore = request.app.state.store
+    return store
 
 
 def _login(request: Request) -> RedirectResponse:
@@ -134,8 +146,9 @@ def alerts_page(
     else:
         chosen = state if state in ("active", "acknowledged", "resolved") else None
         found = store.list(chosen, site_id=site, severity=sev, limit=500, scope=scope)
-    visible = [row_view(svc, a) for a in found]
-    recent = [row_view(svc, a) for a in store.list("resolved", limit=20, scope=scope)]
+    readings = _readings(request)
+    visible = [row_view(svc, a, readings) for a in found]
+    recent = [row_view(svc, a, readings) for a in store.list("resolved", limit=20, scope=scope)]
     # only the silences of the user's sites (what they silence says where work is going on)
     silences = [x for x in svc.silences.list(datetime.now(UTC)) if may_see_silence(svc, user, x)]
     return render(
@@ -182,7 +195,7 @@ def _link_page(
     request: Request, status: int, token: str, alert: Alert | None, message: str | None, done: bool
 ) -> HTMLResponse:
     svc = _svc(request)
-    row = row_view(svc, alert) if alert is not None else None
+    row = row_view(svc, alert, _readings(request)) if alert is not None else None
     resp = render(
         request, "alert_ack_link.html", None, row=row, token=token, message=message, done=done,
         at=_texts(request),
