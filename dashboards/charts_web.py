@@ -28,7 +28,7 @@ from dashboards.history import (
     rules_of,
 )
 from dashboards.i18n import LANGS
-from dashboards.record_export import num_sv
+from dashboards.record_export import above_sv, num_sv
 from dashboards.record_service import record_limits
 from dashboards.svgchart import Threshold, render_svg
 from dashboards.web import render
@@ -270,6 +270,7 @@ def daily_record_page(request: Request, site_id: str, month: str | None = None) 
         user,
         w=words(_lang(request)),
         num=num_sv,
+        above=above_sv,
         record=record,
         prev_month=f"{prev_m[0]:04d}-{prev_m[1]:02d}",
         next_month=f"{next_m[0]:04d}-{next_m[1]:02d}",
