@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.a11y import serious_violations
 from tests.support.net import wait_for
 from tests.support.shots import DESKTOP, PHONE, shoot
 
@@ -130,6 +131,12 @@ def test_a_resolved_alert_shows_its_worst_value_and_who_did_what(
             # one time per row
             assert text.lower().count("sedan") <= 1, text
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+            assert serious_violations(page) == []
+            # the filters' dropdowns are as easy to hit as the button beside them
+            for select in page.locator("form.filters select").all():
+                box = select.bounding_box()
+                assert box is not None
+                assert box["height"] >= 44, box
             row.scroll_into_view_if_needed()
             shoot(page, name)
         finally:

@@ -14,6 +14,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from ingest.store import StoredReading
+from tests.support.a11y import serious_violations
 from tests.support.net import free_port, wait_port
 from tests.support.platform import TOKEN
 from tests.support.record_month import NOW, TEMPS
@@ -91,6 +92,7 @@ def test_no_data_reads_as_no_data_and_the_limit_column_fits(
         assert box is not None
         assert box["x"] + box["width"] <= size["width"], box
         assert page.locator("th", has_text="Över gräns").first.is_visible()
+        assert serious_violations(page) == []
         fridge.locator("tr[data-day='2026-10-04']").evaluate("e => e.scrollIntoView()")
         shoot(page, f"daily-record-{name}")
     finally:

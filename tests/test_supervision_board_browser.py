@@ -19,6 +19,7 @@ from gateway.app import create_app
 from gateway.platform import Platform
 from gateway.settings import load_settings
 from supervision.schedule import instant, night_of
+from tests.support.a11y import serious_violations
 from tests.support.net import free_port, wait_port
 from tests.support.platform import TOKEN
 from tests.support.shots import DESKTOP, PHONE, shoot
@@ -198,14 +199,23 @@ def test_each_role_lands_where_its_work_is(browser: Any, served: dict[str, Any])
     page = browser.new_page(viewport={"width": 390, "height": 844})
     try:
         # night staff: their unit's board, not a start page that says there are no alerts
+        page.goto(f"{base}/login")
+        assert serious_violations(page) == []
         _sign_in_plain(page, base, "natt-anna")
         assert page.url.startswith(f"{base}/supervision"), page.url
         assert "Björkgården natt" in page.locator("h1").inner_text()
         assert "Inga aktiva larm" not in page.content()
+        assert serious_violations(page) == []
+        page.set_viewport_size(DESKTOP)
+        assert serious_violations(page) == []
         page.context.clear_cookies()
         # facility staff: the overview of their buildings
         _sign_in_plain(page, base, "fast-fia")
         assert page.url == f"{base}/", page.url
+        assert serious_violations(page) == []
+        page.set_viewport_size(PHONE)
+        assert serious_violations(page) == []
+        shoot(page, "start-phone")
     finally:
         page.close()
 
@@ -261,6 +271,7 @@ def test_declining_asks_says_what_it_skips_and_can_be_undone(
         assert "Alla planerade i natt: 02:00, 04:00" in text
         assert "Bara tillsynen 02:00" in text
         assert page.locator("#sv-skip-night").is_checked()  # "tonight" means the night
+        assert serious_violations(page) == []
         shoot(page, "night-board-decline-phone")
         page.click("#sv-dlg-cancel")
         assert not dialog.is_visible()
@@ -274,6 +285,7 @@ def test_declining_asks_says_what_it_skips_and_can_be_undone(
         assert _statuses(page, rid) == ["skipped_by_resident", "scheduled"]
         undo = page.locator(f"#res-{rid} button.a-undo_skip")
         assert undo.inner_text() == "Ångra avböjd"
+        assert serious_violations(page) == []
         shoot(page, "night-board-undo-phone")
         undo.click()
         page.wait_for_function(
@@ -327,6 +339,7 @@ def test_a_call_closes_a_phone_escalation_and_cancel_keeps_nothing(
         check.locator("button.a-phoned").click()
         assert "inget sparas" in page.locator("#sv-dlg-cancel").inner_text()
         page.fill("#sv-dlg-note", "skrivet men avbrutet")
+        assert serious_violations(page) == []
         shoot(page, "night-board-note-phone")
         page.click("#sv-dlg-cancel")
         assert check.get_attribute("data-status") == "escalated"
@@ -337,6 +350,7 @@ def test_a_call_closes_a_phone_escalation_and_cancel_keeps_nothing(
         page.click("#sv-dlg-ok")
         page.wait_for_selector(f"#res-{rid} .chk[data-status=resolved]")
         page.set_viewport_size(DESKTOP)
+        assert serious_violations(page) == []
         shoot(page, "night-board-desktop")
     finally:
         page.close()
@@ -346,3 +360,34 @@ def test_a_call_closes_a_phone_escalation_and_cancel_keeps_nothing(
         "natt-anna",
         "ringt: svarade, mår bra",
     )
+
+
+def test_the_start_page_updates_in_place_without_a_meta_refresh(
+    browser: Any, served: dict[str, Any]
+) -> None:
+    platform: Platform = served["platform"]
+    base = served["base"]
+    platform.users.add("chef", "admin", datetime.now(UTC), password=PASSWORD)
+    page = browser.new_page(viewport=PHONE)
+    try:
+        _sign_in_plain(page, base, "chef")
+        assert page.locator("h1").inner_text() == "Översikt"
+        assert page.locator("meta[http-equiv=refresh]").count() == 0
+        page.evaluate("window.__notReloaded = true")
+        platform.alerts.fire(
+            "frys-9", "freezer_too_warm", "critical", datetime.now(UTC),
+            metric="temperature", value=-12.0, threshold=-18.0,
+        )  # fmt: skip
+        platform.alerts.fire(
+            "kyl-9", "fridge_too_warm", "warning", datetime.now(UTC),
+            metric="temperature", value=9.0, threshold=8.0,
+        )  # fmt: skip
+        page.wait_for_selector("#active-alerts tr[data-alert-id] >> nth=1", timeout=25_000)
+        assert page.evaluate("window.__notReloaded") is True
+        # "Varning" in its colour is readable (WCAG 1.4.3, 4.5:1), at both sizes
+        assert serious_violations(page) == []
+        page.set_viewport_size(DESKTOP)
+        assert serious_violations(page) == []
+        shoot(page, "start-desktop")
+    finally:
+        page.close()
