@@ -22,6 +22,7 @@ from alerts.errors import AckLinkError, AlertStateError
 from alerts.messages import SEVERITY_SV, num
 from alerts.service import Alerting
 from alerts.store import Alert
+from dashboards.alert_advice import advice_for
 from dashboards.alert_view import page_what
 from dashboards.history import rules_of
 from dashboards.web import render
@@ -82,9 +83,13 @@ def _svc(request: Request) -> Alerting:
     return svc
 
 
-def _texts(request: Request) -> dict[str, str]:
+def _lang(request: Request) -> str:
     lang = request.query_params.get("lang") or request.cookies.get("kv_lang") or "sv"
-    return TEXTS.get(lang, TEXTS["sv"])
+    return lang if lang in TEXTS else "sv"
+
+
+def _texts(request: Request) -> dict[str, str]:
+    return TEXTS[_lang(request)]
 
 
 def _label(svc: Alerting, alert: Alert) -> str:
@@ -95,7 +100,9 @@ def _label(svc: Alerting, alert: Alert) -> str:
     return (alert.message or alert.rule.replace("_", " ")).splitlines()[0][:80]
 
 
-def row_view(svc: Alerting, a: Alert, readings: ReadingStore | None) -> dict[str, Any]:
+def row_view(
+    svc: Alerting, a: Alert, readings: ReadingStore | None, lang: str = "sv"
+) -> dict[str, Any]:
     """One alert as the pages show it: the device's name, its site, what happened in words
     (a resolved alert by its worst value, read from ``readings``)."""
     rules: list[Any] = []
@@ -111,6 +118,7 @@ def row_view(svc: Alerting, a: Alert, readings: ReadingStore | None) -> dict[str
         "what": page_what(a, readings, rules),
         "site": svc.engine.announce.site_name(a.site_id) or a.site_id,
         "resolved_by_system": a.resolved_by in (None, "system"),
+        "advice": advice_for(a, lang),
     }
 
 
@@ -147,7 +155,8 @@ def alerts_page(
         chosen = state if state in ("active", "acknowledged", "resolved") else None
         found = store.list(chosen, site_id=site, severity=sev, limit=500, scope=scope)
     readings = _readings(request)
-    visible = [row_view(svc, a, readings) for a in found]
+    lang = _lang(request)
+    visible = [row_view(svc, a, readings, lang) for a in found]
     recent = [row_view(svc, a, readings) for a in store.list("resolved", limit=20, scope=scope)]
     # only the silences of the user's sites (what they silence says where work is going on)
     silences = [x for x in svc.silences.list(datetime.now(UTC)) if may_see_silence(svc, user, x)]
@@ -195,7 +204,7 @@ def _link_page(
     request: Request, status: int, token: str, alert: Alert | None, message: str | None, done: bool
 ) -> HTMLResponse:
     svc = _svc(request)
-    row = row_view(svc, alert, _readings(request)) if alert is not None else None
+    row = row_view(svc, alert, _readings(request), _lang(request)) if alert is not None else None
     resp = render(
         request, "alert_ack_link.html", None, row=row, token=token, message=message, done=done,
         at=_texts(request),

@@ -85,7 +85,7 @@ def start_page(request: Request) -> Response:
     from dashboards.alerts_web import row_view  # alerts_web imports this module
 
     svc = state.platform.alerting
-    alert_rows = [row_view(svc, a, state.store) for a in alerts]
+    alert_rows = [row_view(svc, a, state.store, _lang(request)) for a in alerts]
     return render(request, "index.html", user, rows=rows, alerts=alert_rows)
 
 

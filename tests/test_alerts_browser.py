@@ -54,6 +54,12 @@ def test_acknowledge_and_resolve_on_the_alerts_page(
         assert row.get_attribute("data-state") == "active"
         assert "Bod tb-7" in row.inner_text()
         assert "31,5" in row.inner_text()
+        # what is wrong, and what to do about it
+        advice = row.locator(".advice").inner_text()
+        assert advice.startswith("Gör så här:"), advice
+        assert "ventilation" in advice
+        assert serious_violations(page) == []
+        shoot(page, "alerts-active-phone")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
         row.locator("button[name=ack]").click()
