@@ -80,12 +80,16 @@ def start_page(request: Request) -> Response:
     ]
     # the one rule, in SQL: building alerts by site, care alerts only by care unit
     scope = AlertScope.of(user)
-    alerts = state.alert_store.list("active", scope=scope)
-    alerts += state.alert_store.list("acknowledged", scope=scope)
-    from dashboards.alerts_web import row_view  # alerts_web imports this module
+    from dashboards.alert_view import by_urgency
+    from dashboards.alerts_web import row_view, unit_names  # alerts_web imports this module
 
+    alerts = by_urgency(
+        state.alert_store.list("active", scope=scope)
+        + state.alert_store.list("acknowledged", scope=scope)
+    )
     svc = state.platform.alerting
-    alert_rows = [row_view(svc, a, state.store, _lang(request)) for a in alerts]
+    units = unit_names(request)
+    alert_rows = [row_view(svc, a, state.store, _lang(request), units) for a in alerts]
     return render(request, "index.html", user, rows=rows, alerts=alert_rows)
 
 

@@ -391,3 +391,53 @@ def test_the_start_page_updates_in_place_without_a_meta_refresh(
         shoot(page, "start-desktop")
     finally:
         page.close()
+
+
+def test_night_alerts_read_cleanly_on_the_alert_pages_most_urgent_first(
+    browser: Any, served: dict[str, Any]
+) -> None:
+    api: TestClient = served["api"]
+    platform: Platform = served["platform"]
+    base = served["base"]
+    body = {"id": "natt-a", "name": "Björkgården natt"}
+    assert api.post("/api/v1/care-units", json=body).status_code == 201
+    platform.users.add("chef", "admin", datetime.now(UTC), password=PASSWORD)
+    rid = _resident(api, "Lgh 5, C.D.", "natt-a", ["02:00"], served["night"])
+    platform.supervision.materialise(served["night"], served["clock"]())
+    (check,) = platform.supervision.checks.of_resident(rid)
+    r = api.post(f"{API}/checks/{check.id}/outcome", json={"outcome": "abnormal"})
+    assert r.status_code == 200, r.text
+    (night,) = platform.alerts.list(origin="external", limit=5)
+    now = datetime.now(UTC)
+    # a newer warning: by time alone it would come first
+    for dev, site, rule in (("kyl-9", "skolan", "fridge_too_warm"),
+                            ("frys-1", "skolan", "freezer_too_warm"),
+                            ("frys-2", "vattenverket", "freezer_too_warm")):  # fmt: skip
+        platform.alerts.fire(dev, rule, "warning", now, metric="temperature", value=9.0,
+                             threshold=8.0, site_id=site)  # fmt: skip
+    for dev, rule in (("frys-1", "freezer_too_warm"), ("frys-2", "freezer_too_warm")):
+        platform.alerts.resolve(dev, rule, 4.0, now + timedelta(seconds=1))
+    page = browser.new_page(viewport=PHONE)
+    try:
+        _sign_in(page, base, "chef", "/alerts")
+        rows = page.locator("section.card").first.locator("tr[data-alert-id]")
+        assert rows.first.get_attribute("data-alert-id") == str(night.id)  # critical first
+        text = rows.first.inner_text()
+        assert "Björkgården natt" in text
+        assert "natt-a" not in text
+        assert "http" not in text
+        link = rows.first.locator("a.board-link")
+        assert link.get_attribute("href") == f"/supervision?unit=natt-a#check-{check.id}"
+        assert serious_violations(page) == []
+        shoot(page, "alerts-night-phone")
+        # the site filter applies to the recent alerts too
+        page.goto(f"{base}/alerts?state=open&site_id=skolan")
+        recent = page.locator("section.card", has_text="Senaste larm").locator("tr")
+        assert recent.count() == 1
+        assert "frys-2" not in page.content()
+        page.goto(f"{base}/")
+        first = page.locator("#active-alerts tr[data-alert-id]").first
+        assert first.get_attribute("data-alert-id") == str(night.id)
+        assert "http" not in first.inner_text()
+    finally:
+        page.close()
