@@ -55,8 +55,9 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 
 def landing_of(user: Principal) -> str:
-    """Where a role's work is: night staff read no buildings, only their units' night board
-    (which opens the one unit of a user who has one); every other role gets the overview."""
+    """Where a role's work is, for sign-in without a page asked for: night staff read no
+    buildings, only their units' night board (which opens the one unit of a user who has
+    one); every other role gets the overview."""
     if user.may("care.read") and not (user.may("devices.read") or user.may("alerts.read")):
         return "/supervision"
     return "/"
@@ -67,9 +68,6 @@ def start_page(request: Request) -> Response:
     user = web_principal(request)
     if user is None:
         return _login_redirect(request)
-    landing = landing_of(user)
-    if landing != "/":
-        return RedirectResponse(landing, status_code=303)
     state = request.app.state
     devices = []
     if user.may("devices.read"):

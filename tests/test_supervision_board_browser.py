@@ -208,6 +208,9 @@ def test_each_role_lands_where_its_work_is(browser: Any, served: dict[str, Any])
         assert serious_violations(page) == []
         page.set_viewport_size(DESKTOP)
         assert serious_violations(page) == []
+        # the overview stays one tap away, without a devices list that is not theirs
+        page.goto(f"{base}/")
+        assert "Inga enheter registrerade" not in page.content()
         page.context.clear_cookies()
         # facility staff: the overview of their buildings
         _sign_in_plain(page, base, "fast-fia")
