@@ -60,6 +60,11 @@ def test_acknowledge_and_resolve_on_the_alerts_page(
         assert "ventilation" in advice
         assert serious_violations(page) == []
         shoot(page, "alerts-active-phone")
+        assert page.locator("link[rel=icon]").count() == 1  # no 404 for /favicon.ico
+        page.goto(f"{proc.base_url}/")
+        assert page.locator("#devices a[href='/devices/tb-7']").inner_text() == "Bod tb-7"
+        assert serious_violations(page) == []
+        page.goto(f"{proc.base_url}/alerts")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
         row.locator("button[name=ack]").click()
