@@ -25,7 +25,7 @@ PASSWORD = "kökets långa lösenord 7"
 
 
 @pytest.fixture
-def kitchen(tmp_path: Path) -> Iterator[str]:
+def kitchen(tmp_path: Path) -> Iterator[tuple[str, Any]]:
     from gateway.app import create_app
     from gateway.platform import Platform
     from gateway.settings import load_settings
@@ -56,7 +56,7 @@ def kitchen(tmp_path: Path) -> Iterator[str]:
             p.users.add("kock", "facility_staff", NOW, password=PASSWORD, sites=["solgarden"])
         thread.start()
         wait_port(port)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", p
     finally:
         server.should_exit = True
         thread.join(10)
@@ -65,11 +65,12 @@ def kitchen(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.parametrize(("size", "name"), [(PHONE, "phone"), (DESKTOP, "desktop")])
 def test_no_data_reads_as_no_data_and_the_limit_column_fits(
-    browser: Any, kitchen: str, size: dict[str, int], name: str
+    browser: Any, kitchen: tuple[str, Any], size: dict[str, int], name: str
 ) -> None:
+    base = kitchen[0]
     page = browser.new_page(viewport=size)
     try:
-        page.goto(f"{kitchen}/login?next=/sites/solgarden/daily-record%3Fmonth%3D2026-10")
+        page.goto(f"{base}/login?next=/sites/solgarden/daily-record%3Fmonth%3D2026-10")
         page.fill("#username", "kock")
         page.fill("#password", PASSWORD)
         page.click("#login-form button[type=submit]")
@@ -97,3 +98,32 @@ def test_no_data_reads_as_no_data_and_the_limit_column_fits(
         shoot(page, f"daily-record-{name}")
     finally:
         page.close()
+
+
+def _sign_in(page: Any, base: str, then: str) -> None:
+    page.goto(f"{base}/login?next={then}")
+    page.fill("#username", "kock")
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base}{then}")
+
+
+def test_a_site_tile_says_why_it_is_critical(browser: Any, kitchen: tuple[str, Any]) -> None:
+    base, platform = kitchen
+    platform.alerts.fire(
+        "kyl-1", "battery_low", "critical", NOW - timedelta(hours=1), metric="battery",
+        value=4.0, threshold=5.0, site_id="solgarden",
+        message="Under gränsen sedan 2026-11-05 12:00.",
+    )  # fmt: skip
+    for size, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        page = browser.new_page(viewport=size)
+        try:
+            _sign_in(page, base, "/sites/solgarden")
+            tile = page.locator("a.tile[data-device-id='kyl-1']")
+            assert tile.get_attribute("data-state") == "critical"
+            # the chart shows a normal 4 °C: the tile names the cause in words
+            assert "Batterinivå 4 %, gräns 5 %" in tile.locator(".reason").inner_text()
+            assert serious_violations(page) == []
+            shoot(page, f"site-tiles-{name}")
+        finally:
+            page.close()
