@@ -330,8 +330,12 @@ def resident_page(resident_id: str, request: Request) -> Response:
         return HTMLResponse("not found", status_code=404)
     history = svc.history(resident_id)
     svc.gate.record(request, user, "supervision.history.view", "resident", resident_id, now)
+    # newest first across all checks (the store keeps them per check), each with its check's
+    # planned time, so two checks of one night do not interleave unmarked
+    by_time = sorted(history["transitions"], key=lambda tr: datetime.fromisoformat(tr["at"]))
+    planned = {c["id"]: c["planned"] for c in history["checks"]}
     return _templates.TemplateResponse(
         request,
         "supervision_resident.html",
-        _context(request, user, resident=resident, history=history),
+        _context(request, user, resident=resident, rows=list(reversed(by_time)), planned=planned),
     )

@@ -127,3 +127,17 @@ def test_a_site_tile_says_why_it_is_critical(browser: Any, kitchen: tuple[str, A
             shoot(page, f"site-tiles-{name}")
         finally:
             page.close()
+
+
+@pytest.mark.parametrize("path", ["/sites", "/devices", "/devices/kyl-1", "/alerts"])
+def test_building_pages_have_no_serious_accessibility_violations(
+    browser: Any, kitchen: tuple[str, Any], path: str
+) -> None:
+    base, _platform = kitchen
+    for size in (PHONE, DESKTOP):
+        page = browser.new_page(viewport=size)
+        try:
+            _sign_in(page, base, path)
+            assert serious_violations(page) == [], (path, size)
+        finally:
+            page.close()

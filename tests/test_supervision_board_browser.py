@@ -303,6 +303,19 @@ def test_declining_asks_says_what_it_skips_and_can_be_undone(
             f"document.querySelectorAll('#res-{rid} .chk[data-status=skipped_by_resident]')"
             ".length == 2"
         )
+        # taken back, 04:00 first: the history must still read newest first across checks
+        for nth in (1, 0):
+            page.locator(f"#res-{rid} .chk").nth(nth).locator("button.a-undo_skip").click()
+            page.wait_for_function(
+                f"document.querySelectorAll('#res-{rid} .chk')[{nth}].dataset.status == 'scheduled'"
+            )
+        page.goto(f"{base}/supervision/residents/{rid}")
+        rows = page.locator("tbody tr").all()
+        ats = [datetime.fromisoformat(r.get_attribute("data-at") or "") for r in rows]
+        assert ats == sorted(ats, reverse=True)
+        assert [r.locator("td").nth(1).inner_text() for r in rows[:2]] == ["02:00", "04:00"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shoot(page, "resident-history-phone")
     finally:
         page.close()
     history = api.get(f"{API}/residents/{rid}/history").json()["transitions"]
@@ -355,6 +368,18 @@ def test_a_call_closes_a_phone_escalation_and_cancel_keeps_nothing(
         page.set_viewport_size(DESKTOP)
         assert serious_violations(page) == []
         shoot(page, "night-board-desktop")
+        # the history: newest first across checks, each row naming its check's time
+        page.goto(f"{base}/supervision/residents/{rid}")
+        rows = page.locator("tbody tr").all()
+        ats = [datetime.fromisoformat(r.get_attribute("data-at") or "") for r in rows]
+        assert ats == sorted(ats, reverse=True)
+        assert rows[0].locator("td").nth(1).inner_text() == "02:00"
+        assert rows[0].locator("td.actor").inner_text() == "natt-anna"
+        actors = {r.locator("td.actor").inner_text() for r in rows}
+        assert "system" not in actors
+        assert serious_violations(page) == []
+        page.set_viewport_size(PHONE)
+        assert serious_violations(page) == []
     finally:
         page.close()
     last = api.get(f"{API}/residents/{rid}/history").json()["transitions"][-1]
