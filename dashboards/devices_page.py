@@ -49,7 +49,7 @@ _SV = {
     "id": "Enhets-id",
     "name": "Namn",
     "type": "Typ",
-    "site": "Fastighet",
+    "site": "Plats",
     "place": "Rum/plats",
     "ref": "Extern referens (t.ex. chirpstack:A84041…)",
     "issue_creds": "Skapa eget MQTT-konto för enheten",
@@ -73,7 +73,7 @@ _SV = {
     "none": "Inga enheter matchar.",
     "error": "Kunde inte spara",
     "total": "{n} enheter",
-    "scope": "fastigheten ligger utanför din behörighet",
+    "scope": "platsen ligger utanför din behörighet",
     "export": "Exportera alla (CSV för Excel)",
 }
 _EN = {

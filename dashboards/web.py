@@ -72,8 +72,17 @@ def start_page(request: Request) -> Response:
     devices = []
     if user.may("devices.read"):
         devices, _total = state.registry.list(site_in=visible_sites(user), limit=1000)
+    # sites by the names staff know them by, not their ids ("solgardens-kok")
+    site_names = {s.id: s.name for s in state.registry.list_sites(site_in=visible_sites(user))}
     rows = [
-        {"device": d, "type": CATALOGUE[d.type], "latest": _shown(d, state.store.latest(d.id))}
+        {
+            "device": d,
+            "type": CATALOGUE[d.type],
+            "latest": _shown(d, state.store.latest(d.id)),
+            "where": " · ".join(
+                p for p in (site_names.get(d.site_id or "", d.site_id), d.place) if p
+            ),
+        }
         for d in devices
     ]
     # the one rule, in SQL: building alerts by site, care alerts only by care unit

@@ -63,6 +63,11 @@ def test_acknowledge_and_resolve_on_the_alerts_page(
         assert page.locator("link[rel=icon]").count() == 1  # no 404 for /favicon.ico
         page.goto(f"{proc.base_url}/")
         assert page.locator("#devices a[href='/devices/tb-7']").inner_text() == "Bod tb-7"
+        page.set_viewport_size(DESKTOP)
+        # the site by its name, as in the navigation's "Platser", not its id
+        where = page.locator("#devices tr[data-device-id='tb-7'] td").nth(2).inner_text()
+        assert where == "Vattenverket · Pumprum"
+        page.set_viewport_size(PHONE)
         assert serious_violations(page) == []
         page.goto(f"{proc.base_url}/alerts")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
