@@ -9,6 +9,8 @@ LANGS = ("sv", "en")
 _SV = {
     "title": "kommunvakt",
     "start": "Översikt",
+    "sites": "Platser",
+    "supervision": "Nattillsyn",
     "alerts": "Larm",
     "devices": "Enheter",
     "login": "Logga in",
@@ -47,6 +49,8 @@ _SV = {
 _EN = {
     "title": "kommunvakt",
     "start": "Overview",
+    "sites": "Sites",
+    "supervision": "Night checks",
     "alerts": "Alerts",
     "devices": "Devices",
     "login": "Sign in",

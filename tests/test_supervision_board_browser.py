@@ -211,6 +211,8 @@ def test_each_role_lands_where_its_work_is(browser: Any, served: dict[str, Any])
         # the overview stays one tap away, without a devices list that is not theirs
         page.goto(f"{base}/")
         assert "Inga enheter registrerade" not in page.content()
+        page.goto(f"{base}/?lang=en")  # the English UI says it in English
+        assert page.locator("header a[href='/supervision']").inner_text() == "Night checks"
         page.context.clear_cookies()
         # facility staff: the overview of their buildings
         _sign_in_plain(page, base, "fast-fia")
