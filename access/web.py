@@ -28,8 +28,9 @@ from access.sessions import (
 )
 from access.users import SignIn, UserError, UserStore
 from dashboards.i18n import LANGS, texts
+from dashboards.web import landing_of
 
-__all__ = ["LOGIN_RATE", "render", "router", "safe_next", "start_session"]
+__all__ = ["LOGIN_RATE", "landing", "render", "router", "safe_next", "start_session"]
 
 LOGIN_RATE = 10  # attempts per source address per minute
 LOGIN_WINDOW = timedelta(minutes=1)
@@ -93,8 +94,20 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def landing(request: Request, username: str, target: str) -> str:
+    """Where sign-in leads: the page asked for, or (nothing asked for) where the role's work
+    is, so night staff open their unit's board and not the buildings' overview."""
+    target = safe_next(target)
+    if target != "/":
+        return target
+    users: UserStore = request.app.state.users
+    principal = users.principal(username)
+    return landing_of(principal) if principal is not None else target
+
+
 def start_session(request: Request, username: str, target: str) -> RedirectResponse:
     """A fresh session (new id: no fixation) and the redirect that sets its cookies."""
+    target = landing(request, username, target)
     sessions: SessionStore = request.app.state.web_sessions
     sid, session = sessions.create(username)
     secure = request.url.scheme == "https"
@@ -279,7 +292,7 @@ def oidc_callback(request: Request, state: str = "", code: str = "", error: str 
         details={"method": "oidc"},
     )  # fmt: skip
     assert pending is not None
-    target = safe_next(pending.next)
+    target = landing(request, principal.name, pending.next)
     # answer 200 and move on from our own page: after a cross-site redirect chain a
     # SameSite=Strict session cookie would not be sent on a plain 303 to the target
     resp = start_session(request, principal.name, target)

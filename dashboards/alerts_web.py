@@ -9,6 +9,7 @@ message acknowledges nothing. The form carries the double-submit CSRF token like
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -19,12 +20,16 @@ from access.auth import AccessDenied, Principal, web_principal
 from access.scope import AlertScope, may_see_alert, visible_sites
 from alerts.api import may_see_silence
 from alerts.errors import AckLinkError, AlertStateError
-from alerts.messages import SEVERITY_SV, num, what
+from alerts.messages import SEVERITY_SV, num
 from alerts.service import Alerting
 from alerts.store import Alert
+from dashboards.alert_advice import advice_for
+from dashboards.alert_view import by_urgency, external_view, page_what
+from dashboards.history import rules_of
 from dashboards.web import render
 from devices.bounds import DbId
 from devices.identity_numbers import FreeText
+from ingest.store import ReadingStore
 
 __all__ = ["router"]
 
@@ -50,7 +55,6 @@ TEXTS = {
         "link_error": "Länken kan inte användas",
         "reminders": "påminnelser",
         "escalated": "eskalerat",
-        "unacked_resolved": "återställt utan kvittens",
     },
     "en": {
         "resolve": "Resolved",
@@ -71,7 +75,6 @@ TEXTS = {
         "link_error": "This link cannot be used",
         "reminders": "reminders",
         "escalated": "escalated",
-        "unacked_resolved": "resolved without acknowledgement",
     },
 }
 
@@ -81,9 +84,13 @@ def _svc(request: Request) -> Alerting:
     return svc
 
 
-def _texts(request: Request) -> dict[str, str]:
+def _lang(request: Request) -> str:
     lang = request.query_params.get("lang") or request.cookies.get("kv_lang") or "sv"
-    return TEXTS.get(lang, TEXTS["sv"])
+    return lang if lang in TEXTS else "sv"
+
+
+def _texts(request: Request) -> dict[str, str]:
+    return TEXTS[_lang(request)]
 
 
 def _label(svc: Alerting, alert: Alert) -> str:
@@ -94,17 +101,48 @@ def _label(svc: Alerting, alert: Alert) -> str:
     return (alert.message or alert.rule.replace("_", " ")).splitlines()[0][:80]
 
 
-def row_view(svc: Alerting, a: Alert) -> dict[str, Any]:
-    """One alert as the pages show it: the device's name, its site, what happened in words."""
+def row_view(
+    svc: Alerting,
+    a: Alert,
+    readings: ReadingStore | None,
+    lang: str = "sv",
+    unit_names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """One alert as the pages show it: the device's name, its site, what happened in words
+    (a resolved alert by its worst value, read from ``readings``); a night-supervision alert
+    by its care unit's name (``unit_names``), with its board as a link."""
+    rules: list[Any] = []
+    if a.state == "resolved" and a.origin == "rule":
+        info = svc.engine.registry.info(a.device_id)
+        rules = rules_of(svc.engine, info) if info is not None else []
+    label, what, link = _label(svc, a), page_what(a, readings, rules), None
+    if a.origin == "external":
+        label, what, link = external_view(a, unit_names or {})
     return {
         "a": a,
-        "label": _label(svc, a),
+        "label": label,
+        "link": link,
         "value": num(a.value),
         "threshold": num(a.threshold),
         "severity_sv": SEVERITY_SV.get(a.severity, a.severity),
-        "what": what(a),
+        "what": what,
         "site": svc.engine.announce.site_name(a.site_id) or a.site_id,
+        "resolved_by_system": a.resolved_by in (None, "system"),
+        "advice": advice_for(a, lang),
     }
+
+
+def unit_names(request: Request) -> dict[str, str]:
+    """Care unit id → the name staff know it by; ids stand in where the registry has none."""
+    try:
+        return {u.id: u.name for u in request.app.state.registry.list_care_units()}
+    except Exception:  # a registry without care units: the rows show the ids
+        return {}
+
+
+def _readings(request: Request) -> ReadingStore:
+    store: ReadingStore = request.app.state.store
+    return store
 
 
 def _login(request: Request) -> RedirectResponse:
@@ -127,15 +165,21 @@ def alerts_page(
     sev = severity or None
     scope = AlertScope.of(user)  # the one rule, in SQL: a page holds what the user may see
     if state == "open":
-        found = [
-            *store.list("active", site_id=site, severity=sev, limit=500, scope=scope),
-            *store.list("acknowledged", site_id=site, severity=sev, limit=500, scope=scope),
-        ]
+        found = by_urgency(
+            [
+                *store.list("active", site_id=site, severity=sev, limit=500, scope=scope),
+                *store.list("acknowledged", site_id=site, severity=sev, limit=500, scope=scope),
+            ]
+        )
     else:
         chosen = state if state in ("active", "acknowledged", "resolved") else None
         found = store.list(chosen, site_id=site, severity=sev, limit=500, scope=scope)
-    visible = [row_view(svc, a) for a in found]
-    recent = [row_view(svc, a) for a in store.list("resolved", limit=20, scope=scope)]
+    readings = _readings(request)
+    lang, units = _lang(request), unit_names(request)
+    visible = [row_view(svc, a, readings, lang, units) for a in found]
+    # the filters apply to the recent ones too: a site's page must not show another's
+    done = store.list("resolved", site_id=site, severity=sev, limit=20, scope=scope)
+    recent = [row_view(svc, a, readings, lang, units) for a in done]
     # only the silences of the user's sites (what they silence says where work is going on)
     silences = [x for x in svc.silences.list(datetime.now(UTC)) if may_see_silence(svc, user, x)]
     return render(
@@ -182,7 +226,11 @@ def _link_page(
     request: Request, status: int, token: str, alert: Alert | None, message: str | None, done: bool
 ) -> HTMLResponse:
     svc = _svc(request)
-    row = row_view(svc, alert) if alert is not None else None
+    row = (
+        row_view(svc, alert, _readings(request), _lang(request), unit_names(request))
+        if alert is not None
+        else None
+    )
     resp = render(
         request, "alert_ack_link.html", None, row=row, token=token, message=message, done=done,
         at=_texts(request),

@@ -29,7 +29,8 @@ _SV = {
     "record_note": (
         "Dygn enligt svensk tid: vid sommartidens slut har dygnet 25 timmar, vid dess början 23. "
         "Tid över gräns och dörr öppen räknas från sensorns mätvärden; när sensorn var tyst "
-        "räknas ingenting."
+        'räknas ingenting, och ett dygn utan mätvärden står som "ingen data" (inte 0). '
+        '"<1 !": över gränsen kortare än en minut.'
     ),
     "no_record_devices": "Inga frysar eller kylar på platsen.",
     "date": "Datum",
@@ -39,6 +40,9 @@ _SV = {
     "max": "Max",
     "mean": "Medel",
     "above": "Över gräns (min)",
+    "no_data_day": "ingen data",
+    "silent_since": "Inga mätvärden sedan",
+    "data_for": "data",
     "door_min": "Dörr öppen (min)",
     "limit": "gräns",
     "prev": "Föregående månad",
@@ -89,7 +93,8 @@ _EN = {
     "record_note": (
         "Days in Swedish time: the day summer time ends has 25 hours, the day it starts 23. "
         "Time above the limit and door-open time come from the sensor's readings; while the "
-        "sensor was silent nothing is counted."
+        'sensor was silent nothing is counted, and a day without readings says "no data" '
+        '(not 0). "<1 !": above the limit for less than a minute.'
     ),
     "no_record_devices": "No freezers or fridges at this site.",
     "date": "Date",
@@ -97,6 +102,9 @@ _EN = {
     "readings": "Readings",
     "mean": "Mean",
     "above": "Above limit (min)",
+    "no_data_day": "no data",
+    "silent_since": "No readings since",
+    "data_for": "data for",
     "door_min": "Door open (min)",
     "limit": "limit",
     "prev": "Previous month",

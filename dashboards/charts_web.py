@@ -15,6 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from access.auth import Principal, web_principal
 from access.scope import AlertScope, is_care_device, may_see_alert, visible_sites
+from alerts.messages import what
+from dashboards.alert_view import by_urgency
 from dashboards.charts_api import check_device, check_site, now_of, site_month_record
 from dashboards.charts_i18n import words
 from dashboards.device_actions import SILENCE_HOURS
@@ -28,7 +30,7 @@ from dashboards.history import (
     rules_of,
 )
 from dashboards.i18n import LANGS
-from dashboards.record_export import num_sv
+from dashboards.record_export import above_sv, num_sv
 from dashboards.record_service import record_limits
 from dashboards.svgchart import Threshold, render_svg
 from dashboards.web import render
@@ -174,6 +176,10 @@ def _site_name(request: Request, site_id: str | None) -> str | None:
         return site_id
 
 
+def _local_hm(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+
+
 @router.get("/sites/{site_id}", response_model=None)
 def site_page(request: Request, site_id: str) -> Response:
     user = _user_or_redirect(request)
@@ -227,6 +233,11 @@ def site_page(request: Request, site_id: str) -> Response:
             small=True,
             state=dev_state,
         )
+        # the reason in words: a "Kritiskt" tile whose chart looks normal (20,5 °C) is
+        # critical for something else, e.g. a battery at 4 %
+        reasons = [what(a) for a in by_urgency(open_by_device.get(d.id, []))]
+        if dev_state == "silent" and last_t is not None:
+            reasons.append(f"{words(lang)['silent_since']} {_local_hm(last_t)}")
         primary = charts[0] if charts else None
         shown = next((v for v in latest if primary and v.metric == primary.series[0].metric), None)
         tiles.append(
@@ -234,6 +245,7 @@ def site_page(request: Request, site_id: str) -> Response:
                 "device": d,
                 "sensor": sensor,
                 "state": dev_state,
+                "reasons": reasons,
                 "latest": shown,
                 "svg": render_svg(primary, lang) if primary and primary.series else "",
             }
@@ -270,6 +282,7 @@ def daily_record_page(request: Request, site_id: str, month: str | None = None) 
         user,
         w=words(_lang(request)),
         num=num_sv,
+        above=above_sv,
         record=record,
         prev_month=f"{prev_m[0]:04d}-{prev_m[1]:02d}",
         next_month=f"{next_m[0]:04d}-{next_m[1]:02d}",

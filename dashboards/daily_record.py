@@ -9,8 +9,10 @@ started that day with who acknowledged them.
 
 Time above the limit and door-open time treat each reading as holding until the next one, but
 never longer than ``max_hold`` (2.5 report intervals): past that the device was silent and we do
-not know, so we do not count. The mean is the plain mean of the day's readings, which is what a
-person writing readings on paper would compute.
+not know, so we do not count. A day no reading covers has no time above the limit (``None``,
+"ingen data"), not zero: an empty day must not read as a compliant one. The mean is the
+plain mean of the day's readings, which is what a person writing readings on paper would
+compute.
 """
 
 from __future__ import annotations
@@ -60,9 +62,10 @@ class DayRecord:
     min: float | None
     max: float | None
     mean: float | None
-    above_limit_min: float
+    above_limit_min: float | None  # None: no reading covers any of the day (no data)
     door_open_min: float | None  # None: the device has no door contact
     alerts: tuple[AlertNote, ...] = ()
+    covered_min: float = 0.0  # minutes of the day a temperature reading holds for
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +115,17 @@ def _overlap(a: float, b: float, lo: float, hi: float) -> float:
     return max(0.0, min(b, hi) - max(a, lo))
 
 
-def _above_intervals(
-    points: Sequence[Point], limit: float, max_hold: float, until: float
+def _held_intervals(
+    points: Sequence[Point], max_hold: float, until: float, above: float | None = None
 ) -> list[tuple[float, float]]:
+    """Where each reading holds (until the next, at most ``max_hold``); only the readings
+    above ``above`` when it is given."""
     out: list[tuple[float, float]] = []
     for i, (t, v) in enumerate(points):
-        if v <= limit:
+        if above is not None and v <= above:
             continue
         nxt = points[i + 1][0] if i + 1 < len(points) else until
-        end = min(nxt, t + max_hold)
+        end = min(nxt, t + max_hold, until)
         if end > t:
             out.append((t, end))
     return out
@@ -156,13 +161,15 @@ def day_records(
     days = local_days(year, month, tz)
     now_s = now.astimezone(UTC).timestamp()
     until = min(now_s, days[-1][2])
-    above = _above_intervals(temps, limit, max_hold, until)
+    above = _held_intervals(temps, max_hold, until, above=limit)
+    held = _held_intervals(temps, max_hold, until)
     opened = true_periods(doors, until, max_hold) if doors is not None else []
     rows: list[DayRecord] = []
     for day, start, end in days:
         if start >= now_s:
             break
         values = [v for t, v in temps if start <= t < end]
+        covered = sum(_overlap(a, b, start, end) for a, b in held) / 60
         notes = tuple(
             _note(a)
             for a in sorted(alerts, key=lambda a: a.started_at)
@@ -176,13 +183,17 @@ def day_records(
                 min=min(values) if values else None,
                 max=max(values) if values else None,
                 mean=sum(values) / len(values) if values else None,
-                above_limit_min=sum(_overlap(a, b, start, end) for a, b in above) / 60,
+                # a day nobody measured is not a day within the limit
+                above_limit_min=(
+                    sum(_overlap(a, b, start, end) for a, b in above) / 60 if covered else None
+                ),
                 door_open_min=(
                     sum(_overlap(a, b, start, end) for a, b in opened) / 60
                     if doors is not None
                     else None
                 ),
                 alerts=notes,
+                covered_min=covered,
             )
         )
     return rows

@@ -7,6 +7,7 @@ New MQTT credentials are rendered once in the response and never put in a URL or
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import quote
@@ -49,7 +50,7 @@ _SV = {
     "id": "Enhets-id",
     "name": "Namn",
     "type": "Typ",
-    "site": "Fastighet",
+    "site": "Plats",
     "place": "Rum/plats",
     "ref": "Extern referens (t.ex. chirpstack:A84041…)",
     "issue_creds": "Skapa eget MQTT-konto för enheten",
@@ -72,8 +73,10 @@ _SV = {
     "messages": "meddelanden",
     "none": "Inga enheter matchar.",
     "error": "Kunde inte spara",
+    "exists": "det finns redan en enhet med id {id}",
+    "ref_taken": "referensen {ref} hör redan till enheten {id}",
     "total": "{n} enheter",
-    "scope": "fastigheten ligger utanför din behörighet",
+    "scope": "platsen ligger utanför din behörighet",
     "export": "Exportera alla (CSV för Excel)",
 }
 _EN = {
@@ -115,6 +118,8 @@ _EN = {
     "messages": "messages",
     "none": "No device matches.",
     "error": "Could not save",
+    "exists": "a device with id {id} exists already",
+    "ref_taken": "the ref {ref} belongs to device {id} already",
     "total": "{n} devices",
     "scope": "that site is outside your scope",
     "export": "Export all (CSV for Excel)",
@@ -200,9 +205,20 @@ def _issue(request: Request, device_id: str) -> MqttCredentials:
     return creds
 
 
-def _reason(exc: Exception) -> str:
+_EXISTS = re.compile(r"device '([^']+)' exists already")
+_REF_TAKEN = re.compile(r"ref '([^']+)' belongs to device '([^']+)'")
+
+
+def _reason(exc: Exception, words: dict[str, str]) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    # the registry speaks English to technicians and the API; the page speaks the page's language
+    taken = _EXISTS.search(str(exc))
+    if taken is not None:
+        return words["exists"].format(id=taken.group(1))
+    ref = _REF_TAKEN.search(str(exc))
+    if ref is not None:
+        return words["ref_taken"].format(ref=ref.group(1), id=ref.group(2))
     return str(exc)
 
 
@@ -266,5 +282,5 @@ def devices_post(
             return _page(request, status=201, notice=notice, creds=creds)
     except (RegistryError, ValidationError) as exc:
         status = 409 if "exists" in str(exc) or "belongs" in str(exc) else 422
-        return _page(request, status=status, error=f"{words['error']}: {_reason(exc)}")
+        return _page(request, status=status, error=f"{words['error']}: {_reason(exc, words)}")
     return RedirectResponse(f"/devices?notice={quote(notice)}", status_code=303)

@@ -54,7 +54,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RANGES = {"6h": 6 * 3600, "24h": 24 * 3600, "7d": 7 * 86400, "30d": 30 * 86400}
+RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 24 * 3600, "7d": 7 * 86400, "30d": 30 * 86400}
 CHART_BUCKETS = 360  # about one bucket per 1.5 px of the chart's plot area
 SMALL_CHART_BUCKETS = 90  # the site overview's small charts
 GAP_FACTOR = 2.5  # a silence longer than 2.5 report intervals breaks the line

@@ -18,7 +18,15 @@ from fpdf.fonts import FontFace
 from dashboards.daily_record import DayRecord, DeviceRecord, SiteRecord
 from devices.csv_safe import Cell, write_csv
 
-__all__ = ["HEADINGS", "num_sv", "record_csv", "record_pdf", "record_text"]
+__all__ = [
+    "HEADINGS",
+    "NO_DATA_SV",
+    "above_sv",
+    "num_sv",
+    "record_csv",
+    "record_pdf",
+    "record_text",
+]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
@@ -45,8 +53,21 @@ HEADINGS = (
 )
 
 
+NO_DATA_SV = "ingen data"
+
+
 def num_sv(v: float | None, digits: int = 1) -> str:
     return "" if v is None else f"{v:.{digits}f}".replace(".", ",").replace("-", "−")
+
+
+def above_sv(minutes: float | None) -> str:
+    """Time above the limit as the record shows it: "ingen data" for a day nobody measured,
+    "<1" for a short excursion that would otherwise round to a "0" beside the warning mark."""
+    if minutes is None:
+        return NO_DATA_SV
+    if 0 < minutes < 0.5:
+        return "<1"
+    return num_sv(minutes, 0)
 
 
 def _csv_num(v: float | None, digits: int = 1) -> str:
@@ -165,7 +186,8 @@ def record_pdf(record: SiteRecord, font_dir: Path = DEJAVU) -> bytes:
         pdf.clean(
             f"Skapad {created}. Dygn enligt svensk tid (vid sommartidens slut 25 timmar, vid "
             "dess början 23). Tid över gräns och dörr öppen räknas från sensorns mätvärden; "
-            "när sensorn var tyst räknas ingenting."
+            "när sensorn var tyst räknas ingenting, och ett dygn utan mätvärden står som "
+            '"ingen data". "<1 !": över gränsen kortare än en minut.'
         ),
         new_x="LMARGIN",
         new_y="NEXT",
@@ -203,7 +225,7 @@ def record_pdf(record: SiteRecord, font_dir: Path = DEJAVU) -> bytes:
                 head.cell(pdf.clean(c))
             for day in dev.days:
                 what, who = _alerts(day)
-                over = day.above_limit_min > 0
+                over = day.above_limit_min is not None and day.above_limit_min > 0
                 row = table.row()
                 for text in (
                     day.day.isoformat(),
@@ -212,7 +234,7 @@ def record_pdf(record: SiteRecord, font_dir: Path = DEJAVU) -> bytes:
                     num_sv(day.min),
                     num_sv(day.max),
                     num_sv(day.mean),
-                    num_sv(day.above_limit_min, 0) + (" !" if over else ""),
+                    above_sv(day.above_limit_min) + (" !" if over else ""),
                     num_sv(day.door_open_min, 0),
                     what,
                     who,
@@ -232,10 +254,13 @@ def record_text(record: SiteRecord, day_filter: str | None = None) -> str:
             if day_filter is not None and day.day.isoformat() != day_filter:
                 continue
             what, who = _alerts(day)
-            text = (
-                f"  {day.day.isoformat()}: min {num_sv(day.min)}, max {num_sv(day.max)}, "
-                f"medel {num_sv(day.mean)} °C; över gräns {num_sv(day.above_limit_min, 0)} min"
-            )
+            if day.above_limit_min is None:
+                text = f"  {day.day.isoformat()}: {NO_DATA_SV}"
+            else:
+                text = (
+                    f"  {day.day.isoformat()}: min {num_sv(day.min)}, max {num_sv(day.max)}, "
+                    f"medel {num_sv(day.mean)} °C; över gräns {above_sv(day.above_limit_min)} min"
+                )
             if day.door_open_min is not None:
                 text += f"; dörr öppen {num_sv(day.door_open_min, 0)} min"
             if what:

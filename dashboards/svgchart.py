@@ -91,7 +91,10 @@ def time_ticks(
 ) -> list[tuple[float, str]]:
     """Tick positions (epoch s) and labels at round wall-clock times in ``tz``."""
     span_h = (end - start) / 3600
-    if span_h <= 8:
+    minutes: tuple[int, ...] = (0,)
+    if span_h <= 2:  # an hour of data: ticks every quarter
+        hours, daily, minutes = range(24), False, (0, 15, 30, 45)
+    elif span_h <= 8:
         hours, daily = range(24), False
     elif span_h <= 36:
         hours, daily = range(0, 24, 3), False
@@ -106,8 +109,8 @@ def time_ticks(
         if daily and (day.day - 1) % every_days:
             day += timedelta(days=1)
             continue
-        for h in hours:
-            local = datetime(day.year, day.month, day.day, h, tzinfo=tz)
+        for h, m in ((h, m) for h in hours for m in minutes):
+            local = datetime(day.year, day.month, day.day, h, m, tzinfo=tz)
             if local.astimezone(UTC).astimezone(tz).hour != h:
                 continue  # the hour that does not exist on the spring DST night
             t = local.timestamp()
@@ -118,10 +121,10 @@ def time_ticks(
                 label = (
                     f"{wd} {day.day}/{day.month}" if every_days == 1 else f"{day.day}/{day.month}"
                 )
-            elif h == 0:
+            elif h == 0 and m == 0:
                 label = f"{day.day}/{day.month}"
             else:
-                label = f"{h:02d}:00"
+                label = f"{h:02d}:{m:02d}"
             out.append((t, label))
         day += timedelta(days=1)
     return out
@@ -169,7 +172,8 @@ def render_svg(spec: ChartSpec, lang: str = "sv") -> str:
             attrs += ' stroke="#c21f1f" stroke-width="2"'
         tip = f"<title>{escape(p.label)}</title>" if p.label else ""
         return (
-            f'<rect class="{cls}" x="{x_a:.1f}" y="{top}" width="{max(x_b - x_a, 1.0):.1f}" '
+            # at least 3 units (2 px on a phone): a half-minute alert must still be seen
+            f'<rect class="{cls}" x="{x_a:.1f}" y="{top}" width="{max(x_b - x_a, 3.0):.1f}" '
             f'height="{ph}" fill="{fill}" fill-opacity="{opacity}"{attrs}>{tip}</rect>'
         )
 
@@ -213,13 +217,17 @@ def render_svg(spec: ChartSpec, lang: str = "sv") -> str:
             )
     for th in spec.thresholds:
         yy = y(th.value)
-        colour = {"warning": "#b86e00", "critical": "#c21f1f"}.get(th.severity, "#6b46c1")
+        colour = {"warning": "#9a5b00", "critical": "#c21f1f"}.get(th.severity, "#6b46c1")
         label = escape(th.label or f"{th.severity} {_fmt(th.value, lang)}")
         parts.append(
             f'<line class="threshold" data-severity="{escape(th.severity)}" '
             f'data-value="{th.value:g}" x1="{left}" x2="{left + pw}" y1="{yy:.1f}" '
             f'y2="{yy:.1f}" stroke="{colour}" stroke-width="1.5" stroke-dasharray="6 4">'
             f"<title>{label}</title></line>"
+            # the limit's value on the line itself: a dashed line alone says "some limit"
+            f'<text class="threshold-label" data-severity="{escape(th.severity)}" '
+            f'x="{left + pw - 3}" y="{yy - 3:.1f}" text-anchor="end" fill="{colour}" '
+            f'font-weight="600">{_fmt(th.value, lang)}</text>'
         )
     for s in spec.series:
         parts.append(f'<g class="series" data-metric="{escape(s.metric)}">')

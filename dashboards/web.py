@@ -17,7 +17,7 @@ from dashboards.i18n import LANGS, format_value, metric_name, texts
 from devices.catalogue import CATALOGUE, health_only
 from devices.schemas import DevicePublic
 
-__all__ = ["router"]
+__all__ = ["landing_of", "router"]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -51,7 +51,16 @@ def _login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
-# sign-in and sign-out live in access/web.py (issue 7)
+# sign-in and sign-out live in access/web.py
+
+
+def landing_of(user: Principal) -> str:
+    """Where a role's work is, for sign-in without a page asked for: night staff read no
+    buildings, only their units' night board (which opens the one unit of a user who has
+    one); every other role gets the overview."""
+    if user.may("care.read") and not (user.may("devices.read") or user.may("alerts.read")):
+        return "/supervision"
+    return "/"
 
 
 @router.get("/", response_class=HTMLResponse, response_model=None)
@@ -63,18 +72,31 @@ def start_page(request: Request) -> Response:
     devices = []
     if user.may("devices.read"):
         devices, _total = state.registry.list(site_in=visible_sites(user), limit=1000)
+    # sites by the names staff know them by, not their ids ("solgardens-kok")
+    site_names = {s.id: s.name for s in state.registry.list_sites(site_in=visible_sites(user))}
     rows = [
-        {"device": d, "type": CATALOGUE[d.type], "latest": _shown(d, state.store.latest(d.id))}
+        {
+            "device": d,
+            "type": CATALOGUE[d.type],
+            "latest": _shown(d, state.store.latest(d.id)),
+            "where": " · ".join(
+                p for p in (site_names.get(d.site_id or "", d.site_id), d.place) if p
+            ),
+        }
         for d in devices
     ]
     # the one rule, in SQL: building alerts by site, care alerts only by care unit
     scope = AlertScope.of(user)
-    alerts = state.alert_store.list("active", scope=scope)
-    alerts += state.alert_store.list("acknowledged", scope=scope)
-    from dashboards.alerts_web import row_view  # alerts_web imports this module
+    from dashboards.alert_view import by_urgency
+    from dashboards.alerts_web import row_view, unit_names  # alerts_web imports this module
 
+    alerts = by_urgency(
+        state.alert_store.list("active", scope=scope)
+        + state.alert_store.list("acknowledged", scope=scope)
+    )
     svc = state.platform.alerting
-    alert_rows = [row_view(svc, a) for a in alerts]
+    units = unit_names(request)
+    alert_rows = [row_view(svc, a, state.store, _lang(request), units) for a in alerts]
     return render(request, "index.html", user, rows=rows, alerts=alert_rows)
 
 

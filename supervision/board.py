@@ -73,13 +73,18 @@ class BoardRow:
     checks: tuple[BoardCheck, ...]
 
 
-def _actions(status: str, shown: str) -> tuple[str, ...]:
+def _actions(status: str, shown: str, rung: str | None, undoable: bool) -> tuple[str, ...]:
     if status == "scheduled":
         return ("ok", "not_seen", "abnormal", "skipped") if shown == "due" else ("skipped",)
     if status == "recheck_pending":
         return ("ok", "not_seen", "abnormal")
+    if status == "escalated" and rung == "phone":
+        # the ladder says ring first: a call that found the resident well closes it too
+        return ("phoned", "visit")
     if status in ("escalated", "missed", "technical_failure"):
         return ("visit",)
+    if status == "skipped_by_resident" and undoable:
+        return ("undo_skip",)
     return ()
 
 
@@ -115,7 +120,8 @@ def build_board(
                     c.method,
                     rung,
                     c.recheck_at.astimezone(zone).strftime("%H:%M") if c.recheck_at else None,
-                    _actions(c.status, shown),
+                    # a declined check may be taken back while its window is still open
+                    _actions(c.status, shown, rung, now < c.due_at + grace),
                     c.timing,
                     c.timing_reason,
                 )

@@ -12,6 +12,7 @@
         │ ──resident's own choice──► skipped_by_resident
         ├──consent withdrawn / schedule ended──► cancelled
     suspended ──absence ended early──► scheduled
+    skipped_by_resident ──taken back (undo on the board)──► scheduled
     escalated ──next rung after step minutes──► escalated (rung + 1) ──visit / ok──► resolved
 
 A person closes a scheduled check (``ok``, ``visit``) only inside its window, from ``early``
@@ -175,7 +176,9 @@ def apply(state: CheckState, outcome: Outcome, policy: Policy) -> tuple[CheckSta
             return new, [step]
         return state, []
     if o.kind == "resume":
-        if s == "suspended":
+        # back from an absence, or a declined check taken back (a tap by mistake, or the
+        # resident changed their mind): the check waits for its time again
+        if s in ("suspended", "skipped_by_resident"):
             new, step = _go(state, "scheduled", o.at, o.actor, o.source, o.note)
             return new, [step]
         return state, []

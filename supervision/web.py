@@ -54,6 +54,17 @@ _templates.env.filters["local_iso"] = lambda text: (
 
 router = APIRouter(include_in_schema=False)
 
+#: a button on the board → the outcome it records and the words it puts in the note
+_BOARD_ACTIONS: dict[str, tuple[str, str | None]] = {
+    "ok": ("ok", None),
+    "not_seen": ("not_seen", None),
+    "abnormal": ("abnormal", None),
+    "skipped": ("skipped", None),
+    "visit": ("visit", None),
+    "phoned": ("ok", "ringt"),
+    "undo_skip": ("resume", "avböjning ångrad"),
+}
+
 
 def _lang(request: Request) -> str:
     lang = request.query_params.get("lang") or request.cookies.get("kv_lang") or "sv"
@@ -231,6 +242,7 @@ def outcome_from_board(
     request: Request,
     outcome: Annotated[str, Form()],
     note: Annotated[str | None, Form()] = None,
+    scope: Annotated[str, Form()] = "check",
 ) -> Response:
     user = _user(request)
     if user is None:
@@ -248,10 +260,18 @@ def outcome_from_board(
         target_id=check.resident_id,
         now=now,
     )
-    if outcome not in ("ok", "not_seen", "abnormal", "skipped", "visit"):
-        return HTMLResponse("unknown outcome", status_code=422)
+    if outcome not in _BOARD_ACTIONS or scope not in ("check", "night"):
+        return HTMLResponse("unknown outcome or scope", status_code=422)
+    kind, said = _BOARD_ACTIONS[outcome]
+    if said is not None:
+        note = f"{said}: {note.strip()}" if note and note.strip() else said
     try:
-        saved = svc.night.record_outcome(check_id, outcome, actor=user.name, now=now, note=note)
+        if outcome == "skipped" and scope == "night":
+            # the resident declines the rest of the night: every check still planned
+            svc.night.skip_night(check.resident_id, check.night, user.name, now)
+            saved = svc.checks.get(check_id)
+        else:
+            saved = svc.night.record_outcome(check_id, kind, actor=user.name, now=now, note=note)
     except Invalid:
         text = board_texts(_lang(request))["bad_note"]
         return HTMLResponse(f"<p>{text}</p>", status_code=422)
@@ -274,7 +294,12 @@ def outcome_from_board(
         "resident",
         check.resident_id,
         now,
-        details={"check_id": check_id, "outcome": outcome, "status": saved.status},
+        details={
+            "check_id": check_id,
+            "outcome": outcome,
+            "scope": scope,
+            "status": saved.status,
+        },
     )
     return RedirectResponse(
         f"/supervision?unit={check.care_unit_id}#check-{check_id}", status_code=303
@@ -305,8 +330,12 @@ def resident_page(resident_id: str, request: Request) -> Response:
         return HTMLResponse("not found", status_code=404)
     history = svc.records.history(resident_id)
     svc.gate.record(request, user, "supervision.history.view", "resident", resident_id, now)
+    # newest first across all checks (the store keeps them per check), each with its check's
+    # planned time, so two checks of one night do not interleave unmarked
+    by_time = sorted(history.transitions, key=lambda tr: datetime.fromisoformat(tr.at))
+    planned = {c.id: c.planned for c in history.checks}
     return _templates.TemplateResponse(
         request,
         "supervision_resident.html",
-        _context(request, user, resident=resident, history=history),
+        _context(request, user, resident=resident, rows=list(reversed(by_time)), planned=planned),
     )

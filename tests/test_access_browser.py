@@ -84,7 +84,7 @@ def test_sign_in_csrf_lockout_and_roles(
         other = browser.new_context()
         night = other.new_page()
         sign_in(night, base, "natt-2", PASSWORD)
-        assert night.url == f"{base}/"
+        assert night.url.startswith(f"{base}/supervision")  # where night staff's work is
         assert night.locator("header a[href='/alerts']").count() == 0
         assert page.locator("header a[href='/alerts']").count() == 1
         response = night.goto(f"{base}/alerts")

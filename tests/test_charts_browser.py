@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.net import wait_for
+from tests.support.shots import shoot
 
 pytestmark = pytest.mark.browser
 PASSWORD = "frysen ska vara kall 18"
@@ -112,6 +113,9 @@ def test_device_chart_and_site_overview(
             == "25"
         )
         assert svg_temp.locator("line.threshold[data-severity=critical]").count() == 1
+        # each limit line says its value
+        limits = svg_temp.locator("text.threshold-label").all_text_contents()
+        assert sorted(limits) == ["25", "30"]
         assert svg_temp.locator("rect.alert-period").count() == 2
         assert svg_temp.locator("rect.alert-period[data-severity=critical]").count() == 1
         # the 2-hour silence breaks the line (and so does nothing else)
@@ -125,7 +129,8 @@ def test_device_chart_and_site_overview(
         box = svg_temp.bounding_box()
         assert box is not None
         assert 300 <= box["width"] <= 390
-        page.screenshot(path=str(tmp_path / "device-24h.png"), full_page=True)
+        page.locator("[data-chart=temperature]").evaluate("e => e.scrollIntoView()")
+        shoot(page, "device-chart-phone")
 
         page.goto(f"{proc.base_url}/devices/frys-7?range=6h")
         frys = page.locator("[data-chart=temperature] svg.chart")
@@ -134,6 +139,12 @@ def test_device_chart_and_site_overview(
         # once (no duplicate "limit" line); its door rules are not thresholds and draw nothing
         assert frys.locator("line.threshold[data-value='-18']").count() == 1
         assert frys.locator("line.threshold").count() == 2
+
+        # the last hour, for minutes of data: quarter-hour ticks, not a sliver at the edge
+        page.click("a[data-range='1h']")
+        page.wait_for_url("**/devices/frys-7?range=1h")
+        quarter = page.locator("[data-chart=temperature] text.tick-label").all_text_contents()
+        assert any(x.endswith((":15", ":30", ":45")) for x in quarter), quarter
 
         page.click("header a[href='/sites']")
         page.wait_for_url(f"{proc.base_url}/sites")

@@ -118,3 +118,56 @@ def test_pdf_without_dejavu_falls_back_to_latin1_helvetica(tmp_path: Path) -> No
     assert "Temperaturlogg (egenkontroll) - Ängsgårdens kök - oktober 2026" in text
     assert "Kyl: Kyl 2, Förråd (gräns 8,0 °C)" in text
     assert "Helvetica" in pdf.read_bytes().decode("latin-1")
+
+
+def _sparse_month() -> list[object]:
+    """A fridge installed on 3 October at noon, silent on the 5th, 12 seconds warm on the 4th."""
+    noon3 = datetime(2026, 10, 3, 10, 0, tzinfo=UTC)
+    temps = [(noon3.timestamp() + i * 600, 4.0) for i in range(0, 6 * 36)]  # until the 4th
+    warm = datetime(2026, 10, 4, 8, 0, tzinfo=UTC).timestamp()
+    temps = [(t, v) for t, v in temps if t < warm] + [(warm, 9.0), (warm + 12, 4.0)]
+    temps += [(warm + 12 + i * 600, 4.0) for i in range(1, 40)]
+    rows = day_records(
+        sorted(temps),
+        None,
+        [],
+        2026,
+        10,
+        limit=8.0,
+        max_hold=1500,
+        now=datetime(2026, 10, 6, 12, tzinfo=UTC),
+    )
+    return list(rows)
+
+
+def test_a_day_without_readings_is_no_data_not_zero_minutes_above() -> None:
+    rows = {r.day.day: r for r in _sparse_month()}  # type: ignore[attr-defined]
+    # before the sensor existed, and a silent day: nothing is known, so nothing is claimed
+    for day in (1, 2, 6):
+        assert (rows[day].above_limit_min, rows[day].covered_min) == (None, 0), day
+    # the first day: half a day of data (from 12:00 local), within the limit
+    assert rows[3].above_limit_min == 0
+    assert rows[3].covered_min == pytest.approx(12 * 60)
+    assert rows[4].above_limit_min == pytest.approx(0.2)
+
+
+def test_pdf_says_no_data_and_never_zero_with_a_mark(tmp_path: Path) -> None:
+    from dashboards.daily_record import DeviceRecord, SiteRecord
+    from dashboards.record_export import record_pdf, record_text
+
+    rows = tuple(_sparse_month())
+    record = SiteRecord(
+        "s", "Köket", "2026-10", NOW,
+        (DeviceRecord("k", "Kyl 2", None, "fridge", 8.0, rows),),  # type: ignore[arg-type]
+    )  # fmt: skip
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(record_pdf(record))
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    lines = {line.split()[0]: line for line in text.splitlines() if line.startswith("2026-10-")}
+    assert "ingen data" in lines["2026-10-01"]
+    assert "<1 !" in lines["2026-10-04"]
+    assert "0 !" not in text
+    summary = record_text(record)
+    assert "2026-10-01: ingen data" in summary

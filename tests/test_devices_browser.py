@@ -83,7 +83,15 @@ def test_register_and_claim_on_a_phone(browser: Any, platform_factory: Any, tmp_
         form.locator("input[name=ref]").fill("zigbee2mqtt:Frys kök 1")
         form.locator("button[type=submit]").click()
         page.wait_for_selector("#error")
-        assert "belongs to device 'frys-kok-1'" in page.locator("#error").inner_text()
+        # in the page's language, not the registry's English
+        assert "hör redan till enheten frys-kok-1" in page.locator("#error").inner_text()
+
+        form = page.locator("#register form")
+        form.locator("input[name=id]").fill("frys-kok-1")
+        form.locator("select[name=type]").select_option("freezer")
+        form.locator("button[type=submit]").click()
+        page.wait_for_selector("#error")
+        assert "det finns redan en enhet med id frys-kok-1" in page.locator("#error").inner_text()
 
         # claim the leak sensor the gateway heard
         unknown = page.locator(".unknown[data-ref='lacka-42']")

@@ -197,6 +197,10 @@ def test_suspend_skip_cancel_resume_and_refusals() -> None:
     assert back.status == "scheduled"
     skipped, _ = apply(s0, Outcome("skipped", DUE, "np-1", "manual"), POLICY)
     assert skipped.status == "skipped_by_resident"
+    # a decline taken back: the check waits for its time again (and can then be missed)
+    taken_back, _ = apply(skipped, Outcome("resume", DUE, "np-1", "manual"), POLICY)
+    assert taken_back.status == "scheduled"
+    assert tick(taken_back, DUE + timedelta(hours=1), POLICY)[0].status == "missed"
     cancelled, _ = apply(s0, Outcome("cancel", DUE, "system", "system"), POLICY)
     assert cancelled.status == "cancelled"
     done, _ = apply(s0, Outcome("ok", DUE, "np-1", "manual"), POLICY)
