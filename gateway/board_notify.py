@@ -45,7 +45,7 @@ class BoardNotify:
         self._me = secrets.token_hex(8)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        #: set while the listener is connected and listening (for tests and /healthz-like use)
+        #: set while the listener is connected and listening
         self.listening = threading.Event()
         self._failing = False
 
