@@ -1,12 +1,17 @@
-"""Web sessions, CSRF tokens and the sign-in rate limit (in memory, per process).
+"""Web sessions, CSRF tokens and the sign-in rate limit, in the database (every instance sees them).
 
 A session id is 256 random bits in an HttpOnly, SameSite=Strict cookie (Secure over TLS); the
-session holds the username and the user's ``session_generation`` when it was made, and every
-request re-reads the user from the database: a changed password, role or scope, or a disabled
-account, bumps the generation and ends every session of that user at once (on every instance,
-as the generation lives on the user row). Sessions end after ``SESSION_TTL`` or ``SESSION_IDLE``
-without use; a restart signs everyone out (acceptable for staff pages, and nothing to steal
-from disk).
+table ``access_web_sessions`` keeps only its sha256 (a database dump names no usable session),
+with the username and the user's ``session_generation`` when it was made. Every request
+re-reads the user: a changed password, role or scope, or a disabled account, bumps the
+generation and ends every session of that user at once. Sessions end after ``SESSION_TTL`` or
+``SESSION_IDLE`` without use; the last use is written at most once per ``TOUCH_EVERY`` (a page
+with many requests costs one write), and expired rows are deleted when a session is made. Any
+instance sharing the database honours a session another instance made: a standby that takes
+over keeps everyone signed in.
+
+The sign-in rate limit counts attempts per source in ``access_sign_in_attempts``, so that two
+instances behind one load balancer share one limit rather than doubling it.
 
 CSRF: every unsafe request made with the session cookie (not with a bearer token) must carry
 the session's CSRF token in the form field ``csrf_token`` or the ``X-CSRF-Token`` header; the
@@ -16,11 +21,10 @@ sign-in form itself uses a double-submit cookie (``kv_csrf``). Templates get it 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import secrets
-import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,9 +33,12 @@ from typing import Any
 from fastapi import Request
 from jinja2 import Environment, pass_context
 from markupsafe import Markup, escape
+from sqlalchemy import Integer, String, delete, func, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from access.auth import SESSION_COOKIE, AccessDenied, Principal
 from access.users import UserStore
+from devices.db import Base, UTCDateTime
 
 __all__ = [
     "CSRF_COOKIE",
@@ -39,9 +46,12 @@ __all__ = [
     "CSRF_HEADER",
     "SESSION_IDLE",
     "SESSION_TTL",
+    "TOUCH_EVERY",
     "RateLimiter",
     "SessionStore",
+    "SignInAttemptRow",
     "WebSession",
+    "WebSessionRow",
     "check_csrf",
     "csrf_token",
     "install_template_globals",
@@ -50,12 +60,36 @@ __all__ = [
 
 SESSION_TTL = timedelta(hours=12)
 SESSION_IDLE = timedelta(hours=2)
+TOUCH_EVERY = timedelta(minutes=1)
 CSRF_COOKIE = "kv_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
 
-@dataclass(slots=True)
+class WebSessionRow(Base):
+    """One signed-in browser. ``id_digest`` is the sha256 of the cookie's session id."""
+
+    __tablename__ = "access_web_sessions"
+
+    id_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SignInAttemptRow(Base):
+    """One sign-in attempt from a source (see ``source_key``), counted by ``RateLimiter``."""
+
+    __tablename__ = "access_sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+@dataclass(frozen=True, slots=True)
 class WebSession:
     username: str
     generation: int
@@ -64,38 +98,72 @@ class WebSession:
     last_seen: datetime
 
 
+def _digest(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def _expired(row: WebSessionRow, now: datetime) -> bool:
+    return now - row.created_at > SESSION_TTL or now - row.last_seen_at > SESSION_IDLE
+
+
 class SessionStore:
     """Session id → username. ``get(sid)`` gives the Principal (what ``web_principal`` uses)."""
 
-    def __init__(self, users: UserStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        users: UserStore,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sessions = sessions
         self._users = users
         self._clock = clock
-        self._sessions: dict[str, WebSession] = {}
-        self._lock = threading.Lock()
 
     def create(self, username: str) -> tuple[str, WebSession]:
         now = self._clock()
         sid = secrets.token_urlsafe(32)
         generation = self._users.session_generation(username)
         session = WebSession(username, generation, secrets.token_urlsafe(32), now, now)
-        with self._lock:
-            self._prune(now)
-            self._sessions[sid] = session
+        with self._sessions() as s:
+            s.execute(
+                delete(WebSessionRow).where(
+                    or_(
+                        WebSessionRow.created_at < now - SESSION_TTL,
+                        WebSessionRow.last_seen_at < now - SESSION_IDLE,
+                    )
+                )
+            )
+            s.add(
+                WebSessionRow(
+                    id_digest=_digest(sid),
+                    username=username,
+                    generation=generation,
+                    csrf=session.csrf,
+                    created_at=now,
+                    last_seen_at=now,
+                )
+            )
+            s.commit()
         return sid, session
 
     def session(self, sid: str | None) -> WebSession | None:
         if not sid:
             return None
         now = self._clock()
-        with self._lock:
-            session = self._sessions.get(sid)
-            if session is None:
+        with self._sessions() as s:
+            row = s.get(WebSessionRow, _digest(sid))
+            if row is None:
                 return None
-            if now - session.created > SESSION_TTL or now - session.last_seen > SESSION_IDLE:
-                del self._sessions[sid]
+            if _expired(row, now):
+                s.delete(row)
+                s.commit()
                 return None
-            session.last_seen = now
-            return session
+            if now - row.last_seen_at >= TOUCH_EVERY:
+                row.last_seen_at = now
+                s.commit()
+            return WebSession(
+                row.username, row.generation, row.csrf, row.created_at, row.last_seen_at
+            )
 
     def get(self, sid: str | None, default: Any = None) -> Principal | None:
         session = self.session(sid)
@@ -109,28 +177,25 @@ class SessionStore:
             return default  # type: ignore[no-any-return]
         return principal
 
-    def pop(self, sid: str | None, default: Any = None) -> Any:
-        with self._lock:
-            return self._sessions.pop(sid or "", default)
+    def pop(self, sid: str | None) -> bool:
+        """End one session (sign-out); True when there was one."""
+        if not sid:
+            return False
+        with self._sessions() as s:
+            done = s.execute(delete(WebSessionRow).where(WebSessionRow.id_digest == _digest(sid)))
+            s.commit()
+            return bool(done.rowcount)  # type: ignore[attr-defined]
 
     def drop_user(self, username: str) -> int:
         """End every session of a user (disabled, role changed, password changed)."""
-        with self._lock:
-            doomed = [k for k, v in self._sessions.items() if v.username == username]
-            for k in doomed:
-                del self._sessions[k]
-            return len(doomed)
+        with self._sessions() as s:
+            done = s.execute(delete(WebSessionRow).where(WebSessionRow.username == username))
+            s.commit()
+            return int(done.rowcount)  # type: ignore[attr-defined]
 
     def __len__(self) -> int:
-        return len(self._sessions)
-
-    def _prune(self, now: datetime) -> None:
-        for k in [
-            k
-            for k, v in self._sessions.items()
-            if now - v.created > SESSION_TTL or now - v.last_seen > SESSION_IDLE
-        ]:
-            del self._sessions[k]
+        with self._sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(WebSessionRow)) or 0)
 
 
 def source_key(address: str) -> str:
@@ -148,26 +213,35 @@ def source_key(address: str) -> str:
 
 
 class RateLimiter:
-    """At most ``limit`` events per key within ``window`` (sliding); pure but for the lock."""
+    """At most ``limit`` events per key within ``window`` (sliding), counted in the database."""
 
-    def __init__(self, limit: int, window: timedelta) -> None:
+    def __init__(self, sessions: sessionmaker[Session], limit: int, window: timedelta) -> None:
+        self._sessions = sessions
         self.limit, self.window = limit, window
-        self._events: dict[str, deque[datetime]] = {}
-        self._lock = threading.Lock()
 
     def hit(self, key: str, now: datetime) -> bool:
-        """Count one event; False when the key is over its limit (the event is not counted)."""
-        with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and now - events[0] >= self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                return False
-            events.append(now)
-            if len(self._events) > 10_000:  # forget idle keys rather than grow without bound
-                for k in [k for k, v in self._events.items() if not v]:
-                    del self._events[k]
-            return True
+        """Count one event; False when the key is over its limit (the event is not counted).
+
+        The event is written first and counted after: two instances counting at once may both
+        refuse one attempt too many, but never both let one too many through."""
+        key = key[:64]
+        since = now - self.window
+        with self._sessions() as s:
+            # forget what has run its course, whoever knocked, so the table stays small
+            s.execute(delete(SignInAttemptRow).where(SignInAttemptRow.at <= since))
+            row = SignInAttemptRow(source=key, at=now)
+            s.add(row)
+            s.commit()
+            count = s.scalar(
+                select(func.count())
+                .select_from(SignInAttemptRow)
+                .where(SignInAttemptRow.source == key, SignInAttemptRow.at > since)
+            )
+            if (count or 0) <= self.limit:
+                return True
+            s.delete(row)
+            s.commit()
+            return False
 
 
 def _sessions(request: Request) -> SessionStore:

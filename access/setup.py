@@ -62,8 +62,8 @@ def install_access(app: FastAPI, platform: Any) -> None:
     app.state.users = users
     app.state.audit = platform.audit
     app.state.token_verifier = lambda token: users.verify_token(token, platform.clock())
-    app.state.web_sessions = SessionStore(users, platform.clock)
-    app.state.login_limiter = RateLimiter(LOGIN_RATE, LOGIN_WINDOW)
+    app.state.web_sessions = SessionStore(platform.sessions, users, platform.clock)
+    app.state.login_limiter = RateLimiter(platform.sessions, LOGIN_RATE, LOGIN_WINDOW)
     config = OidcConfig.from_settings(platform.settings)
     app.state.oidc = OidcClient(config) if config is not None else None
     max_body = getattr(platform.settings, "max_request_bytes", None) or DEFAULT_MAX_BODY

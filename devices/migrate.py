@@ -57,6 +57,7 @@ class UnmanagedDatabaseError(RuntimeError):
 def import_models() -> None:
     """Import every module that defines a table, so that ``Base.metadata`` knows them all."""
     import access.audit
+    import access.sessions
     import access.users  # noqa: F401
     import alerts.models  # noqa: F401
     import devices.models

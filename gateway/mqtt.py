@@ -6,6 +6,14 @@ order, so a crash loses nothing. Reconnects back off exponentially with full jit
 at two seconds (a broker that is back should not wait for us: what devices publish before we
 resubscribe to a lost session is dropped), and every connect subscribes again.
 
+A target may list several addresses (the nodes of a clustered broker, or a broker and its
+standby): the client stays on the address that works; when it cannot connect, or the
+connection is lost and the same address does not take it back at once, it tries the next one
+immediately, and backs off only after every address failed in a row. The client id and the
+persistent session go along: a cluster that shares sessions (EMQX, HiveMQ, NATS with
+JetStream) redelivers what was not acknowledged; a standby that does not is a lost session,
+detected as below.
+
 Every connect checks the broker's "session present" flag. A broker that lost our session (it
 died before saving it, or its persistence is off) has dropped every message published for us
 since: that is logged and counted (``sessions_lost``; the platform's clock turns the count
@@ -144,7 +152,10 @@ class MqttSource:
         self.sessions_lost = 0
         self.backoff = Backoff(base=0.25, cap=RECONNECT_CAP_S)
         self._session_marker = session_marker
-        self._session_key = f"{client_id}@{target.host}:{target.port}"
+        self._addresses = target.addresses
+        self._at = 0  # the address in use, or tried next
+        where = ",".join(f"{host}:{port}" for host, port in self._addresses)
+        self._session_key = f"{client_id}@{where}"
         self._expect_session = (
             session_marker is not None
             and session_marker.is_file()
@@ -191,7 +202,7 @@ class MqttSource:
         self, client: mqtt.Client, _u: object, flags: mqtt.ConnectFlags, reason: object, _p: object
     ) -> None:
         if getattr(reason, "is_failure", False):
-            log.error("MQTT broker %r refused the connection: %s", self.target, reason)
+            log.error("MQTT broker %s:%d refused the connection: %s", *self.address, reason)
             return
         self.connects += 1
         self._check_session(bool(flags.session_present))
@@ -205,7 +216,9 @@ class MqttSource:
         else:
             self.connected.set()
         log.info(
-            "connected to MQTT broker %r, subscribing to %s", self.target, ", ".join(self.topics)
+            "connected to MQTT broker %s:%d, subscribing to %s",
+            *self.address,
+            ", ".join(self.topics),
         )
 
     def _check_session(self, present: bool) -> None:
@@ -238,7 +251,7 @@ class MqttSource:
     ) -> None:
         self.connected.clear()
         if not self._stop.is_set():
-            log.warning("disconnected from MQTT broker %r: %s", self.target, reason)
+            log.warning("disconnected from MQTT broker %s:%d: %s", *self.address, reason)
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         self.messages += 1
@@ -334,30 +347,37 @@ class MqttSource:
         self._thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
         self._thread.start()
 
+    @property
+    def address(self) -> tuple[str, int]:
+        """The broker address in use (or tried next)."""
+        return self._addresses[self._at]
+
     def _run(self) -> None:
-        first = True
+        failed = 0  # connect attempts failed in a row, over every address
         while not self._stop.is_set():
             if not self._may_run():
                 self._leave()
                 return
+            host, port = self.address
+            connects = self.connects
             try:
-                if first:
-                    self._client.connect(self.target.host, self.target.port, self._keepalive)
-                    first = False
-                else:
-                    self._client.reconnect()
+                # connect() (not reconnect()) every time: it may be another address now
+                self._client.connect(host, port, self._keepalive)
             except (OSError, ValueError) as exc:
-                # one warning per outage (the connect log says when it is over), not one a second
-                level = logging.WARNING if self.backoff.attempt == 0 else logging.DEBUG
-                delay = self.backoff.next()
-                log.log(
-                    level,
-                    "cannot reach MQTT broker %r (%s); retrying every %.0f s at most",
-                    self.target,
-                    exc,
-                    RECONNECT_CAP_S,
-                )
-                self._stop.wait(delay)
+                failed += 1
+                # one warning per outage (the connect log says when it is over), not one a
+                # second; an outage that began with a lost connection was logged by that
+                level = logging.WARNING if failed == 1 and self.connects == 0 else logging.DEBUG
+                log.log(level, "cannot reach MQTT broker %s:%d (%s)", host, port, exc)
+                self._next_address(failed)
+                if failed % len(self._addresses) == 0:
+                    log.log(
+                        level,
+                        "no MQTT broker address of %r answers; retrying every %.0f s at most",
+                        self.target,
+                        RECONNECT_CAP_S,
+                    )
+                    self._stop.wait(self.backoff.next())
                 continue
             while not self._stop.is_set():
                 if not self._may_run():
@@ -366,8 +386,23 @@ class MqttSource:
                 rc = self._serve()
                 if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     break
+            if self.connects == connects:
+                # connected but never accepted (refused, or dropped before CONNACK): as a failure
+                failed += 1
+                self._next_address(failed)
+            else:
+                # lost after it worked: the same address first (a blip), then the others
+                failed = 0
             if not self._stop.is_set():
                 self._stop.wait(self.backoff.next())
+
+    def _next_address(self, failed: int) -> None:
+        n = len(self._addresses)
+        if n > 1:
+            self._at = (self._at + 1) % n
+            # the first round of an outage is worth reading in the log, not every round after
+            level = logging.INFO if failed <= n else logging.DEBUG
+            log.log(level, "MQTT: trying broker address %s:%d next", *self.address)
 
     def _leave(self) -> None:
         """On the network thread, when no longer allowed to run: drop the connection without

@@ -29,7 +29,9 @@ __all__ = ["MqttTarget", "Settings", "load_settings"]
 
 
 class MqttTarget:
-    """Where the gateway connects: parsed from ``mqtt[s]://[user[:pass]@]host[:port]``."""
+    """Where the gateway connects: parsed from ``mqtt[s]://[user[:pass]@]host[:port]``, or a
+    comma-separated list of such addresses (the nodes of a broker cluster, or a broker and its
+    standby), tried in turn: ``host``/``port`` are the first, ``addresses`` all of them."""
 
     def __init__(
         self,
@@ -38,6 +40,8 @@ class MqttTarget:
         username: str | None = None,
         password: str | None = None,
         tls: bool = False,
+        *,
+        fallbacks: tuple[tuple[str, int], ...] = (),
     ) -> None:
         self.host, self.port, self.username, self.password, self.tls = (
             host,
@@ -46,9 +50,35 @@ class MqttTarget:
             password,
             tls,
         )
+        self.addresses: tuple[tuple[str, int], ...] = ((host, port), *fallbacks)
 
     @classmethod
     def parse(cls, url: str) -> MqttTarget:
+        parsed = [cls._parse_one(part.strip()) for part in url.split(",") if part.strip()]
+        if not parsed:
+            raise ValueError("MQTT URL is empty")
+        first = parsed[0]
+        for other in parsed[1:]:
+            if other.tls != first.tls:
+                raise ValueError("MQTT URLs in one list must all be mqtt:// or all mqtts://")
+            if other.username is not None and (other.username, other.password) != (
+                first.username,
+                first.password,
+            ):
+                raise ValueError(
+                    "MQTT URLs in one list must use one login (give it on the first only)"
+                )
+        return cls(
+            first.host,
+            first.port,
+            first.username,
+            first.password,
+            first.tls,
+            fallbacks=tuple((t.host, t.port) for t in parsed[1:]),
+        )
+
+    @classmethod
+    def _parse_one(cls, url: str) -> MqttTarget:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
             raise ValueError(f"MQTT URL scheme must be mqtt:// or mqtts://, not {parts.scheme!r}")
@@ -65,7 +95,8 @@ class MqttTarget:
 
     def __repr__(self) -> str:
         auth = f"{self.username}:***@" if self.username else ""
-        return f"{'mqtts' if self.tls else 'mqtt'}://{auth}{self.host}:{self.port}"
+        where = ",".join(f"{host}:{port}" for host, port in self.addresses)
+        return f"{'mqtts' if self.tls else 'mqtt'}://{auth}{where}"
 
 
 class Settings(BaseSettings):

@@ -11,8 +11,10 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from gateway.board_notify import BoardNotify
 from gateway.mqtt import MqttSource
 from supervision.alerting import AlertSink, LogSink, SupervisionAlert
+from supervision.changes import BoardChanges
 from supervision.counts import count_lines
 from supervision.service import SupervisionService
 from supervision.settings import SupervisionSettings
@@ -74,6 +76,19 @@ def _alert_sink(platform: Platform) -> AlertSink:
     return LogSink()
 
 
+def _board_changes(platform: Platform) -> BoardChanges:
+    """On PostgreSQL the boards of every instance move together (``gateway.board_notify``);
+    on SQLite there is one instance, and its own count is enough."""
+    url = platform.settings.db_url
+    if not url.startswith("postgresql"):
+        return BoardChanges()
+    notify = BoardNotify(platform.db, url)
+    changes = BoardChanges(announce=notify.announce)
+    notify.start(changes.seen)
+    platform.on_stop(notify.stop)
+    return changes
+
+
 def build_supervision(platform: Platform) -> SupervisionService:
     settings: Any = getattr(platform.settings, "supervision", None)
     if not isinstance(settings, SupervisionSettings):
@@ -88,6 +103,7 @@ def build_supervision(platform: Platform) -> SupervisionService:
         care_readings=platform.care_readings,
         base_url=platform.settings.public_url,
         clock=platform.clock,
+        changes=_board_changes(platform),
     )
     platform.pipeline.listeners.append(service.on_readings)
     platform.tickers.append(service.tick)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests talk to, when they are missing: a real Mosquitto and
-# its clients, Chromium for the browser tests, PostgreSQL, VictoriaMetrics (speaks InfluxDB's
+# its clients, nats-server (a clustered broker), Chromium for the browser tests, PostgreSQL, VictoriaMetrics (speaks InfluxDB's
 # /api/v2/write), poppler's pdftoppm, and Node.js with npm (the Flux language server that checks
 # every Flux query runs under Node; `make flux-deps` installs it with npm). As root it uses
 # apt-get; otherwise it says what to run.
@@ -20,6 +20,8 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 # validates docker-compose.yml offline (tests/test_compose.py); no Docker daemon needed
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+# a clustered MQTT broker (three nodes, JetStream) for the broker failover test
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
@@ -34,6 +36,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # The packages start their own services; the tests start their own on free ports instead.
-for svc in mosquitto postgresql victoria-metrics; do
+for svc in mosquitto postgresql victoria-metrics nats-server; do
     (command -v systemctl >/dev/null && systemctl stop "$svc" 2>/dev/null) || service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from supervision.absences import AbsenceBook
 from supervision.bedsensors import BedSensors
 from supervision.bindings import SensorBindings
+from supervision.changes import BoardChanges
 from supervision.check_alerts import CheckAlerts
 from supervision.checks import Check, CheckBook
 from supervision.consents import ConsentBook
@@ -55,6 +56,7 @@ class NightChecks:
         sensors: BedSensors,
         alerts: CheckAlerts,
         stats: SupervisionStats,
+        changes: BoardChanges | None = None,
     ) -> None:
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
@@ -70,7 +72,7 @@ class NightChecks:
         #: the check lock (module docstring); re-entrant, as a change of plan re-reads the plans
         self.lock = threading.RLock()
         #: bumped on every change a board shows (the live board re-renders when it moves)
-        self.version = 0
+        self.changes = changes or BoardChanges()
         self._schedules: dict[int, ScheduleInfo] = {}
         self._open_gates: set[tuple[str, str]] = set()  # (resident, method) with consent
         self._next_materialise = _NEVER
@@ -248,7 +250,7 @@ class NightChecks:
                     if check is None:
                         continue
                     created += 1
-                    self.version += 1
+                    self.changes.bump()
                     if self._absences.is_away(resident.id, pc.due_at):
                         self._admin(check, "suspended", "system", now, "frånvaro")
         return created
@@ -295,7 +297,7 @@ class NightChecks:
 
     def _commit(self, check: Check, state: Any, steps: list[Step]) -> Check:
         saved = self.checks.save(check.id, state, steps)
-        self.version += 1
+        self.changes.bump()
         self.stats.transitions += len(steps)
         self._alerts.after(check, saved, steps, self.policy(check.schedule_id).ladder)
         return saved

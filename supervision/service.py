@@ -29,6 +29,7 @@ from supervision.bindings import SensorBindings
 from supervision.board import BoardRow
 from supervision.camera import CameraCheck, CameraInbox
 from supervision.camera_checks import AuditLog, CameraChecks
+from supervision.changes import BoardChanges
 from supervision.check_alerts import CheckAlerts
 from supervision.checks import CheckBook
 from supervision.consents import ConsentBook
@@ -65,6 +66,7 @@ class SupervisionService:
         care_readings: CareReadings | None = None,
         base_url: str = "http://127.0.0.1:8000",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        changes: BoardChanges | None = None,
     ) -> None:
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
@@ -106,6 +108,7 @@ class SupervisionService:
                 stats=self.stats,
             ),
             stats=self.stats,
+            changes=changes,
         )
         self.camera = CameraChecks(
             self.night,
@@ -171,7 +174,7 @@ class SupervisionService:
     @property
     def version(self) -> int:
         """Moves on every change a board shows (the live board re-renders when it moves)."""
-        return self.night.version
+        return self.night.changes.version
 
     def refresh(self) -> None:
         """After any change of plan, consent or binding."""

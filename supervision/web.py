@@ -2,7 +2,8 @@
 
 Live without reload through Server-Sent Events: one long request per open board, so the audit
 trail gets one entry per look at the board, not one per poll; the server re-renders the rows
-only when a check changed (``SupervisionService.version``) or the minute turned (a check
+only when a check changed (``SupervisionService.version``; on PostgreSQL it also moves with a
+change made through another instance, ``gateway.board_notify``) or the minute turned (a check
 becomes "due now"). Every round (``board_poll_s``, at most 1 s) asks again who is asking: the
 stream ends when the session is gone (signed out, or ended by a password, role or scope
 change), the token revoked, the role no longer reads care data or the unit left the scope; it

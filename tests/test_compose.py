@@ -160,3 +160,62 @@ def test_the_gateway_connects_with_its_own_least_privilege_account() -> None:
     assert services["platform"]["depends_on"]["mqtt-setup"] == {
         "condition": "service_completed_successfully"
     }
+
+
+COMPOSE_HA = ROOT / "docker-compose.ha.yml"
+
+
+def test_ha_override_runs_two_instances_on_one_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docker-compose.ha.yml on top: PostgreSQL, and a second instance whose settings are the
+    first one's but for its own data volume and host port (so the two share one lease, one
+    MQTT session and one link secret)."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip("Debian's docker-compose is not installed (apt-get install docker-compose)")
+    base = [binary, "-f", str(COMPOSE), "-f", str(COMPOSE_HA), "--project-directory", str(ROOT)]
+    ok = subprocess.run(
+        [*base, "--env-file", str(filled_env(tmp_path)), "config"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    services = yaml.safe_load(ok.stdout)["services"]
+    a, b = services["platform"], services["platform-b"]
+    assert a["environment"] == b["environment"]
+    env = a["environment"]
+    assert env["KOMMUNVAKT_DATABASE_URL"].startswith("postgresql+psycopg://kommunvakt:")
+    assert env["KOMMUNVAKT_DATABASE_URL"].endswith("@postgres:5432/kommunvakt")
+    assert "KOMMUNVAKT_MQTT_CLIENT_ID" not in env  # the default, the same for both: one session
+    # the settings both start with are valid, and make them take turns (the lease)
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))
+    settings = Settings()
+    assert settings.uses_lease
+    assert settings.alerting.link_secret
+
+    # own data dirs (a second process on one data dir is refused), own host ports
+    def data_volume(service: dict[str, Any]) -> str:
+        mounts = dict(str(v).split(":")[:2] for v in service["volumes"])
+        return next(src for src, dst in mounts.items() if dst == "/var/lib/kommunvakt")
+
+    assert data_volume(a) != data_volume(b)
+    assert {p["published"] for p in a["ports"]} != {p["published"] for p in b["ports"]}
+    for service in (a, b):
+        assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        assert "/livez" in service["healthcheck"]["test"][-1]  # a standby is not "ready"
+    assert services["postgres"]["healthcheck"]["test"][1] == "pg_isready"
+    # every variable the override needs is documented, and its secrets are required
+    text = COMPOSE_HA.read_text()
+    documented = set(re.findall(r"^([A-Z_]+)=", ENV_EXAMPLE.read_text(), re.M))
+    for var, how in re.findall(r"\$\{([A-Z_]+)(:\?|:-|\})", text):
+        assert var in documented, f"{var} is not in .env.example"
+        if re.search(r"PASSWORD|TOKEN|SECRET", var):
+            assert how == ":?", var
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    missing = subprocess.run(
+        [*base, "--env-file", str(empty), "config"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert missing.returncode != 0
