@@ -27,7 +27,7 @@ from access.sessions import (
     source_key,
 )
 from access.users import SignIn, UserError, UserStore
-from dashboards.i18n import LANGS, texts
+from core.i18n import LANGS, texts
 
 __all__ = ["LOGIN_RATE", "render", "router", "safe_next", "start_session"]
 

@@ -22,9 +22,9 @@ from alerts.errors import AckLinkError, AlertStateError
 from alerts.messages import SEVERITY_SV, num, what
 from alerts.service import Alerting
 from alerts.store import Alert
+from core.bounds import DbId
+from core.identity_numbers import FreeText
 from dashboards.web import render
-from devices.bounds import DbId
-from devices.identity_numbers import FreeText
 
 __all__ = ["router"]
 

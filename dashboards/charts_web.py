@@ -15,6 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from access.auth import Principal, web_principal
 from access.scope import AlertScope, is_care_device, may_see_alert, visible_sites
+from core.bounds import DbId
+from core.i18n import LANGS
 from dashboards.charts_api import check_device, check_site, now_of, site_month_record
 from dashboards.charts_i18n import words
 from dashboards.device_actions import SILENCE_HOURS
@@ -27,12 +29,10 @@ from dashboards.history import (
     load_chart_history,
     rules_of,
 )
-from dashboards.i18n import LANGS
 from dashboards.record_export import num_sv
 from dashboards.record_service import record_limits
 from dashboards.svgchart import Threshold, render_svg
 from dashboards.web import render
-from devices.bounds import DbId
 from devices.catalogue import CATALOGUE
 
 __all__ = ["router"]

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from access.auth import Principal, web_principal
 from access.scope import AlertScope, is_care_device, visible_sites
 from access.sessions import install_template_globals
-from dashboards.i18n import LANGS, format_value, metric_name, texts
+from core.i18n import LANGS, format_value, metric_name, texts
 from devices.catalogue import CATALOGUE, health_only
 from devices.schemas import DevicePublic
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from access.auth import Principal, RequireUser
 from access.scope import is_care_device, may_use_care_unit, visible_sites
-from devices.bounds import Offset
+from core.bounds import Offset
 from devices.bulk import ImportReport, export_csv, import_csv
 from devices.catalogue import health_only
 from devices.claim import claim_unknown

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from alerts.service import Alerting, build_alerting
-from devices.db import Base, make_engine, make_sessionmaker
+from core.db import Base, make_engine, make_sessionmaker
 from devices.registry import DeviceRegistry
 from devices.schemas import DeviceCreate, SiteCreate
 from gateway.settings import load_settings
