@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from access.auth import Principal, web_principal
-from access.scope import AlertScope, is_care_device, may_see_alert, visible_sites
+from access.scope import AlertScope, may_see_alert, visible_sites
 from core.bounds import DbId
 from core.i18n import LANGS
 from dashboards.charts_api import check_device, check_site, now_of, site_month_record
@@ -33,7 +33,7 @@ from dashboards.record_export import num_sv
 from dashboards.record_service import record_limits
 from dashboards.svgchart import Threshold, render_svg
 from dashboards.web import render
-from devices.catalogue import CATALOGUE
+from devices.catalogue import CATALOGUE, is_care_device
 
 __all__ = ["router"]
 

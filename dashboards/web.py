@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from access.auth import Principal, web_principal
-from access.scope import AlertScope, is_care_device, visible_sites
+from access.scope import AlertScope, visible_sites
 from access.sessions import install_template_globals
 from core.i18n import LANGS, format_value, metric_name, texts
-from devices.catalogue import CATALOGUE, health_only
+from devices.catalogue import CATALOGUE, health_only, is_care_device
 from devices.schemas import DevicePublic
 
 __all__ = ["router"]

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.private_files import private_file
+from devices.reading import Value
 from ingest.errors import StoreError
-from ingest.reading import Value
 from ingest.store import HistoryBucket, LatestValue, StoredReading
 
 __all__ = ["SqliteReadingStore"]
