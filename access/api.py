@@ -11,8 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from access import admin
 from access.auth import RequireUser
 from access.users import TokenInfo, UserError, UserExists, UserInfo, UserStore
-from devices.bounds import DbId, Moment
-from devices.identity_numbers import FreeText
+from core.bounds import DbId, Moment
+from core.identity_numbers import FreeText
 
 __all__ = ["router"]
 

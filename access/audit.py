@@ -21,8 +21,8 @@ import orjson
 from sqlalchemy import Engine, String, Text, delete, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from devices.csv_safe import Cell, write_csv
-from devices.db import Base, UTCDateTime
+from core.csv_safe import Cell, write_csv
+from core.db import Base, UTCDateTime
 
 __all__ = ["AuditEntry", "AuditLog"]
 

@@ -9,11 +9,11 @@ Every route, page, export, stream and query asks here, nowhere else:
 - **Care units.** Care data (residents, checks, care alerts tagged ``care_unit:<id>``, the
   readings of care devices) is seen by care unit, and only with ``care.read``: a site scope,
   even every site, never opens it. ``AlertScope`` is the SQL form of ``may_see_alert``.
-- **Care data.** ``is_care_device`` answers whether what a device measures is about a person:
-  its type is a care type (bed sensor, safety alarm), or it is a motion/presence sensor in a
-  resident's home or room (attached to a care unit). Its readings are then kept in the care
-  store, shown outside the night board only as device health, and its refused payloads are
-  not kept.
+- **Care data** is decided beside the sensor catalogue (``devices.catalogue.is_care_device``):
+  a device is care data when its type is a care type (bed sensor, safety alarm), or it is a
+  motion/presence sensor in a resident's home or room (attached to a care unit). Its readings
+  are then kept in the care store, shown outside the night board only as device health, and
+  its refused payloads are not kept.
 
 After the role check, ``authorize`` calls ``check_object_scope``: a route whose path names a
 site (``{site_id}``), a device (``{device_id}``), an alert (``{alert_id}``, via its own site and
@@ -34,14 +34,11 @@ from fastapi import Request
 from sqlalchemy import ColumnElement, String, and_, cast, false, not_, or_, true
 
 from access.auth import AccessDenied, Principal
-from devices.catalogue import is_care
 
 __all__ = [
     "CARE_TAG_PREFIX",
-    "CARE_WHEN_IN_CARE_UNIT",
     "AlertScope",
     "check_object_scope",
-    "is_care_device",
     "may_see_alert",
     "may_use_care_unit",
     "sees_every_site",
@@ -51,21 +48,6 @@ __all__ = [
 ]
 
 CARE_TAG_PREFIX = "care_unit:"
-
-#: sensor types that are care data once they sit in a resident's home or room: whether
-#: someone moves about there at night is as personal as a bed sensor's ``in_bed``
-CARE_WHEN_IN_CARE_UNIT = frozenset({"motion", "presence"})
-
-
-# -- is this care data? ------------------------------------------------------------------
-
-
-def is_care_device(type_key: str, care_unit_id: str | None) -> bool:
-    """Is what this device measures personal data about a resident?"""
-    if is_care(type_key):
-        return True
-    return type_key in CARE_WHEN_IN_CARE_UNIT and care_unit_id is not None
-
 
 # -- may this principal see it? ----------------------------------------------------------
 

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from access.auth import SESSION_COOKIE, AccessDenied, Principal
 from access.users import UserStore
-from devices.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 __all__ = [
     "CSRF_COOKIE",

@@ -49,7 +49,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from access.auth import Principal
 from access.policy import ROLES
-from devices.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 __all__ = [
     "BOOTSTRAP_TOKEN_NAME",

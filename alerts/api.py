@@ -15,8 +15,8 @@ from alerts.errors import AlertNotFound, RuleConfigError
 from alerts.service import Alerting
 from alerts.silences import Silence
 from alerts.store import Alert
-from devices.bounds import DbId, Moment, Offset
-from devices.identity_numbers import FreeText
+from core.bounds import DbId, Moment, Offset
+from core.identity_numbers import FreeText
 
 __all__ = ["router"]
 

@@ -40,8 +40,8 @@ from alerts.rulestate import RuleStateStore
 from alerts.silences import SilenceStore
 from alerts.store import Alert, AlertStore
 from alerts.tracking import Key, Tracked, Tracking
+from devices.reading import Reading
 from devices.registry import DeviceInfo, DeviceRegistry
-from ingest.reading import Reading
 
 __all__ = ["AlertEngine"]
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from devices.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 __all__ = [
     "AlertRow",

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any, Protocol
 
+from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.config import AlertingConfig
@@ -20,10 +22,22 @@ from alerts.silences import SilenceStore
 from alerts.store import AlertStore
 from devices.registry import DeviceRegistry
 
-if TYPE_CHECKING:
-    from gateway.settings import Settings
+__all__ = ["Alerting", "AlertingSettings", "build_alerting"]
 
-__all__ = ["Alerting", "build_alerting"]
+
+class AlertingSettings(Protocol):
+    """The settings alerting reads; the gateway's settings have them (alerts sits below it)."""
+
+    @property
+    def alerting(self) -> AlertingConfig: ...
+    @property
+    def notify_urls(self) -> list[SecretStr]: ...
+    @property
+    def data_dir(self) -> Path: ...
+    @property
+    def public_url(self) -> str: ...
+    @property
+    def rule_overrides(self) -> dict[str, dict[str, Any]]: ...
 
 
 @dataclass(slots=True)
@@ -39,14 +53,14 @@ class Alerting:
 
 
 def build_alerting(
-    settings: Settings,
+    settings: AlertingSettings,
     sessions: sessionmaker[Session],
     registry: DeviceRegistry,
     clock: Callable[[], datetime],
     *,
     fence: Callable[[], LeaseFence | None] | None = None,
 ) -> Alerting:
-    config = AlertingConfig.of(getattr(settings, "alerting", None))
+    config = settings.alerting
     store = AlertStore(sessions)
     outbox = Outbox(sessions)
     notifier = Notifier(

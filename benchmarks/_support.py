@@ -129,7 +129,7 @@ def register_devices(data_dir: Path, devices: Iterable[tuple[str, str]]) -> int:
     """
     from sqlalchemy import insert
 
-    from devices.db import make_engine
+    from core.db import make_engine
     from devices.migrate import prepare_database
     from devices.models import DeviceRefRow, DeviceRow, SiteRow
 

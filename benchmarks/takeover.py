@@ -32,7 +32,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from benchmarks._support import GatewayProcess, Mosquitto, load, machine
-from devices.db import make_engine
+from core.db import make_engine
 from devices.migrate import prepare_database
 from gateway.lease_sql import SqlLease, lease_engine
 

@@ -23,12 +23,12 @@ from alerts.errors import AckLinkError, AlertStateError
 from alerts.messages import SEVERITY_SV, num
 from alerts.service import Alerting
 from alerts.store import Alert
+from core.bounds import DbId
+from core.identity_numbers import FreeText
 from dashboards.alert_advice import advice_for
 from dashboards.alert_view import by_urgency, external_view, page_what
 from dashboards.history import rules_of
 from dashboards.web import render
-from devices.bounds import DbId
-from devices.identity_numbers import FreeText
 from ingest.store import ReadingStore
 
 __all__ = ["router"]

@@ -19,14 +19,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from access.auth import Principal, RequireUser
-from access.scope import is_care_device
+from core.bounds import Moment
 from dashboards.daily_record import SiteRecord, parse_month
 from dashboards.downsample import Bucket, downsample
 from dashboards.history import load_history, parse_step
 from dashboards.record_export import record_csv, record_pdf
 from dashboards.record_service import build_site_record, record_limits
-from devices.bounds import Moment
-from devices.catalogue import CATALOGUE
+from devices.catalogue import CATALOGUE, is_care_device
 from devices.schemas import DevicePublic
 from ingest.store import BucketedHistory, HistoryBucket
 

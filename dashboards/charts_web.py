@@ -14,8 +14,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from access.auth import Principal, web_principal
-from access.scope import AlertScope, is_care_device, may_see_alert, visible_sites
+from access.scope import AlertScope, may_see_alert, visible_sites
 from alerts.messages import what
+from core.bounds import DbId
+from core.i18n import LANGS
 from dashboards.alert_view import by_urgency
 from dashboards.charts_api import check_device, check_site, now_of, site_month_record
 from dashboards.charts_i18n import words
@@ -29,13 +31,11 @@ from dashboards.history import (
     load_chart_history,
     rules_of,
 )
-from dashboards.i18n import LANGS
 from dashboards.record_export import above_sv, num_sv
 from dashboards.record_service import record_limits
 from dashboards.svgchart import Threshold, render_svg
 from dashboards.web import render
-from devices.bounds import DbId
-from devices.catalogue import CATALOGUE
+from devices.catalogue import CATALOGUE, is_care_device
 
 __all__ = ["router"]
 

@@ -23,8 +23,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.bounds import check_year
 from dashboards.downsample import Point, true_periods
-from devices.bounds import check_year
 
 __all__ = [
     "DEFAULT_LIMITS",

@@ -14,9 +14,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from access.auth import web_principal
 from alerts.errors import RuleConfigError
+from core.bounds import DbId
+from core.identity_numbers import FreeText
 from dashboards.charts_api import now_of
-from devices.bounds import DbId
-from devices.identity_numbers import FreeText
 
 __all__ = ["SILENCE_HOURS", "router"]
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.i18n import metric_name
 from dashboards.downsample import (
     Bucket,
     Point,
@@ -28,7 +29,6 @@ from dashboards.downsample import (
     split_at_gaps,
     true_periods,
 )
-from dashboards.i18n import metric_name
 from dashboards.svgchart import ChartSpec, Period, Series, Threshold
 from ingest.store import BucketedHistory, HistoryBucket, ReadingStore, StoredReading
 

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from core.csv_safe import Cell, write_csv
 from dashboards.daily_record import DayRecord, DeviceRecord, SiteRecord
-from devices.csv_safe import Cell, write_csv
 
 __all__ = [
     "HEADINGS",

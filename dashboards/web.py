@@ -11,13 +11,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from access.auth import Principal, web_principal
-from access.scope import AlertScope, is_care_device, visible_sites
+from access.scope import AlertScope, visible_sites
 from access.sessions import install_template_globals
-from dashboards.i18n import LANGS, format_value, metric_name, texts
-from devices.catalogue import CATALOGUE, health_only
+from core.i18n import LANGS, format_value, metric_name, texts
+from devices.catalogue import CATALOGUE, health_only, is_care_device
 from devices.schemas import DevicePublic
 
-__all__ = ["landing_of", "router"]
+__all__ = ["router"]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -52,15 +52,6 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 
 # sign-in and sign-out live in access/web.py
-
-
-def landing_of(user: Principal) -> str:
-    """Where a role's work is, for sign-in without a page asked for: night staff read no
-    buildings, only their units' night board (which opens the one unit of a user who has
-    one); every other role gets the overview."""
-    if user.may("care.read") and not (user.may("devices.read") or user.may("alerts.read")):
-        return "/supervision"
-    return "/"
 
 
 @router.get("/", response_class=HTMLResponse, response_model=None)

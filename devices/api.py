@@ -14,10 +14,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from access.auth import Principal, RequireUser
-from access.scope import is_care_device, may_use_care_unit, visible_sites
-from devices.bounds import Offset
+from access.scope import may_use_care_unit, visible_sites
+from core.bounds import Offset
 from devices.bulk import ImportReport, export_csv, import_csv
-from devices.catalogue import health_only
+from devices.catalogue import health_only, is_care_device
 from devices.claim import claim_unknown
 from devices.dynsec import DynsecError
 from devices.errors import NotFound

@@ -29,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 
 from access.auth import Principal
 from access.scope import may_use_care_unit
+from core.csv_safe import write_csv
 from devices.catalogue import CATALOGUE
-from devices.csv_safe import write_csv
 from devices.models import CareUnitRow, DeviceRefRow, DeviceRow, PlaceRow, SiteRow
 from devices.registry import DeviceRegistry
 from devices.schemas import DeviceCreate

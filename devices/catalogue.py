@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
-from ingest.reading import CANONICAL_UNITS
+from devices.reading import CANONICAL_UNITS
 
 __all__ = [
+    "CARE_WHEN_IN_CARE_UNIT",
     "CATALOGUE",
     "HEALTH_METRICS",
     "METRIC_UNITS",
@@ -23,6 +24,7 @@ __all__ = [
     "get_type",
     "health_only",
     "is_care",
+    "is_care_device",
     "register_types",
     "sensor_type_from_dict",
 ]
@@ -238,6 +240,18 @@ def is_care(type_key: str) -> bool:
     """Is this a care type (bound to a resident: what it measures is personal data)?"""
     sensor = _BY_KEY.get(type_key)
     return sensor is not None and sensor.care
+
+
+#: sensor types that are care data once they sit in a resident's home or room: whether
+#: someone moves about there at night is as personal as a bed sensor's ``in_bed``
+CARE_WHEN_IN_CARE_UNIT = frozenset({"motion", "presence"})
+
+
+def is_care_device(type_key: str, care_unit_id: str | None) -> bool:
+    """Is what this device measures personal data about a resident?"""
+    if is_care(type_key):
+        return True
+    return type_key in CARE_WHEN_IN_CARE_UNIT and care_unit_id is not None
 
 
 def health_only(values: Iterable[_V]) -> list[_V]:

@@ -17,7 +17,7 @@ from devices.registry import DeviceInfo, DeviceRegistry
 from devices.schemas import ClaimRequest, DeviceCreate, DevicePublic, DeviceRef
 
 if TYPE_CHECKING:
-    from ingest.reading import Reading
+    from devices.reading import Reading
 
 __all__ = ["CLAIM_WINDOW", "Accept", "ClaimResult", "claim_unknown", "device_id_for"]
 
@@ -54,7 +54,7 @@ def claim_unknown(
     installed_by: str,
     now: datetime,
 ) -> ClaimResult:
-    from ingest.reading import Reading  # the edge where registry meets ingest
+    from devices.reading import Reading  # the edge where registry meets ingest
 
     unknown = quarantine.get_unknown(ref)
     if unknown is None:

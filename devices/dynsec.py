@@ -24,6 +24,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from core.mqtt_target import MqttTarget
 from devices.errors import RegistryError
 from devices.mqtt_acl import device_publish_topics, device_subscribe_topics
 from devices.schemas import DeviceRef, MqttCredentials
@@ -57,8 +58,6 @@ class DynsecAdmin:
 
     @classmethod
     def from_url(cls, url: str) -> DynsecAdmin:
-        from gateway.settings import MqttTarget
-
         t = MqttTarget.parse(url)
         return cls(t.host, t.port, t.username, t.password)
 

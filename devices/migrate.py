@@ -35,7 +35,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
-from devices.db import make_engine
+from core.db import make_engine
 
 __all__ = [
     "UnmanagedDatabaseError",

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from devices.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 __all__ = [
     "CareUnitRow",

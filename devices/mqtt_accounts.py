@@ -26,7 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from devices.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 from devices.errors import NotFound
 from devices.mqtt_acl import (
     CAMERA_TOPIC,

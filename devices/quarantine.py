@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from access.auth import Principal
 from access.scope import sees_every_site
-from devices.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 __all__ = [
     "QuarantineEntry",

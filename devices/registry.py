@@ -12,8 +12,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from access.scope import is_care_device
-from devices.catalogue import CATALOGUE
+from devices.catalogue import CATALOGUE, is_care_device
 from devices.errors import Conflict, Invalid, NotFound
 from devices.models import CareUnitRow, DeviceRefRow, DeviceRow, PlaceRow, SiteRow
 from devices.places import SiteDirectory

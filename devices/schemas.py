@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from devices.identity_numbers import FreeText
+from core.identity_numbers import FreeText
 from devices.sites import SiteSchedule
 
 __all__ = [

@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from access.scope import is_care_device
 from dashboards.grafana.queries import ALERTS_MEASUREMENT, CARE_DEVICES_MEASUREMENT, OFFLINE_FACTOR
+from devices.catalogue import is_care_device
 from devices.registry import DeviceInfo
 from ingest.errors import StoreError
 from ingest.line_protocol import to_ms

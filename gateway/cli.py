@@ -14,9 +14,9 @@ from typing import Annotated
 import orjson
 import typer
 
-from access.cli import settings_error, tokens_app, users_app
-from dashboards.cli import app as dashboards_app
-from devices.cli import app as devices_app
+from gateway.access_cli import settings_error, tokens_app, users_app
+from gateway.dashboards_cli import app as dashboards_app
+from gateway.devices_cli import app as devices_app
 from gateway.errors import GatewayError
 from gateway.lease_keeper import EXIT_LEASE_LOST
 from gateway.mqtt_cli import mqtt_app

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from devices.private_files import private_file
+from core.private_files import private_file
 from gateway.errors import GatewayError
 
 __all__ = ["LOCK_FILE", "DataDirLock"]

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.private_files import private_file
 from devices.errors import Conflict
-from devices.private_files import private_file
 from devices.schemas import DeviceCreate, SiteCreate, SiteUpdate
 from gateway.platform import Platform
 from simulators.demo import (

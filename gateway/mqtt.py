@@ -49,7 +49,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.matcher import MQTTMatcher
 
-from gateway.settings import MqttTarget
+from core.mqtt_target import MqttTarget
 
 __all__ = ["Backoff", "MqttSource"]
 

@@ -24,11 +24,11 @@ def camera_login(
 
     The password is printed once and replaces any earlier one; the broker keeps its hash.
     """
-    from access.cli import settings_error
-    from devices.db import make_engine, make_sessionmaker
+    from core.db import make_engine, make_sessionmaker
     from devices.migrate import import_models, prepare_database
     from devices.mqtt_accounts import MqttAccounts
     from devices.registry import DeviceRegistry
+    from gateway.access_cli import settings_error
     from gateway.settings import load_settings
 
     try:

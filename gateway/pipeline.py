@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from access.scope import is_care_device
 from alerts.engine import AlertEngine
+from devices.catalogue import is_care_device
 from devices.quarantine import QuarantinedReading, QuarantineEntry, QuarantineStore
+from devices.reading import Reading
 from devices.registry import DeviceInfo, DeviceRegistry
 from gateway.inbox import Inbox
 from ingest.deadletters import DeadLetterStore, Letter
@@ -32,7 +33,6 @@ from ingest.errors import DecodeError, StoreError
 from ingest.formats import FormatRouter
 from ingest.payload_names import candidate_refs
 from ingest.plausible import implausible_time
-from ingest.reading import Reading
 from ingest.store import ReadingStore, StoredReading
 
 __all__ = ["Inbound", "Matched", "Pipeline", "PipelineStats"]

@@ -15,13 +15,14 @@ from alerts.engine import AlertEngine
 from alerts.notify import Notifier
 from alerts.service import build_alerting
 from alerts.store import AlertStore
+from core.db import make_engine, make_sessionmaker
+from core.mqtt_target import MqttTarget
+from core.private_files import FILE_MODE, private_dir
 from devices.catalogue import register_types
-from devices.db import make_engine, make_sessionmaker
 from devices.dynsec import DynsecAdmin
 from devices.migrate import prepare_database
 from devices.mqtt_accounts import MqttAccounts
 from devices.mqtt_acl import CredentialIssuer
-from devices.private_files import FILE_MODE, private_dir
 from devices.quarantine import QuarantineStore
 from devices.registry import DeviceRegistry
 from gateway.broker import EmbeddedBroker
@@ -34,7 +35,7 @@ from gateway.lease_sql import SqlLease, lease_engine
 from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
 from gateway.session_watch import SessionWatch
-from gateway.settings import MqttTarget, Settings
+from gateway.settings import Settings
 from gateway.stores import build_reading_store, install_store_extras, keep_care_apart, spool_of
 from gateway.supervision_wiring import build_supervision, start_supervision_mqtt
 from ingest.deadletters import DeadLetterStore

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from access.scope import is_care_device
+from devices.catalogue import is_care_device
 from devices.registry import DeviceRegistry
 from gateway.errors import GatewayError
 from gateway.settings import Settings
@@ -74,7 +74,7 @@ def build_reading_store(settings: Settings, registry: DeviceRegistry) -> Reading
 
 
 def care_devices(registry: DeviceRegistry) -> Callable[[str], bool]:
-    """Is this device care data (``access.scope.is_care_device``)? From the registry's
+    """Is this device care data (``devices.catalogue.is_care_device``)? From the registry's
     in-memory cache (no SQL)."""
 
     def is_care(device_id: str) -> bool:

@@ -4,9 +4,9 @@ Decoders are pure: ``decode(topic, payload, received_at) -> Decoded`` or ``Decod
 reason. Stores take batches of ``StoredReading`` and acknowledge nothing they did not write.
 """
 
+from devices.reading import CANONICAL_UNITS, Decoded, Reading
 from ingest.errors import DecodeError, IngestError, StoreError
 from ingest.formats import DECODERS, DEFAULT_TOPICS, FormatRouter
-from ingest.reading import CANONICAL_UNITS, Decoded, Reading
 
 __all__ = [
     "CANONICAL_UNITS",

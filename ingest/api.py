@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from access.auth import RequireUser
 from access.scope import site_clause
-from devices.bounds import Offset
+from core.bounds import Offset
 from ingest.deadletters import DeadLetterRow, DeadLetterStore
 
 __all__ = ["router"]

@@ -27,9 +27,9 @@ from datetime import datetime
 
 import orjson
 
+from devices.reading import Decoded, Reading
 from ingest.codec_objects import readings_from_object
 from ingest.errors import DecodeError
-from ingest.reading import Decoded, Reading
 from ingest.values import as_number, load_json_object, parse_time
 
 __all__ = ["FAMILY", "TOPICS", "decode", "normalise_eui"]

@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from devices.reading import Reading, Value
 from ingest.errors import DecodeError
-from ingest.reading import Reading, Value
 from ingest.values import as_bool, as_number, finite, parse_time
 
 __all__ = ["readings_from_object"]

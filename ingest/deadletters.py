@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, String, Text, delete, func, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from devices.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 __all__ = ["DeadLetter", "DeadLetterRow", "DeadLetterStore", "Letter"]
 

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 
+from devices.reading import Decoded
 from ingest import chirpstack, homeassistant, native, senml, tasmota, ttn, zigbee2mqtt
 from ingest.errors import DecodeError
-from ingest.reading import Decoded
 from ingest.topics import TopicFilter
 
 __all__ = ["DECODERS", "DEFAULT_TOPICS", "Decoder", "FormatRouter"]

@@ -13,8 +13,8 @@ from datetime import datetime
 
 import orjson
 
+from devices.reading import Decoded
 from ingest.errors import DecodeError
-from ingest.reading import Decoded
 from ingest.values import MAX_PAYLOAD_BYTES
 
 __all__ = ["FAMILY", "TOPICS", "decode"]

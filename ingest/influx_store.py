@@ -25,12 +25,11 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.bucket_retention_rules import BucketRetentionRules
 from influxdb_client.rest import ApiException
 
-from access.scope import is_care_device
-from devices.catalogue import CATALOGUE
+from devices.catalogue import CATALOGUE, is_care_device
+from devices.reading import CANONICAL_UNITS, Value
 from devices.registry import DeviceRegistry
 from ingest.errors import StoreError, StoreRejected
 from ingest.line_protocol import EPOCH, UNREGISTERED, SeriesTags, TagLookup, to_lines
-from ingest.reading import CANONICAL_UNITS, Value
 from ingest.store import HistoryBucket, LatestValue, StoredReading
 
 __all__ = ["READING_MEASUREMENTS", "InfluxReadingStore", "registry_tags"]

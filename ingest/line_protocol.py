@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ingest.reading import Value
+from devices.reading import Value
 from ingest.store import StoredReading
 
 __all__ = ["EPOCH", "UNREGISTERED", "SeriesTags", "TagLookup", "to_lines", "to_ms"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from devices.reading import CANONICAL_UNITS, Decoded, Reading
 from ingest.errors import DecodeError
-from ingest.reading import CANONICAL_UNITS, Decoded, Reading
 from ingest.values import as_bool, as_number, load_json_object, parse_time
 
 __all__ = ["TOPICS", "decode"]

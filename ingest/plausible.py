@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from ingest.reading import Reading
+from devices.reading import Reading
 
 __all__ = ["EARLIEST", "implausible_time"]
 

@@ -28,8 +28,8 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from devices.reading import CANONICAL_UNITS, Decoded, Reading, Value
 from ingest.errors import DecodeError
-from ingest.reading import CANONICAL_UNITS, Decoded, Reading, Value
 from ingest.values import MAX_PAYLOAD_BYTES, as_bool, as_number
 
 __all__ = ["FAMILY", "TOPICS", "decode"]

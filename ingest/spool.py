@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from devices.private_files import private_file
+from core.private_files import private_file
 from ingest import spool_sql as sql
 from ingest.errors import StoreError, StoreRejected
 from ingest.store import (

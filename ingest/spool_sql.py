@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from devices.reading import Value
 from ingest.line_protocol import EPOCH
-from ingest.reading import Value
 from ingest.store import StoredReading
 
 __all__ = [

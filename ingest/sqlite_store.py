@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from devices.private_files import private_file
+from core.private_files import private_file
+from devices.reading import Value
 from ingest.errors import StoreError
-from ingest.reading import Value
 from ingest.store import HistoryBucket, LatestValue, StoredReading
 
 __all__ = ["SqliteReadingStore"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from ingest.reading import Value
+from devices.reading import Value
 
 __all__ = ["BucketedHistory", "HistoryBucket", "LatestValue", "ReadingStore", "StoredReading"]
 

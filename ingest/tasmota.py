@@ -25,8 +25,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from devices.reading import Decoded, Reading
 from ingest.errors import DecodeError
-from ingest.reading import Decoded, Reading
 from ingest.values import as_number, finite, load_json_object, parse_time
 
 __all__ = ["FAMILY", "TOPICS", "decode"]

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from devices.reading import Decoded, Reading
 from ingest.codec_objects import readings_from_object
 from ingest.errors import DecodeError
-from ingest.reading import Decoded, Reading
 from ingest.values import as_number, load_json_object, parse_time
 
 __all__ = ["FAMILY", "TOPICS", "decode"]

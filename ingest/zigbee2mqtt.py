@@ -28,8 +28,8 @@ from datetime import datetime
 
 import orjson
 
+from devices.reading import Decoded, Reading
 from ingest.errors import DecodeError
-from ingest.reading import Decoded, Reading
 from ingest.values import MAX_PAYLOAD_BYTES, as_bool, as_number, finite, parse_time, to_utc
 
 __all__ = ["FAMILY", "TOPICS", "decode"]

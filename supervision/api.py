@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from access.audit import AuditLog
 from access.auth import AccessDenied, RequireUser
 from access.scope import visible_care_units
-from devices.bounds import DbId, Moment
+from core.bounds import DbId, Moment
 from supervision.api_common import (
     OutcomeBody,
     Service,

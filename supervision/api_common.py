@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from access.auth import Principal
-from devices.identity_numbers import FreeText
+from core.identity_numbers import FreeText
 from supervision.errors import ConsentMissing, Invalid, NotFound, StateError
 from supervision.residents import Resident
 from supervision.service import SupervisionService

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
 from access.auth import RequireUser
-from devices.bounds import DbId
+from core.bounds import DbId
 from supervision.api_common import (
     AbsenceCreate,
     ConsentCreate,

@@ -3,7 +3,7 @@
 A resident is a display label ("Lgh 12B, A.K.") and a care unit, nothing more. Personal
 identity numbers (personnummer, samordningsnummer) are refused wherever free text enters the
 supervision data: labels, notes, consent parties, staff ids. The recogniser is the platform's
-one (``devices.identity_numbers``): by the digits, the date and the check digit, whatever the
+one (``core.identity_numbers``): by the digits, the date and the check digit, whatever the
 separators.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from devices.identity_numbers import REFUSAL, looks_like_personnummer
+from core.identity_numbers import REFUSAL, looks_like_personnummer
 
 __all__ = ["looks_like_personnummer", "safe_label", "safe_note"]
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from devices.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 __all__ = [
     "SUPERVISION_TABLES",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboards.i18n import texts as base_texts
+from core.i18n import texts as base_texts
 from supervision.board import RUNG_SV, STATUS_EN, STATUS_SV
 
 __all__ = ["board_texts"]

@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from access.auth import AccessDenied, Principal, web_principal
 from access.scope import visible_care_units
-from devices.bounds import DbId
+from core.bounds import DbId
 from supervision.api import now_of
 from supervision.errors import Invalid, StateError
 from supervision.service import SupervisionService

@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from devices.db import Base, make_engine
+from core.db import Base, make_engine
 from devices.migrate import alembic_config, prepare_database
 
 OURS = {

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from core.mqtt_target import MqttTarget
 from gateway.mqtt import MqttSource
-from gateway.settings import MqttTarget
 from tests.support.mosquitto import Mosquitto, mosquitto_binary
 from tests.support.net import wait_for, wait_port
 

@@ -21,7 +21,7 @@ from access.sessions import (
     WebSessionRow,
 )
 from access.users import UserStore
-from devices.db import make_engine, make_sessionmaker
+from core.db import make_engine, make_sessionmaker
 from devices.migrate import prepare_database
 
 T0 = datetime(2026, 12, 4, 22, 0, tzinfo=UTC)

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from alerts.service import Alerting, build_alerting
-from devices.db import Base, make_engine, make_sessionmaker
+from core.db import Base, make_engine, make_sessionmaker
+from devices.reading import Reading
 from devices.registry import DeviceRegistry
 from devices.schemas import DeviceCreate, SiteCreate
 from gateway.settings import load_settings
-from ingest.reading import Reading
 from tests.support.alert_sinks import JsonSink
 from tests.support.net import wait_for
 from tests.support.platform import TOKEN

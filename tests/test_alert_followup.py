@@ -13,7 +13,7 @@ from alerts.followup import EscalationStep, FollowUpPolicy, due, escalated_roles
 from alerts.links import AckLinks, load_or_create_secret
 from alerts.routing import alert_tags, matches
 from alerts.store import Alert
-from devices.db import Base, make_engine, make_sessionmaker
+from core.db import Base, make_engine, make_sessionmaker
 
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 ALERT = Alert(

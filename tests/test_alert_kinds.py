@@ -23,8 +23,8 @@ from alerts.rules import (
 )
 from alerts.rules.specs import build_rule, effective_specs, scopes_for
 from devices.catalogue import CATALOGUE
+from devices.reading import Reading
 from devices.sites import SiteSchedule
-from ingest.reading import Reading
 
 STHLM = ZoneInfo("Europe/Stockholm")
 T0 = datetime(2026, 6, 3, 10, 0, tzinfo=UTC)  # a Wednesday

@@ -23,7 +23,7 @@ def hot_shed(client: Any, platform: Any) -> dict[str, Any]:
               "site_id": "vattenverket", "place": "Pumprum"},
     )  # fmt: skip
     assert resp.status_code == 201, resp.text
-    from ingest.reading import Reading
+    from devices.reading import Reading
 
     info = platform.registry.info("tb-7")
     now = datetime.now(UTC)

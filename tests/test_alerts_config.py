@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from alerts.outbox import DeliveryRecord, Outbox
-from devices.db import Base, make_engine, make_sessionmaker
+from core.db import Base, make_engine, make_sessionmaker
 from gateway.settings import load_settings
 
 TOML = """

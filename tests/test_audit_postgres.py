@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from access.audit import AuditLog
-from devices.db import make_engine, make_sessionmaker
+from core.db import make_engine, make_sessionmaker
 from devices.migrate import prepare_database
 
 pytestmark = pytest.mark.postgres

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from devices.db import make_engine
+from core.db import make_engine
 from gateway.board_notify import BoardNotify
 from supervision.changes import BoardChanges
 from tests.support.net import wait_for

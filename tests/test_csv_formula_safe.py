@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.csv_safe import formula_safe, write_csv
 from dashboards.daily_record import AlertNote, DayRecord, DeviceRecord, SiteRecord
 from dashboards.record_export import record_csv
-from devices.csv_safe import formula_safe, write_csv
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 HOSTILE = [

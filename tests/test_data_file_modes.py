@@ -97,7 +97,7 @@ def test_spool_and_sqlite_store_files_are_private(tmp_path: Path) -> None:
 
 
 def test_a_database_elsewhere_leaves_its_directory_alone(tmp_path: Path) -> None:
-    from devices.db import make_engine
+    from core.db import make_engine
 
     shared = tmp_path / "srv"
     shared.mkdir(mode=0o755)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from devices.reading import Decoded
 from ingest import chirpstack, ttn
 from ingest.errors import DecodeError
-from ingest.reading import Decoded
 from tests.support.decode_examples import (
     CHIRPSTACK_V3_JSON_STATUS,
     CHIRPSTACK_V3_JSON_UP,

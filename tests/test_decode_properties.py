@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devices.reading import Decoded
 from ingest.errors import DecodeError
 from ingest.formats import DECODERS
-from ingest.reading import Decoded
 from tests.support.decode_examples import (
     CHIRPSTACK_V3_PB_UP,
     CHIRPSTACK_V4_STATUS,

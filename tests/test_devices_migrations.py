@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from devices.db import Base, make_engine
+from core.db import Base, make_engine
 from devices.migrate import (
     UnmanagedDatabaseError,
     alembic_config,

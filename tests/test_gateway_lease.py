@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from alerts.outbox import Outbox
 from alerts.store import AlertStore
-from devices.db import make_engine, make_sessionmaker
+from core.db import make_engine, make_sessionmaker
 from devices.migrate import prepare_database
 from devices.models import GatewayLeaseRow
 from gateway.lease import (

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devices.identity_numbers import looks_like_personnummer, luhn_ok, refuse_identity_number
+from core.identity_numbers import looks_like_personnummer, luhn_ok, refuse_identity_number
 
 SEPARATORS = ["", "-", "+", ".", " ", "--", " - ", "/", "_", ":", " . ", "–", "  "]
 

@@ -15,12 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from devices.reading import Decoded
 from gateway.app import create_app
 from gateway.pipeline import Inbound
 from gateway.platform import Platform
 from gateway.settings import load_settings
 from ingest.formats import DECODERS
-from ingest.reading import Decoded
 from tests.support.platform import TOKEN
 
 ODD = 'a "quoted" \\ family\nwith a newline'

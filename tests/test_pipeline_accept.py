@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from devices.db import make_sessionmaker
+from core.db import make_sessionmaker
 from devices.quarantine import QuarantineEntry, QuarantineStore
 from gateway.pipeline import Inbound, Pipeline
 from ingest.deadletters import DeadLetterStore, Letter

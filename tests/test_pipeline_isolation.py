@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from devices.reading import Decoded
 from gateway.pipeline import Inbound, Pipeline
 from ingest.formats import DECODERS, FormatRouter
-from ingest.reading import Decoded
 
 SHED = {"id": "bod-1", "type": "technical_shed_temperature", "name": "Bod 1"}
 BED = {"id": "sang-1", "type": "bed_sensor", "name": "Säng 1"}

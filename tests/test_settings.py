@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gateway.settings import MqttTarget, load_settings
+from core.mqtt_target import MqttTarget
+from gateway.settings import load_settings
 
 
 def test_env_wins_over_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,11 +15,11 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from devices.reading import Reading
 from gateway.app import create_app
 from gateway.pipeline import Inbound
 from gateway.platform import Platform
 from gateway.settings import load_settings
-from ingest.reading import Reading
 from tests.support.platform import TOKEN
 
 STHLM = ZoneInfo("Europe/Stockholm")

@@ -345,7 +345,7 @@ def test_the_bed_sensor_outcome_follows_receipt_not_the_device_clock(
 def test_one_check_that_cannot_advance_does_not_stop_the_others(
     world: dict[str, Any],
 ) -> None:
-    from ingest.reading import Reading
+    from devices.reading import Reading
     from supervision.service import SupervisionService
 
     c, clock, platform = world["client"], world["clock"], world["platform"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from alerts.rules import Env, RuleState, ThresholdRule
-from ingest.reading import Reading
+from devices.reading import Reading
 
 SHED = ThresholdRule(
     name="shed_too_hot",

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from alerts.messages import detail_for
 from alerts.rules.model import HELD, Env, RuleState, Transition, settle, truthy
+from devices.reading import Reading
 from devices.sites import SiteSchedule, closing_instant, is_open
-from ingest.reading import Reading
 
 __all__ = ["AfterClosingRule", "EventRule", "StateHeldRule", "held", "last_closing"]
 

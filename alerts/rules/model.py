@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol
 
+from devices.reading import Reading
 from devices.sites import SiteSchedule
-from ingest.reading import Reading
 
 __all__ = [
     "HELD",

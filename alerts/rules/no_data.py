@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from alerts.messages import detail_for
 from alerts.rules.kinds import held
 from alerts.rules.model import Env, RuleState, Transition, settle, truthy
-from ingest.reading import Reading
+from devices.reading import Reading
 
 __all__ = ["NoDataRule"]
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from alerts.messages import beyond_since
 from alerts.rules.model import Env, Kind, RuleState, Transition
-from ingest.reading import Reading
+from devices.reading import Reading
 
 __all__ = ["ThresholdRule", "rule_from_spec"]
 

@@ -28,10 +28,9 @@ from grafana_foundation_sdk.models.dashboard import (
     ValueMappingResult,
 )
 
-from access.scope import is_care_device
 from dashboards.grafana import queries as q
 from dashboards.grafana.flux import FluxQueryBuilder
-from devices.catalogue import CATALOGUE
+from devices.catalogue import CATALOGUE, is_care_device
 from devices.registry import DeviceInfo
 
 __all__ = ["FOLDER_TITLE", "FOLDER_UID", "Generated", "Site", "build_dashboards"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from devices.db import Base, make_engine
+from core.db import Base, make_engine
 from devices.migrate import import_models
 
 import_models()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import devices.db
+import core.db
 
 revision = "0002_trust"
 down_revision = "0001"
@@ -29,7 +29,7 @@ def upgrade() -> None:
             sa.Column("user_id", sa.Integer(), nullable=False),
             sa.Column("issuer", sa.String(length=500), nullable=False),
             sa.Column("subject_digest", sa.String(length=64), nullable=False),
-            sa.Column("created_at", devices.db.UTCDateTime(timezone=True), nullable=False),
+            sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
             sa.ForeignKeyConstraint(["user_id"], ["access_users.id"]),
             sa.PrimaryKeyConstraint("id"),
             sa.UniqueConstraint("issuer", "subject_digest"),
@@ -41,8 +41,8 @@ def upgrade() -> None:
             sa.Column("username", sa.String(length=64), nullable=False),
             sa.Column("source", sa.String(length=64), nullable=False),
             sa.Column("failures", sa.Integer(), nullable=False),
-            sa.Column("locked_until", devices.db.UTCDateTime(timezone=True), nullable=True),
-            sa.Column("last_failure_at", devices.db.UTCDateTime(timezone=True), nullable=False),
+            sa.Column("locked_until", core.db.UTCDateTime(timezone=True), nullable=True),
+            sa.Column("last_failure_at", core.db.UTCDateTime(timezone=True), nullable=False),
             sa.PrimaryKeyConstraint("username", "source"),
         )
     columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("access_users")}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import devices.db
+import core.db
 
 revision = "0004_mqtt_accounts"
 down_revision = "0003_dead_letter_site"
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("device_id", sa.String(length=64), nullable=True),
         sa.Column("disabled", sa.Boolean(), nullable=False),
-        sa.Column("created_at", devices.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("username"),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import devices.db
+import core.db
 
 revision = "0005_lease"
 down_revision = "0004_mqtt_accounts"
@@ -24,8 +24,8 @@ def upgrade() -> None:
         sa.Column("group_name", sa.String(length=64), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=True),
         sa.Column("token", sa.BigInteger(), nullable=False),
-        sa.Column("expires_at", devices.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("renewed_at", devices.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("renewed_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("group_name"),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import devices.db
+import core.db
 
 revision = "0006_web_sessions"
 down_revision = "0005_lease"
@@ -23,7 +23,7 @@ def upgrade() -> None:
         "access_sign_in_attempts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("source", sa.String(length=64), nullable=False),
-        sa.Column("at", devices.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("access_sign_in_attempts", schema=None) as batch_op:
@@ -38,8 +38,8 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
         sa.Column("csrf", sa.String(length=64), nullable=False),
-        sa.Column("created_at", devices.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", devices.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id_digest"),
     )
     with op.batch_alter_table("access_web_sessions", schema=None) as batch_op:

@@ -17,9 +17,9 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML settin
 def _generate(config: Path | None) -> tuple[list[object], object]:
     import sqlalchemy.exc
 
+    from core.db import make_engine, make_sessionmaker
     from dashboards.grafana import Site, build_dashboards
     from dashboards.grafana.provisioning import DATASOURCE_UID
-    from devices.db import make_engine, make_sessionmaker
     from devices.registry import DeviceRegistry
     from gateway.settings import load_settings
 

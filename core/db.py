@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, Dialect, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from devices.private_files import private_file, sqlite_path
+from core.private_files import private_file, sqlite_path
 
 __all__ = ["Base", "UTCDateTime", "make_engine", "make_sessionmaker"]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from access.policy import ROLES
-from devices.private_files import private_dir
+from core.private_files import private_dir
 
 if TYPE_CHECKING:
     from access.audit import AuditLog
@@ -36,7 +36,7 @@ Units = Annotated[
 def _open(config: Path | None) -> tuple[UserStore, AuditLog]:
     from access.audit import AuditLog
     from access.users import UserStore
-    from devices.db import make_engine, make_sessionmaker
+    from core.db import make_engine, make_sessionmaker
     from devices.migrate import prepare_database
     from gateway.settings import load_settings
 
