@@ -7,16 +7,20 @@ route, whoever adds it, is checked against ``access.policy``.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from access.api import router as api_router
+from access.audit import AuditLog
 from access.auth import AccessDenied, web_principal
-from access.guard import DEFAULT_MAX_BODY, LoginRequired, SecurityMiddleware, is_api_path
+from access.guard import LoginRequired, SecurityMiddleware, is_api_path
 from access.oidc import OidcClient, OidcConfig
 from access.sessions import RateLimiter, SessionStore
 from access.users import UnknownUser, UserError, UserExists, UserStore
@@ -51,13 +55,50 @@ async def _denied(request: Request, exc: Exception) -> Response:
     return render(request, "denied.html", web_principal(request), exc.status_code)
 
 
-def install_access(app: FastAPI, platform: Any) -> None:
+class AccessSettings(Protocol):
+    """What the access layer reads of the settings (``gateway.settings.Settings`` has it)."""
+
+    @property
+    def max_request_bytes(self) -> int: ...
+
+    @property
+    def trusted_proxies(self) -> Sequence[str]: ...
+
+    @property
+    def oidc_issuer(self) -> str | None: ...
+
+    @property
+    def oidc_client_id(self) -> str | None: ...
+
+    @property
+    def oidc_client_secret(self) -> SecretStr | None: ...
+
+    @property
+    def oidc_subject_claim(self) -> str: ...
+
+
+class AccessHost(Protocol):
+    """The parts of the composition root the access layer is built from."""
+
+    @property
+    def settings(self) -> AccessSettings: ...
+
+    @property
+    def users(self) -> UserStore: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def admin_token(self) -> str: ...
+
+    def clock(self) -> datetime: ...
+
+
+def install_access(app: FastAPI, platform: AccessHost) -> None:
     """Users and tokens (with the built-in admin and its bootstrap token), web sessions,
     sign-in rate limit, optional OIDC, the security middleware and the access routes."""
-    users = getattr(platform, "users", None)
-    if users is None:
-        users = UserStore(platform.sessions)
-        platform.users = users
+    users = platform.users
     users.ensure_bootstrap_admin(platform.admin_token, platform.clock())
     app.state.users = users
     app.state.audit = platform.audit
@@ -66,7 +107,7 @@ def install_access(app: FastAPI, platform: Any) -> None:
     app.state.login_limiter = RateLimiter(LOGIN_RATE, LOGIN_WINDOW)
     config = OidcConfig.from_settings(platform.settings)
     app.state.oidc = OidcClient(config) if config is not None else None
-    max_body = getattr(platform.settings, "max_request_bytes", None) or DEFAULT_MAX_BODY
+    max_body = platform.settings.max_request_bytes
     app.add_middleware(SecurityMiddleware, max_body=max_body)
     proxies = list(platform.settings.trusted_proxies)
     if proxies:

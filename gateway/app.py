@@ -22,7 +22,6 @@ from dashboards.charts_api import router as charts_api_router
 from dashboards.charts_web import router as charts_web_router
 from dashboards.device_actions import router as device_actions_router
 from dashboards.devices_page import router as devices_page_router
-from dashboards.record_mail import install_record_mail
 from dashboards.web import router as web_router
 from devices.api import router as devices_router
 from devices.api_sites import router as devices_sites_router
@@ -134,7 +133,6 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     # after the other pages, so a fixed path such as /devices/claim wins over /devices/{id}
     app.include_router(charts_api_router)
     app.include_router(charts_web_router)
-    install_record_mail(platform)  # issue 10: morning e-mail (when URLs are set)
     install_supervision_handlers(app)  # issue 6: care data, /api/v1/supervision + /supervision
     app.include_router(supervision_api_router)
     app.include_router(supervision_web_router)

@@ -7,14 +7,17 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from access.audit import AuditLog
+from access.users import UserStore
 from alerts.engine import AlertEngine
 from alerts.notify import Notifier
 from alerts.service import build_alerting
 from alerts.store import AlertStore
+from dashboards.record_mail import build_record_mailer
+from dashboards.record_service import record_limits
 from devices.catalogue import register_types
 from devices.db import make_engine, make_sessionmaker
 from devices.dynsec import DynsecAdmin
@@ -36,11 +39,17 @@ from gateway.pipeline import Pipeline
 from gateway.session_watch import SessionWatch
 from gateway.settings import MqttTarget, Settings
 from gateway.stores import build_reading_store, install_store_extras, keep_care_apart, spool_of
-from gateway.supervision_wiring import build_supervision, start_supervision_mqtt
+from gateway.supervision_wiring import (
+    build_supervision,
+    start_supervision_mqtt,
+    supervision_counts_writer,
+)
+from ingest.care_store import CareSplitStore
 from ingest.deadletters import DeadLetterStore
 from ingest.formats import FormatRouter
 from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import ReadingStore
+from supervision.bedsensors import MonitoredSensors
 
 __all__ = ["Platform", "resolve_admin_token"]
 
@@ -93,10 +102,15 @@ class Platform:
         self.quarantine = QuarantineStore(self.sessions)
         self.dead_letters = DeadLetterStore(self.sessions)
         # care devices' readings apart from the telemetry store, whichever it is (issue 6)
+        # which bed sensors are monitored: e-supervision keeps it, the care store filters by it
+        monitored = MonitoredSensors()
         split = keep_care_apart(
-            store or build_reading_store(settings, self.registry), settings.data_dir, self.registry
+            store or build_reading_store(settings, self.registry),
+            settings.data_dir,
+            self.registry,
+            may_store=monitored.may_store,  # a bed sensor's in_bed only with consent
         )
-        self.store: ReadingStore = split
+        self.store: CareSplitStore = split
         self.care_readings: SqliteReadingStore = split.care
         #: on a shared database with a shared broker: who of the group is active (else None:
         #: this one instance always is)
@@ -124,6 +138,27 @@ class Platform:
         self.alerts: AlertStore = self.alerting.store
         self.notifier: Notifier = self.alerting.notifier
         self.engine: AlertEngine = self.alerting.engine
+        self.supervision = build_supervision(  # issue 6: its listener and ticker below
+            settings,
+            self.sessions,
+            registry=self.registry,
+            audit=self.audit,
+            engine=self.engine,
+            store=self.store,
+            care_readings=self.care_readings,
+            monitored=monitored,
+            clock=clock,
+        )
+        self.users = UserStore(self.sessions)
+        self.record_mailer = build_record_mailer(  # issue 10: the morning e-mail, when set
+            urls=[u.get_secret_value() for u in settings.record_mail_urls],
+            send_at=time.fromisoformat(settings.record_mail_time),
+            registry=self.registry,
+            store=self.store,
+            alert_store=self.alerts,
+            limits=record_limits(settings),
+            data_dir=settings.data_dir,
+        )
         self.router = FormatRouter(settings.formats)
         self.pipeline = Pipeline(
             self.router,
@@ -138,6 +173,7 @@ class Platform:
             clock=clock,
             max_ahead=timedelta(seconds=settings.max_clock_skew_s),
             may_write=self.may_act,
+            listeners=[self.supervision.on_readings],
         )
         self.broker: EmbeddedBroker | None = None
         # the embedded broker's logins; the gateway's own password lives only in this process
@@ -202,9 +238,13 @@ class Platform:
         #: called every second with ``now`` on the clock thread (schedules, escalation, ...)
         self.tickers: list[Callable[[datetime], None]] = [self._observe_ingest, self.engine.tick]
         install_store_extras(self)  # InfluxDB: alert counts for Grafana, spool alarm
-        self.supervision = build_supervision(self)  # issue 6: listener + ticker
-        # a bed sensor's in_bed is kept only with a bound resident's consent
-        split.may_store = self.supervision.may_store
+        self.tickers.append(self.supervision.tick)
+        counts = supervision_counts_writer(self.store, self.supervision)
+        if counts is not None:
+            self.tickers.append(counts.tick)
+            self.on_stop(counts.stop)
+        if self.record_mailer is not None:
+            self.tickers.append(self.record_mailer)
 
     def start(self, *, mqtt: bool = True) -> None:
         s = self.settings
@@ -360,7 +400,7 @@ class Platform:
         than ``reading_retention_days`` go, retired devices' history with them. InfluxDB keeps
         its own retention on the bucket; care readings are pruned by e-supervision."""
         days = self.settings.reading_retention_days
-        telemetry = getattr(self.store, "telemetry", self.store)
+        telemetry = self.store.telemetry
         if days == 0 or not isinstance(telemetry, SqliteReadingStore):
             return 0
         gone = telemetry.prune(now - timedelta(days=days))

@@ -85,7 +85,10 @@ def care_devices(registry: DeviceRegistry) -> Callable[[str], bool]:
 
 
 def keep_care_apart(
-    telemetry: ReadingStore, data_dir: Path, registry: DeviceRegistry
+    telemetry: ReadingStore,
+    data_dir: Path,
+    registry: DeviceRegistry,
+    may_store: Callable[[str, str], bool] | None = None,
 ) -> CareSplitStore:
     """The store the platform uses: care devices' readings in ``data_dir/care_readings.db``,
     the rest in ``telemetry``. Care readings an older version left in an embedded telemetry
@@ -95,7 +98,7 @@ def keep_care_apart(
     care = SqliteReadingStore(data_dir / CARE_FILE, secure_delete=True)
     if isinstance(telemetry, SqliteReadingStore):
         _move_care_readings(telemetry, care, is_care)
-    return CareSplitStore(telemetry, care, is_care)
+    return CareSplitStore(telemetry, care, is_care, may_store)
 
 
 def _move_care_readings(
