@@ -26,6 +26,7 @@ from dashboards.web import router as web_router
 from devices.api import router as devices_router
 from devices.api_sites import router as devices_sites_router
 from devices.errors import Conflict, Invalid, NotFound
+from gateway.deps import wire
 from gateway.docs import install_docs
 from gateway.json_text import JsonTextGuard
 from gateway.metrics import CONTENT_TYPE, metrics_registry, render_metrics
@@ -82,6 +83,7 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     app.state.dead_letters = platform.dead_letters
     app.state.supervision = platform.supervision  # issue 6: e-supervision
     app.add_middleware(JsonTextGuard)  # added first: inside the body-size limit
+    wire(app, platform)  # every route's services: gateway.deps
     install_access(app, platform)  # users, tokens, sessions, sign-in, headers, audit (issue 7)
 
     app.add_exception_handler(NotFound, _error(404))  # type: ignore[arg-type]
