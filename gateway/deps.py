@@ -18,6 +18,13 @@ from fastapi import FastAPI
 
 from access.deps import audit_log
 from alerts.deps import alerting
+from devices.deps import (
+    credential_issuer,
+    device_registry,
+    latest_readings,
+    quarantine_store,
+    reading_intake,
+)
 from ingest.deps import dead_letter_store
 
 if TYPE_CHECKING:
@@ -32,6 +39,11 @@ def providers(platform: Platform) -> dict[Callable[..., Any], Callable[..., Any]
         audit_log: lambda: platform.audit,
         alerting: lambda: platform.alerting,
         dead_letter_store: lambda: platform.dead_letters,
+        device_registry: lambda: platform.registry,
+        quarantine_store: lambda: platform.quarantine,
+        latest_readings: lambda: platform.store,
+        credential_issuer: lambda: platform.mqtt_issuer,
+        reading_intake: lambda: platform.pipeline.accept,
     }
 
 
