@@ -7,13 +7,50 @@ the gateway.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Annotated, Protocol
 
 from fastapi import Depends
+from pydantic import SecretStr
 
 from access.audit import AuditLog
+from access.users import UserStore
 
-__all__ = ["Audit", "NotWired", "audit_log"]
+__all__ = [
+    "AccessConfig",
+    "AccessSettings",
+    "Audit",
+    "Clock",
+    "NotWired",
+    "Users",
+    "access_settings",
+    "audit_log",
+    "clock",
+    "user_store",
+]
+
+
+class AccessSettings(Protocol):
+    """What the access layer reads of the settings (``gateway.settings.Settings`` has it)."""
+
+    @property
+    def max_request_bytes(self) -> int: ...
+
+    @property
+    def trusted_proxies(self) -> Sequence[str]: ...
+
+    @property
+    def oidc_issuer(self) -> str | None: ...
+
+    @property
+    def oidc_client_id(self) -> str | None: ...
+
+    @property
+    def oidc_client_secret(self) -> SecretStr | None: ...
+
+    @property
+    def oidc_subject_claim(self) -> str: ...
 
 
 class NotWired(RuntimeError):
@@ -31,3 +68,21 @@ def audit_log() -> AuditLog:
 
 
 Audit = Annotated[AuditLog, Depends(audit_log)]
+
+
+def user_store() -> UserStore:
+    raise NotWired("access.deps.user_store")
+
+
+def clock() -> Callable[[], datetime]:
+    """The platform's clock (tests pass a fixed one)."""
+    raise NotWired("access.deps.clock")
+
+
+def access_settings() -> AccessSettings:
+    raise NotWired("access.deps.access_settings")
+
+
+Users = Annotated[UserStore, Depends(user_store)]
+Clock = Annotated[Callable[[], datetime], Depends(clock)]
+AccessConfig = Annotated[AccessSettings, Depends(access_settings)]

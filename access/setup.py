@@ -7,19 +7,18 @@ route, whoever adds it, is checked against ``access.policy``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from access.api import router as api_router
 from access.audit import AuditLog
 from access.auth import AccessDenied, web_principal
+from access.deps import AccessSettings
 from access.guard import LoginRequired, SecurityMiddleware, is_api_path
 from access.oidc import OidcClient, OidcConfig
 from access.sessions import RateLimiter, SessionStore
@@ -53,28 +52,6 @@ async def _denied(request: Request, exc: Exception) -> Response:
     if is_api_path(request.url.path):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
     return render(request, "denied.html", web_principal(request), exc.status_code)
-
-
-class AccessSettings(Protocol):
-    """What the access layer reads of the settings (``gateway.settings.Settings`` has it)."""
-
-    @property
-    def max_request_bytes(self) -> int: ...
-
-    @property
-    def trusted_proxies(self) -> Sequence[str]: ...
-
-    @property
-    def oidc_issuer(self) -> str | None: ...
-
-    @property
-    def oidc_client_id(self) -> str | None: ...
-
-    @property
-    def oidc_client_secret(self) -> SecretStr | None: ...
-
-    @property
-    def oidc_subject_claim(self) -> str: ...
 
 
 class AccessHost(Protocol):

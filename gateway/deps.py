@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
-from access.deps import audit_log
+from access.deps import access_settings, audit_log, clock, user_store
 from alerts.deps import alerting
 from devices.deps import (
     credential_issuer,
@@ -37,6 +37,9 @@ def providers(platform: Platform) -> dict[Callable[..., Any], Callable[..., Any]
     """Each domain's provider → the function that returns the platform's instance."""
     return {
         audit_log: lambda: platform.audit,
+        user_store: lambda: platform.users,
+        clock: lambda: platform.clock,
+        access_settings: lambda: platform.settings,
         alerting: lambda: platform.alerting,
         dead_letter_store: lambda: platform.dead_letters,
         device_registry: lambda: platform.registry,
