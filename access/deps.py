@@ -23,10 +23,12 @@ __all__ = [
     "Audit",
     "Clock",
     "NotWired",
+    "Now",
     "Users",
     "access_settings",
     "audit_log",
     "clock",
+    "now",
     "user_store",
 ]
 
@@ -85,4 +87,12 @@ def access_settings() -> AccessSettings:
 
 Users = Annotated[UserStore, Depends(user_store)]
 Clock = Annotated[Callable[[], datetime], Depends(clock)]
+
+
+def now(platform_clock: Clock) -> datetime:
+    """The platform clock's time, read once when the request's dependencies are solved."""
+    return platform_clock()
+
+
+Now = Annotated[datetime, Depends(now)]
 AccessConfig = Annotated[AccessSettings, Depends(access_settings)]

@@ -26,6 +26,7 @@ from devices.deps import (
     reading_intake,
 )
 from ingest.deps import dead_letter_store
+from supervision.api_common import supervision_service
 
 if TYPE_CHECKING:
     from gateway.platform import Platform
@@ -47,6 +48,7 @@ def providers(platform: Platform) -> dict[Callable[..., Any], Callable[..., Any]
         latest_readings: lambda: platform.store,
         credential_issuer: lambda: platform.mqtt_issuer,
         reading_intake: lambda: platform.pipeline.accept,
+        supervision_service: lambda: platform.supervision,
     }
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from access.auth import Principal
+from access.deps import NotWired
 from devices.identity_numbers import FreeText
 from supervision.errors import ConsentMissing, Invalid, NotFound, StateError
 from supervision.residents import Resident
@@ -29,15 +30,16 @@ __all__ = [
     "install_handlers",
     "now_of",
     "resident_for",
+    "supervision_service",
 ]
 
 
-def _service(request: Request) -> SupervisionService:
-    service: SupervisionService = request.app.state.supervision
-    return service
+def supervision_service() -> SupervisionService:
+    """Provided by the composition root (``gateway.deps.wire``)."""
+    raise NotWired("supervision.api_common.supervision_service")
 
 
-Service = Annotated[SupervisionService, Depends(_service)]
+Service = Annotated[SupervisionService, Depends(supervision_service)]
 
 
 def now_of(request: Request) -> datetime:
