@@ -15,20 +15,25 @@ from fastapi import Depends
 from pydantic import SecretStr
 
 from access.audit import AuditLog
+from access.scope import AlertLookup, SiteLookup
 from access.users import UserStore
 
 __all__ = [
     "AccessConfig",
     "AccessSettings",
+    "Alerts",
     "Audit",
     "Clock",
     "NotWired",
     "Now",
+    "Sites",
     "Users",
     "access_settings",
+    "alert_lookup",
     "audit_log",
     "clock",
     "now",
+    "site_lookup",
     "user_store",
 ]
 
@@ -96,3 +101,15 @@ def now(platform_clock: Clock) -> datetime:
 
 Now = Annotated[datetime, Depends(now)]
 AccessConfig = Annotated[AccessSettings, Depends(access_settings)]
+
+
+def site_lookup() -> SiteLookup:
+    raise NotWired("access.deps.site_lookup")
+
+
+def alert_lookup() -> AlertLookup:
+    raise NotWired("access.deps.alert_lookup")
+
+
+Sites = Annotated[SiteLookup, Depends(site_lookup)]
+Alerts = Annotated[AlertLookup, Depends(alert_lookup)]

@@ -85,7 +85,9 @@ def install_access(app: FastAPI, platform: AccessHost) -> None:
     config = OidcConfig.from_settings(platform.settings)
     app.state.oidc = OidcClient(config) if config is not None else None
     max_body = platform.settings.max_request_bytes
-    app.add_middleware(SecurityMiddleware, max_body=max_body)
+    app.add_middleware(
+        SecurityMiddleware, audit=platform.audit, clock=platform.clock, max_body=max_body
+    )
     proxies = list(platform.settings.trusted_proxies)
     if proxies:
         # outside the security middleware: the audit and the sign-in limits see the client

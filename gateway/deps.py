@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
-from access.deps import access_settings, audit_log, clock, user_store
+from access.deps import (
+    access_settings,
+    alert_lookup,
+    audit_log,
+    clock,
+    site_lookup,
+    user_store,
+)
 from alerts.deps import alerting
 from devices.deps import (
     credential_issuer,
@@ -41,6 +48,8 @@ def providers(platform: Platform) -> dict[Callable[..., Any], Callable[..., Any]
         user_store: lambda: platform.users,
         clock: lambda: platform.clock,
         access_settings: lambda: platform.settings,
+        site_lookup: lambda: platform.registry,
+        alert_lookup: lambda: platform.alerts,
         alerting: lambda: platform.alerting,
         dead_letter_store: lambda: platform.dead_letters,
         device_registry: lambda: platform.registry,
