@@ -46,7 +46,7 @@ def build_alerting(
     *,
     fence: Callable[[], LeaseFence | None] | None = None,
 ) -> Alerting:
-    config = AlertingConfig.of(getattr(settings, "alerting", None))
+    config = settings.alerting
     store = AlertStore(sessions)
     outbox = Outbox(sessions)
     notifier = Notifier(

@@ -50,19 +50,20 @@ def _error(status: int) -> object:
 
 def create_app(platform: Platform | None = None, settings: Settings | None = None) -> FastAPI:
     owned = platform is None
+    if platform is None:
+        platform = Platform(settings or load_settings())
+    built = platform
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if owned:
-            app.state.platform.start()
+            built.start()
         try:
             yield
         finally:
             if owned:
-                app.state.platform.stop()
+                built.stop()
 
-    if platform is None:
-        platform = Platform(settings or load_settings())
     app = FastAPI(
         title="kommunvakt",
         version="0.1.0",
@@ -74,13 +75,14 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         docs_url=None,
         redoc_url=None,
     )
+    # still read by the page modules (dashboards, supervision.web, access.web); the REST
+    # routes take their services through gateway.deps
     app.state.platform = platform
     app.state.settings = platform.settings
     app.state.registry = platform.registry
     app.state.quarantine = platform.quarantine
     app.state.store = platform.store
     app.state.alert_store = platform.alerts
-    app.state.dead_letters = platform.dead_letters
     app.state.supervision = platform.supervision  # issue 6: e-supervision
     app.add_middleware(JsonTextGuard)  # added first: inside the body-size limit
     wire(app, platform)  # every route's services: gateway.deps
