@@ -42,6 +42,9 @@ class AccessSettings(Protocol):
     """What the access layer reads of the settings (``gateway.settings.Settings`` has it)."""
 
     @property
+    def base_url(self) -> str | None: ...
+
+    @property
     def max_request_bytes(self) -> int: ...
 
     @property
