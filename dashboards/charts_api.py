@@ -10,7 +10,7 @@ wall-clock time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -49,10 +49,10 @@ router = APIRouter(prefix="/api/v1", tags=["history"])
 
 
 def now_of(request: Request) -> datetime:
-    """The platform's clock (tests pass a fixed one), else the wall clock."""
-    platform = getattr(request.app.state, "platform", None)
-    clock = getattr(platform, "clock", None)
-    return clock() if clock is not None else datetime.now(UTC)
+    """The platform's clock (tests pass a fixed one), for the pages; routes take
+    ``access.deps.Now``."""
+    clock: Callable[[], datetime] = request.app.state.platform.clock
+    return clock()
 
 
 def check_site(user: Principal, site_id: str | None) -> None:

@@ -3,7 +3,8 @@ the error → HTTP code mapping, and the access/audit helpers of the routes."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request
@@ -43,9 +44,10 @@ Service = Annotated[SupervisionService, Depends(supervision_service)]
 
 
 def now_of(request: Request) -> datetime:
-    platform = getattr(request.app.state, "platform", None)
-    clock = getattr(platform, "clock", None)
-    return clock() if clock is not None else datetime.now(UTC)
+    """The platform's clock (tests pass a fixed one), for the pages; routes take
+    ``access.deps.Now``."""
+    clock: Callable[[], datetime] = request.app.state.platform.clock
+    return clock()
 
 
 def install_handlers(app: FastAPI) -> None:
