@@ -7,8 +7,9 @@ route, whoever adds it, is checked against ``access.policy``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -31,7 +32,7 @@ __all__ = ["install_access"]
 log = logging.getLogger(__name__)
 
 
-def _json(status: int) -> Any:
+def _json(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 

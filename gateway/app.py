@@ -6,7 +6,7 @@ Without a platform, ``create_app()`` builds one from the settings and starts it 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
@@ -41,7 +41,7 @@ from supervision.web import router as supervision_web_router
 __all__ = ["create_app"]
 
 
-def _error(status: int) -> object:
+def _error(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
@@ -88,14 +88,14 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     wire(app, platform)  # every route's services: gateway.deps
     install_access(app, platform)  # users, tokens, sessions, sign-in, headers, audit (issue 7)
 
-    app.add_exception_handler(NotFound, _error(404))  # type: ignore[arg-type]
-    app.add_exception_handler(AlertNotFound, _error(404))  # type: ignore[arg-type]
-    app.add_exception_handler(Conflict, _error(409))  # type: ignore[arg-type]
-    app.add_exception_handler(AlertStateError, _error(409))  # type: ignore[arg-type]
-    app.add_exception_handler(RuleConfigError, _error(422))  # type: ignore[arg-type]
-    app.add_exception_handler(Invalid, _error(422))  # type: ignore[arg-type]
+    app.add_exception_handler(NotFound, _error(404))
+    app.add_exception_handler(AlertNotFound, _error(404))
+    app.add_exception_handler(Conflict, _error(409))
+    app.add_exception_handler(AlertStateError, _error(409))
+    app.add_exception_handler(RuleConfigError, _error(422))
+    app.add_exception_handler(Invalid, _error(422))
     # the reading store (InfluxDB) unreachable: the platform is up, the data is not
-    app.add_exception_handler(StoreError, _error(503))  # type: ignore[arg-type]
+    app.add_exception_handler(StoreError, _error(503))
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

@@ -3,9 +3,9 @@ the error → HTTP code mapping, and the access/audit helpers of the routes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -53,7 +53,7 @@ def now_of(request: Request) -> datetime:
 def install_handlers(app: FastAPI) -> None:
     """HTTP codes of the package's errors (called by ``gateway.app``)."""
 
-    def handler(code: int) -> Any:
+    def handler(code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
         async def handle(_request: Request, exc: Exception) -> JSONResponse:
             return JSONResponse({"detail": str(exc)}, status_code=code)
 
