@@ -38,7 +38,7 @@ from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
 from gateway.session_watch import SessionWatch
 from gateway.settings import MqttTarget, Settings
-from gateway.stores import build_reading_store, install_store_extras, keep_care_apart, spool_of
+from gateway.stores import build_reading_store, keep_care_apart, spool_of, store_extras
 from gateway.supervision_wiring import (
     build_supervision,
     start_supervision_mqtt,
@@ -237,7 +237,9 @@ class Platform:
         self._extra_stops: list[Callable[[], None]] = []
         #: called every second with ``now`` on the clock thread (schedules, escalation, ...)
         self.tickers: list[Callable[[datetime], None]] = [self._observe_ingest, self.engine.tick]
-        install_store_extras(self)  # InfluxDB: alert counts for Grafana, spool alarm
+        extra_tickers, extra_stops = store_extras(self)  # InfluxDB: Grafana counts, spool alarm
+        self.tickers += extra_tickers
+        self._extra_stops += extra_stops
         self.tickers.append(self.supervision.tick)
         counts = supervision_counts_writer(self.store, self.supervision)
         if counts is not None:
