@@ -32,7 +32,7 @@ from devices.deps import (
     quarantine_store,
     reading_intake,
 )
-from ingest.deps import dead_letter_store
+from ingest.deps import dead_letter_store, reading_store
 from supervision.api_common import supervision_service
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def providers(platform: Platform) -> dict[Callable[..., Any], Callable[..., Any]
         alert_lookup: lambda: platform.alerts,
         alerting: lambda: platform.alerting,
         dead_letter_store: lambda: platform.dead_letters,
+        reading_store: lambda: platform.store,
         device_registry: lambda: platform.registry,
         quarantine_store: lambda: platform.quarantine,
         latest_readings: lambda: platform.store,

@@ -1,5 +1,5 @@
-"""The dead-letter store as a route dependency (``DeadLetters``); ``gateway.deps.wire``
-provides it."""
+"""The dead-letter store (``DeadLetters``) and the reading store (``Readings``) as route
+dependencies; ``gateway.deps.wire`` provides them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from fastapi import Depends
 
 from access.deps import NotWired
 from ingest.deadletters import DeadLetterStore
+from ingest.store import ReadingStore
 
-__all__ = ["DeadLetters", "dead_letter_store"]
+__all__ = ["DeadLetters", "Readings", "dead_letter_store", "reading_store"]
 
 
 def dead_letter_store() -> DeadLetterStore:
@@ -18,3 +19,11 @@ def dead_letter_store() -> DeadLetterStore:
 
 
 DeadLetters = Annotated[DeadLetterStore, Depends(dead_letter_store)]
+
+
+def reading_store() -> ReadingStore:
+    """The platform's store (care readings kept apart, ``ingest.care_store``)."""
+    raise NotWired("ingest.deps.reading_store")
+
+
+Readings = Annotated[ReadingStore, Depends(reading_store)]
