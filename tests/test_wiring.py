@@ -37,9 +37,12 @@ def test_every_provider_a_route_uses_is_wired(platform: Any) -> None:
     app = create_app(platform)
     unwired = set()
     checked = 0
-    every_route = [get_dependant(path="", call=d.dependency) for d in app.router.dependencies]
     dependants = [(r.path, r.dependant) for r in _api_routes(app.routes)]
-    dependants += [("(every route)", d) for d in every_route if d.call is not None]
+    dependants += [
+        ("(every route)", get_dependant(path="", call=d.dependency))
+        for d in app.router.dependencies
+        if d.dependency is not None
+    ]
     for path, dependant in dependants:
         for call in _calls(dependant):
             checked += 1
