@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -10,7 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from access import admin
 from access.auth import RequireUser
-from access.users import TokenInfo, UserError, UserExists, UserInfo, UserStore
+from access.deps import AccessConfig, Audit, Clock, Users
+from access.users import TokenInfo, UserError, UserExists, UserInfo
 from core.bounds import DbId, Moment
 from core.identity_numbers import FreeText
 
@@ -100,13 +102,8 @@ class Me(BaseModel):
     via: str
 
 
-def _users(request: Request) -> UserStore:
-    users: UserStore = request.app.state.users
-    return users
-
-
-def _ctx(request: Request) -> tuple[datetime, str | None]:
-    return request.app.state.platform.clock(), request.client.host if request.client else None
+def _ctx(clock: Callable[[], datetime], request: Request) -> tuple[datetime, str | None]:
+    return clock(), request.client.host if request.client else None
 
 
 @router.get("/me", response_model=Me)
@@ -124,40 +121,46 @@ def me(user: RequireUser) -> Me:
 
 
 @router.get("/me/tokens", response_model=list[TokenPublic])
-def my_tokens(request: Request, user: RequireUser) -> list[TokenPublic]:
-    return [TokenPublic.of(t) for t in _users(request).tokens(user.name)]
+def my_tokens(user: RequireUser, users: Users) -> list[TokenPublic]:
+    return [TokenPublic.of(t) for t in users.tokens(user.name)]
 
 
 @router.post("/me/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
-def create_my_token(request: Request, body: TokenCreate, user: RequireUser) -> TokenCreated:
-    now, ip = _ctx(request)
+def create_my_token(
+    request: Request, body: TokenCreate, user: RequireUser, users: Users, audit: Audit, clock: Clock
+) -> TokenCreated:
+    now, ip = _ctx(clock, request)
     token, info = admin.create_token(
-        _users(request), request.app.state.platform.audit, user.name, now, user.name,
+        users, audit, user.name, now, user.name,
         body.name, expires_at=body.expires_at, source_ip=ip,
     )  # fmt: skip
     return TokenCreated(token=token, **TokenPublic.of(info).model_dump())
 
 
 @router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_my_token(request: Request, token_id: DbId, user: RequireUser) -> Response:
-    now, ip = _ctx(request)
+def revoke_my_token(
+    request: Request, token_id: DbId, user: RequireUser, users: Users, audit: Audit, clock: Clock
+) -> Response:
+    now, ip = _ctx(clock, request)
     admin.revoke_token(
-        _users(request), request.app.state.platform.audit, user.name, now, token_id,
+        users, audit, user.name, now, token_id,
         owner=user.name, source_ip=ip,
     )  # fmt: skip
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/users", response_model=list[UserPublic])
-def list_users(request: Request, _user: RequireUser) -> list[UserPublic]:
-    return [UserPublic.of(u) for u in _users(request).all()]
+def list_users(_user: RequireUser, users: Users) -> list[UserPublic]:
+    return [UserPublic.of(u) for u in users.all()]
 
 
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
-def create_user(request: Request, body: UserCreate, user: RequireUser) -> UserPublic:
-    now, ip = _ctx(request)
+def create_user(
+    request: Request, body: UserCreate, user: RequireUser, users: Users, audit: Audit, clock: Clock
+) -> UserPublic:
+    now, ip = _ctx(clock, request)
     info = admin.add_user(
-        _users(request), request.app.state.platform.audit, user.name, now, body.username,
+        users, audit, user.name, now, body.username,
         body.role, password=body.password, sites=body.sites, care_units=body.care_units,
         display_name=body.display_name, source_ip=ip,
     )  # fmt: skip
@@ -165,15 +168,23 @@ def create_user(request: Request, body: UserCreate, user: RequireUser) -> UserPu
 
 
 @router.get("/users/{username}", response_model=UserPublic)
-def get_user(request: Request, username: str, _user: RequireUser) -> UserPublic:
-    return UserPublic.of(_users(request).get(username))
+def get_user(username: str, _user: RequireUser, users: Users) -> UserPublic:
+    return UserPublic.of(users.get(username))
 
 
 @router.patch("/users/{username}", response_model=UserPublic)
-def update_user(request: Request, username: str, body: UserUpdate, user: RequireUser) -> UserPublic:
-    now, ip = _ctx(request)
+def update_user(
+    request: Request,
+    username: str,
+    body: UserUpdate,
+    user: RequireUser,
+    users: Users,
+    audit: Audit,
+    clock: Clock,
+) -> UserPublic:
+    now, ip = _ctx(clock, request)
     info = admin.change_user(
-        _users(request), request.app.state.platform.audit, user.name, now, username,
+        users, audit, user.name, now, username,
         role=body.role, sites=body.sites, care_units=body.care_units, disabled=body.disabled,
         display_name=body.display_name, source_ip=ip,
     )  # fmt: skip
@@ -182,26 +193,33 @@ def update_user(request: Request, username: str, body: UserUpdate, user: Require
 
 @router.put("/users/{username}/oidc", response_model=UserPublic)
 def link_user_oidc(
-    request: Request, username: str, body: OidcLink, user: RequireUser
+    request: Request,
+    username: str,
+    body: OidcLink,
+    user: RequireUser,
+    users: Users,
+    audit: Audit,
+    clock: Clock,
+    settings: AccessConfig,
 ) -> UserPublic:
     """Let the identity provider's subject sign in as this user (never an admin account)."""
-    issuer = body.issuer or request.app.state.settings.oidc_issuer
+    issuer = body.issuer or settings.oidc_issuer
     if not issuer:
         raise UserError("no issuer given and oidc_issuer is not configured")
-    now, ip = _ctx(request)
+    now, ip = _ctx(clock, request)
     admin.link_oidc(
-        _users(request), request.app.state.platform.audit, user.name, now, username,
+        users, audit, user.name, now, username,
         issuer, body.subject, source_ip=ip,
     )  # fmt: skip
-    return UserPublic.of(_users(request).get(username))
+    return UserPublic.of(users.get(username))
 
 
 @router.delete("/users/{username}/oidc", status_code=status.HTTP_204_NO_CONTENT)
-def unlink_user_oidc(request: Request, username: str, user: RequireUser) -> Response:
-    now, ip = _ctx(request)
-    admin.unlink_oidc(
-        _users(request), request.app.state.platform.audit, user.name, now, username, source_ip=ip
-    )
+def unlink_user_oidc(
+    request: Request, username: str, user: RequireUser, users: Users, audit: Audit, clock: Clock
+) -> Response:
+    now, ip = _ctx(clock, request)
+    admin.unlink_oidc(users, audit, user.name, now, username, source_ip=ip)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -209,36 +227,42 @@ def unlink_user_oidc(request: Request, username: str, user: RequireUser) -> Resp
     "/users/{username}/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED
 )
 def create_user_token(
-    request: Request, username: str, body: TokenCreate, user: RequireUser
+    request: Request,
+    username: str,
+    body: TokenCreate,
+    user: RequireUser,
+    users: Users,
+    audit: Audit,
+    clock: Clock,
 ) -> TokenCreated:
     """A token for a user or an integration user (create one without a password first)."""
-    now, ip = _ctx(request)
+    now, ip = _ctx(clock, request)
     token, info = admin.create_token(
-        _users(request), request.app.state.platform.audit, user.name, now, username,
+        users, audit, user.name, now, username,
         body.name, expires_at=body.expires_at, source_ip=ip,
     )  # fmt: skip
     return TokenCreated(token=token, **TokenPublic.of(info).model_dump())
 
 
 @router.get("/tokens", response_model=list[TokenPublic])
-def list_tokens(request: Request, _user: RequireUser) -> list[TokenPublic]:
-    return [TokenPublic.of(t) for t in _users(request).tokens()]
+def list_tokens(_user: RequireUser, users: Users) -> list[TokenPublic]:
+    return [TokenPublic.of(t) for t in users.tokens()]
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(request: Request, token_id: DbId, user: RequireUser) -> Response:
+def revoke_token(
+    request: Request, token_id: DbId, user: RequireUser, users: Users, audit: Audit, clock: Clock
+) -> Response:
     if user.via == f"token:{token_id}":
         raise UserExists("refused: this is the token of this request; use another credential")
-    now, ip = _ctx(request)
-    admin.revoke_token(
-        _users(request), request.app.state.platform.audit, user.name, now, token_id, source_ip=ip
-    )
+    now, ip = _ctx(clock, request)
+    admin.revoke_token(users, audit, user.name, now, token_id, source_ip=ip)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/audit", responses={200: {"content": {"text/csv": {}}}})
 def export_audit(
-    request: Request,
+    audit: Audit,
     _user: RequireUser,
     format: Literal["json", "csv"] = "json",
     actor: Annotated[str | None, Query(max_length=100)] = None,
@@ -250,7 +274,6 @@ def export_audit(
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:
     """The audit log, oldest first, as JSON or CSV. (It has no delete: retention prunes it.)"""
-    audit = request.app.state.platform.audit
     entries = audit.entries(
         actor=actor, action=action, target_type=target_type, target_id=target_id,
         since=since, until=until, limit=limit,
@@ -265,6 +288,6 @@ def export_audit(
 
 
 @router.get("/audit/verify")
-def verify_audit(request: Request, _user: RequireUser) -> dict[str, bool]:
+def verify_audit(_user: RequireUser, audit: Audit) -> dict[str, bool]:
     """Whether the hash chain is intact (no row edited or removed behind the platform's back)."""
-    return {"intact": request.app.state.platform.audit.verify()}
+    return {"intact": audit.verify()}

@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime
 from typing import Any
 
 from fastapi import HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
+from access.audit import AuditLog
 from access.audit_limit import AnonymousAuditLimit
 from access.auth import SESSION_COOKIE, AccessDenied, Principal, _bearer
+from access.deps import Alerts, Sites
 from access.policy import AUDITED, PUBLIC, rule_for
 from access.scope import check_object_scope
 from access.sessions import CSRF_COOKIE, check_csrf
@@ -76,7 +79,7 @@ def route_template(request: Request) -> str:
     return str(template or request.url.path)
 
 
-async def authorize(request: Request) -> None:
+async def authorize(request: Request, sites: Sites, alerts: Alerts) -> None:
     template = route_template(request)
     request.state.kv_route = template
     rule = rule_for(request.method, template)
@@ -105,7 +108,7 @@ async def authorize(request: Request) -> None:
         request.state.kv_denied = True
         raise AccessDenied(f"role {principal.role!r} may not {rule.action}")
     try:
-        check_object_scope(request, principal, rule.action)
+        check_object_scope(request, principal, rule.action, sites, alerts)
     except AccessDenied:
         request.state.kv_denied = True
         raise
@@ -131,10 +134,19 @@ def _csp(nonce: str) -> str:
 class SecurityMiddleware:
     """Security headers, a request-size limit, and the audit record of each request."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]], max_body: int = DEFAULT_MAX_BODY):
+    def __init__(
+        self,
+        app: Callable[..., Awaitable[None]],
+        *,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.anonymous = AnonymousAuditLimit()
+        self.audit = audit
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -208,7 +220,7 @@ class SecurityMiddleware:
                 raise
         finally:
             if started:
-                await _audit(scope, state, status_code, self.anonymous)
+                await _audit(self.audit, self.clock, scope, state, status_code, self.anonymous)
 
 
 async def _plain(send: Send, code: int, body: bytes) -> None:
@@ -223,7 +235,12 @@ async def _plain(send: Send, code: int, body: bytes) -> None:
 
 
 async def _audit(
-    scope: Scope, state: dict[str, Any], status_code: int, anonymous: AnonymousAuditLimit
+    audit: AuditLog,
+    clock: Callable[[], datetime],
+    scope: Scope,
+    state: dict[str, Any],
+    status_code: int,
+    anonymous: AnonymousAuditLimit,
 ) -> None:
     action = state.get("kv_action")
     if action is None:
@@ -242,10 +259,6 @@ async def _audit(
     )
     if not wanted:
         return
-    app = scope["app"]
-    platform = getattr(app.state, "platform", None)
-    if platform is None:
-        return
     if denied or status_code in (401, 403):
         outcome = "denied"
     elif status_code >= 400:
@@ -263,7 +276,7 @@ async def _audit(
         details["via"] = via
     if principal is None and status_code == 401:
         # anyone on the network can send these: one row per source and minute
-        repeats = anonymous.admit(client[0] if client else "", platform.clock())
+        repeats = anonymous.admit(client[0] if client else "", clock())
         if repeats is None:
             return
         if repeats:
@@ -272,8 +285,8 @@ async def _audit(
         details["reason"] = "csrf"
     try:
         await run_in_threadpool(
-            platform.audit.record,
-            platform.clock(),
+            audit.record,
+            clock(),
             principal.name if principal else "anonymous",
             action,
             action.split(".")[0],

@@ -26,9 +26,9 @@ answers its own 404.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Request
 from sqlalchemy import ColumnElement, String, and_, cast, false, not_, or_, true
@@ -169,26 +169,50 @@ class AlertScope:
 # -- the object named on the path --------------------------------------------------------
 
 
-def _site_of(request: Request, lookup: str, object_id: str) -> tuple[bool, str | None]:
-    """(known, its site) of a device or place named on the path: ``lookup`` is the registry
-    method (``get`` or ``get_place``). Unknown objects: the route answers its own 404."""
-    registry = request.app.state.registry
+class _Sited(Protocol):
+    @property
+    def site_id(self) -> str | None: ...
+
+
+class _TaggedAlert(_Sited, Protocol):
+    @property
+    def tags(self) -> Sequence[str]: ...
+
+
+class SiteLookup(Protocol):
+    """The registry's devices and places, by id (``devices.registry.DeviceRegistry``)."""
+
+    def get(self, device_id: str) -> _Sited: ...
+
+    def get_place(self, place_id: str) -> _Sited: ...
+
+
+class AlertLookup(Protocol):
+    """Alerts by id (``alerts.store.AlertStore``)."""
+
+    def get(self, alert_id: int) -> _TaggedAlert: ...
+
+
+def _site_of(find: Callable[[str], _Sited], object_id: str) -> tuple[bool, str | None]:
+    """(known, its site) of a device or place named on the path. Unknown objects: the route
+    answers its own 404."""
     try:
-        found = getattr(registry, lookup)(object_id)
+        found = find(object_id)
     except Exception:  # unknown: the route answers 404 itself
         return False, None
-    site: str | None = found.site_id
-    return True, site
+    return True, found.site_id
 
 
-def _alert(request: Request, alert_id: Any) -> Any:
+def _alert(alerts: AlertLookup, alert_id: Any) -> _TaggedAlert | None:
     try:
-        return request.app.state.alert_store.get(int(alert_id))
+        return alerts.get(int(alert_id))
     except Exception:  # unknown or malformed id: the route answers 404/422 itself
         return None
 
 
-def check_object_scope(request: Request, principal: Principal, action: str) -> None:
+def check_object_scope(
+    request: Request, principal: Principal, action: str, sites: SiteLookup, alerts: AlertLookup
+) -> None:
     if principal.is_admin:
         return
     params = request.path_params
@@ -198,7 +222,7 @@ def check_object_scope(request: Request, principal: Principal, action: str) -> N
                 principal.require_care_unit(str(params[key]))
         return
     if "alert_id" in params:
-        alert = _alert(request, params["alert_id"])
+        alert = _alert(alerts, params["alert_id"])
         if alert is not None and not may_see_alert(principal, alert.site_id, alert.tags):
             raise AccessDenied(f"{principal.name} may not see alert {params['alert_id']}")
     if "*" in principal.sites:
@@ -206,11 +230,11 @@ def check_object_scope(request: Request, principal: Principal, action: str) -> N
     if "site_id" in params:
         principal.require_site(str(params["site_id"]))
     if "place_id" in params:
-        known, site = _site_of(request, "get_place", str(params["place_id"]))
+        known, site = _site_of(sites.get_place, str(params["place_id"]))
         if known:
             principal.require_site(site)
     device_id = params.get("device_id")
     if device_id is not None:
-        known, site = _site_of(request, "get", str(device_id))
+        known, site = _site_of(sites.get, str(device_id))
         if known and not principal.may_see_site(site):
             raise AccessDenied(f"{principal.name} may not see device {device_id!r} (site scope)")

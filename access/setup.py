@@ -7,16 +7,21 @@ route, whoever adds it, is checked against ``access.policy``.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from access.api import router as api_router
+from access.audit import AuditLog
 from access.auth import AccessDenied, web_principal
-from access.guard import DEFAULT_MAX_BODY, LoginRequired, SecurityMiddleware, is_api_path
+from access.deps import AccessSettings
+from access.guard import LoginRequired, SecurityMiddleware, is_api_path
 from access.oidc import OidcClient, OidcConfig
 from access.sessions import RateLimiter, SessionStore
 from access.users import UnknownUser, UserError, UserExists, UserStore
@@ -28,7 +33,7 @@ __all__ = ["install_access"]
 log = logging.getLogger(__name__)
 
 
-def _json(status: int) -> Any:
+def _json(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
@@ -51,13 +56,31 @@ async def _denied(request: Request, exc: Exception) -> Response:
     return render(request, "denied.html", web_principal(request), exc.status_code)
 
 
-def install_access(app: FastAPI, platform: Any) -> None:
+class AccessHost(Protocol):
+    """The parts of the composition root the access layer is built from."""
+
+    @property
+    def settings(self) -> AccessSettings: ...
+
+    @property
+    def users(self) -> UserStore: ...
+
+    @property
+    def sessions(self) -> sessionmaker[Session]: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def admin_token(self) -> str: ...
+
+    def clock(self) -> datetime: ...
+
+
+def install_access(app: FastAPI, platform: AccessHost) -> None:
     """Users and tokens (with the built-in admin and its bootstrap token), web sessions,
     sign-in rate limit, optional OIDC, the security middleware and the access routes."""
-    users = getattr(platform, "users", None)
-    if users is None:
-        users = UserStore(platform.sessions)
-        platform.users = users
+    users = platform.users
     users.ensure_bootstrap_admin(platform.admin_token, platform.clock())
     app.state.users = users
     app.state.audit = platform.audit
@@ -66,8 +89,10 @@ def install_access(app: FastAPI, platform: Any) -> None:
     app.state.login_limiter = RateLimiter(platform.sessions, LOGIN_RATE, LOGIN_WINDOW)
     config = OidcConfig.from_settings(platform.settings)
     app.state.oidc = OidcClient(config) if config is not None else None
-    max_body = getattr(platform.settings, "max_request_bytes", None) or DEFAULT_MAX_BODY
-    app.add_middleware(SecurityMiddleware, max_body=max_body)
+    max_body = platform.settings.max_request_bytes
+    app.add_middleware(
+        SecurityMiddleware, audit=platform.audit, clock=platform.clock, max_body=max_body
+    )
     proxies = list(platform.settings.trusted_proxies)
     if proxies:
         # outside the security middleware: the audit and the sign-in limits see the client

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from access.auth import SESSION_COOKIE, Principal, web_principal
+from access.deps import AccessConfig, AccessSettings, Audit, Clock, Users
 from access.sessions import (
     CSRF_COOKIE,
     SESSION_TTL,
@@ -134,7 +135,7 @@ def _client_ip(request: Request) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
-    oidc = getattr(request.app.state, "oidc", None) is not None
+    oidc = request.app.state.oidc is not None
     return render(request, "login.html", None, next=safe_next(next), error=None, oidc=oidc)
 
 
@@ -143,17 +144,19 @@ def login(
     request: Request,
     username: Annotated[str, Form(max_length=200)],
     password: Annotated[str, Form(max_length=1000)],
+    audit: Audit,
+    users: Users,
+    clock: Clock,
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     state = request.app.state
-    platform = state.platform
-    now = platform.clock()
+    now = clock()
     ip = _client_ip(request)
-    oidc = getattr(state, "oidc", None) is not None
+    oidc = state.oidc is not None
     lang = _lang(request)
     source = source_key(ip)
     if not state.login_limiter.hit(source, now):
-        platform.audit.record(
+        audit.record(
             now,
             "anonymous",
             "auth.sign_in",
@@ -173,7 +176,6 @@ def login(
             error=_TEXTS[lang]["login_rate"],
             username=username,
         )
-    users: UserStore = state.users
     result = users.sign_in(username, password, now, source)
     name = username.strip().lower()
     try:
@@ -182,7 +184,7 @@ def login(
     except UserError:
         actor = "unknown"  # never record what was typed: it may be a password
     if result is not SignIn.OK:
-        platform.audit.record(
+        audit.record(
             now,
             actor,
             "auth.sign_in",
@@ -202,20 +204,19 @@ def login(
             error=_TEXTS[lang]["login_failed"],
             username=username,
         )
-    platform.audit.record(
+    audit.record(
         now, name, "auth.sign_in", "user", name, source_ip=ip, details={"method": "password"}
     )
     return start_session(request, name, next)
 
 
 @router.post("/logout")
-def logout(request: Request) -> RedirectResponse:
+def logout(request: Request, audit: Audit, clock: Clock) -> RedirectResponse:
     user = web_principal(request)
     request.app.state.web_sessions.pop(request.cookies.get(SESSION_COOKIE))
-    platform = request.app.state.platform
     if user is not None:
-        platform.audit.record(
-            platform.clock(),
+        audit.record(
+            clock(),
             user.name,
             "auth.sign_out",
             "user",
@@ -231,21 +232,21 @@ def logout(request: Request) -> RedirectResponse:
 OIDC_COOKIE = "kv_oidc"
 
 
-def _redirect_uri(request: Request) -> str:
-    base = getattr(request.app.state.settings, "base_url", None) or str(request.base_url)
+def _redirect_uri(request: Request, settings: AccessSettings) -> str:
+    base = settings.base_url or str(request.base_url)
     return f"{base.rstrip('/')}/login/oidc/callback"
 
 
 @router.get("/login/oidc", response_model=None)
-def oidc_begin(request: Request, next: str = "/") -> Response:
+def oidc_begin(request: Request, settings: AccessConfig, clock: Clock, next: str = "/") -> Response:
     from access.oidc import OidcError
 
-    oidc = getattr(request.app.state, "oidc", None)
+    oidc = request.app.state.oidc
     if oidc is None:
         return render(request, "denied.html", None, 404)
-    now = request.app.state.platform.clock()
+    now = clock()
     try:
-        url, pending = oidc.begin(_redirect_uri(request), safe_next(next), now)
+        url, pending = oidc.begin(_redirect_uri(request, settings), safe_next(next), now)
     except OidcError as exc:
         lang = _lang(request)
         return render(
@@ -262,15 +263,22 @@ def oidc_begin(request: Request, next: str = "/") -> Response:
 
 
 @router.get("/login/oidc/callback", response_model=None)
-def oidc_callback(request: Request, state: str = "", code: str = "", error: str = "") -> Response:
+def oidc_callback(
+    request: Request,
+    settings: AccessConfig,
+    audit: Audit,
+    users: Users,
+    clock: Clock,
+    state: str = "",
+    code: str = "",
+    error: str = "",
+) -> Response:
     from access.oidc import OidcError
 
-    app_state = request.app.state
-    oidc = getattr(app_state, "oidc", None)
+    oidc = request.app.state.oidc
     if oidc is None:
         return render(request, "denied.html", None, 404)
-    platform = app_state.platform
-    now = platform.clock()
+    now = clock()
     ip = _client_ip(request)
     lang = _lang(request)
     cookie = request.cookies.get(OIDC_COOKIE, "")
@@ -279,15 +287,15 @@ def oidc_callback(request: Request, state: str = "", code: str = "", error: str 
     reason = error[:100] or ("state" if pending is None else "")
     if pending is not None and not error:
         try:
-            identity = oidc.complete(code, pending, _redirect_uri(request), now)
-            principal = app_state.users.oidc_user(identity.issuer, identity.subject)
+            identity = oidc.complete(code, pending, _redirect_uri(request, settings), now)
+            principal = users.oidc_user(identity.issuer, identity.subject)
             reason = "" if principal is not None else "subject not linked to a user"
         except OidcError as exc:
             reason = str(exc)
     if principal is None:
         # neither the provider's names nor its subject go on record: the subject may be a
         # personal identity number at Swedish e-ID providers
-        platform.audit.record(
+        audit.record(
             now, "unknown", "auth.sign_in", "user", None, outcome="denied",
             source_ip=ip, details={"method": "oidc", "reason": reason or "not linked"},
         )  # fmt: skip
@@ -295,7 +303,7 @@ def oidc_callback(request: Request, state: str = "", code: str = "", error: str 
             request, "login.html", None, 401, next="/", oidc=True,
             error=_TEXTS[lang]["login_failed"],
         )  # fmt: skip
-    platform.audit.record(
+    audit.record(
         now, principal.name, "auth.sign_in", "user", principal.name, source_ip=ip,
         details={"method": "oidc"},
     )  # fmt: skip

@@ -109,7 +109,7 @@ class Announcer:
             label = (alert.message or alert.rule.replace("_", " ")).splitlines()[0][:80]
             return label, self.site_name(alert.site_id), None
         where = self.site_name(device.site_id)
-        unit = getattr(device, "care_unit_id", None)
+        unit = device.care_unit_id
         if where is None and unit:
             where = f"vårdenhet {unit}"
         return device.name or device.id, where, device.place

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from access.audit import AuditLog
 from access.auth import AccessDenied, Principal, RequireUser
+from access.deps import Audit
 from access.scope import AlertScope, may_see_alert
+from alerts.deps import AlertingDep
 from alerts.errors import AlertNotFound, RuleConfigError
 from alerts.service import Alerting
 from alerts.silences import Silence
@@ -23,18 +26,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 
-def _alerting(request: Request) -> Alerting:
-    alerting: Alerting = request.app.state.platform.alerting
-    return alerting
+Svc = AlertingDep
 
 
-Svc = Annotated[Alerting, Depends(_alerting)]
-
-
-def _audit(request: Request, user: Principal, action: str, target: str, **details: Any) -> None:
-    audit = getattr(request.app.state.platform, "audit", None)
-    if audit is None:
-        return
+def _audit(
+    audit: AuditLog, request: Request, user: Principal, action: str, target: str, **details: Any
+) -> None:
     client = request.client.host if request.client else None
     audit.record(
         datetime.now(UTC),
@@ -176,22 +173,27 @@ def alert_history(alert_id: DbId, svc: Svc, user: RequireUser) -> list[dict[str,
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertPublic)
 def acknowledge(
-    alert_id: DbId, request: Request, svc: Svc, user: RequireUser, body: NoteBody | None = None
+    alert_id: DbId,
+    request: Request,
+    svc: Svc,
+    audit: Audit,
+    user: RequireUser,
+    body: NoteBody | None = None,
 ) -> AlertPublic:
     note = body.note if body else None
     _visible(svc, user, alert_id)
     alert = svc.engine.acknowledge(alert_id, user.name, datetime.now(UTC), note)
-    _audit(request, user, "alert.acknowledge", str(alert_id), via="api")
+    _audit(audit, request, user, "alert.acknowledge", str(alert_id), via="api")
     return AlertPublic.of(alert)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertPublic)
 def resolve(
-    alert_id: DbId, request: Request, svc: Svc, user: RequireUser, body: NoteBody
+    alert_id: DbId, request: Request, svc: Svc, audit: Audit, user: RequireUser, body: NoteBody
 ) -> AlertPublic:
     _visible(svc, user, alert_id)
     alert = svc.engine.resolve_manually(alert_id, user.name, datetime.now(UTC), body.note)
-    _audit(request, user, "alert.resolve", str(alert_id), via="api")
+    _audit(audit, request, user, "alert.resolve", str(alert_id), via="api")
     return AlertPublic.of(alert)
 
 
@@ -277,7 +279,7 @@ def _own_silence(svc: Alerting, user: Principal, silence_id: int) -> Silence:
 
 @router.post("/silences", response_model=SilencePublic, status_code=201)
 def create_silence(
-    body: SilenceCreate, request: Request, svc: Svc, user: RequireUser
+    body: SilenceCreate, request: Request, svc: Svc, audit: Audit, user: RequireUser
 ) -> SilencePublic:
     if not _may_silence(svc, user, body.scope, body.target):
         raise HTTPException(403, f"{body.scope} {body.target!r} is outside your scope")
@@ -292,7 +294,9 @@ def create_silence(
         now,
         body.rule,
     )
-    _audit(request, user, "silence.create", f"{body.scope}:{body.target}", silence=silence.id)
+    _audit(
+        audit, request, user, "silence.create", f"{body.scope}:{body.target}", silence=silence.id
+    )
     return SilencePublic.of(silence)
 
 
@@ -303,20 +307,27 @@ def get_silence(silence_id: DbId, svc: Svc, user: RequireUser) -> SilencePublic:
 
 @router.patch("/silences/{silence_id}", response_model=SilencePublic)
 def update_silence(
-    silence_id: DbId, body: SilenceUpdate, request: Request, svc: Svc, user: RequireUser
+    silence_id: DbId,
+    body: SilenceUpdate,
+    request: Request,
+    svc: Svc,
+    audit: Audit,
+    user: RequireUser,
 ) -> SilencePublic:
     _own_silence(svc, user, silence_id)
     ends = _aware(body.ends_at) if body.ends_at else None
     silence = svc.silences.update(silence_id, ends, body.reason)
-    _audit(request, user, "silence.update", str(silence_id))
+    _audit(audit, request, user, "silence.update", str(silence_id))
     return SilencePublic.of(silence)
 
 
 @router.delete("/silences/{silence_id}", status_code=204)
-def delete_silence(silence_id: DbId, request: Request, svc: Svc, user: RequireUser) -> Response:
+def delete_silence(
+    silence_id: DbId, request: Request, svc: Svc, audit: Audit, user: RequireUser
+) -> Response:
     _own_silence(svc, user, silence_id)
     svc.silences.delete(silence_id)
-    _audit(request, user, "silence.delete", str(silence_id))
+    _audit(audit, request, user, "silence.delete", str(silence_id))
     return Response(status_code=204)
 
 
@@ -327,7 +338,7 @@ def list_overrides(svc: Svc, _user: RequireUser) -> list[dict[str, Any]]:
 
 @router.put("/rules/overrides")
 def put_override(
-    body: OverrideBody, request: Request, svc: Svc, user: RequireUser
+    body: OverrideBody, request: Request, svc: Svc, audit: Audit, user: RequireUser
 ) -> dict[str, Any]:
     previous = svc.overrides.layer().get(f"{body.scope}/{body.rule}")
     svc.overrides.put(body.scope, body.rule, body.params, user.name, datetime.now(UTC))
@@ -341,17 +352,17 @@ def put_override(
         raise
     finally:
         svc.engine.reload_rules()
-    _audit(request, user, "rule.override", f"{body.scope}/{body.rule}", params=body.params)
+    _audit(audit, request, user, "rule.override", f"{body.scope}/{body.rule}", params=body.params)
     return {"scope": body.scope, "rule": body.rule, "params": body.params}
 
 
 @router.delete("/rules/overrides", status_code=204)
 def delete_override(
-    scope: str, rule: str, request: Request, svc: Svc, user: RequireUser
+    scope: str, rule: str, request: Request, svc: Svc, audit: Audit, user: RequireUser
 ) -> Response:
     svc.overrides.delete(scope, rule)
     svc.engine.reload_rules()
-    _audit(request, user, "rule.override.delete", f"{scope}/{rule}")
+    _audit(audit, request, user, "rule.override.delete", f"{scope}/{rule}")
     return Response(status_code=204)
 
 

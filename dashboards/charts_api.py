@@ -10,7 +10,7 @@ wall-clock time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from access.auth import Principal, RequireUser
+from access.deps import Now
 from core.bounds import Moment
 from dashboards.daily_record import SiteRecord, parse_month
 from dashboards.downsample import Bucket, downsample
@@ -26,7 +27,9 @@ from dashboards.history import load_history, parse_step
 from dashboards.record_export import record_csv, record_pdf
 from dashboards.record_service import build_site_record, record_limits
 from devices.catalogue import CATALOGUE, is_care_device
+from devices.deps import Registry
 from devices.schemas import DevicePublic
+from ingest.deps import Readings
 from ingest.store import BucketedHistory, HistoryBucket
 
 __all__ = [
@@ -48,10 +51,10 @@ router = APIRouter(prefix="/api/v1", tags=["history"])
 
 
 def now_of(request: Request) -> datetime:
-    """The platform's clock (tests pass a fixed one), else the wall clock."""
-    platform = getattr(request.app.state, "platform", None)
-    clock = getattr(platform, "clock", None)
-    return clock() if clock is not None else datetime.now(UTC)
+    """The platform's clock (tests pass a fixed one), for the pages; routes take
+    ``access.deps.Now``."""
+    clock: Callable[[], datetime] = request.app.state.platform.clock
+    return clock()
 
 
 def check_site(user: Principal, site_id: str | None) -> None:
@@ -104,15 +107,17 @@ def device_history(
     device_id: str,
     request: Request,
     user: RequireUser,
+    registry: Registry,
+    store: Readings,
+    now: Now,
     from_: Annotated[Moment | None, Query(alias="from")] = None,
     to: Moment | None = None,
     step: str | None = None,
     metric: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:
-    state = request.app.state
-    device = state.registry.get(device_id)
+    device = registry.get(device_id)
     check_device(user, device, request)
-    end = _aware(to) if to is not None else now_of(request)
+    end = _aware(to) if to is not None else now
     start = _aware(from_) if from_ is not None else end - timedelta(hours=24)
     if start >= end:
         raise HTTPException(422, "from must be before to")
@@ -129,8 +134,7 @@ def device_history(
     sensor = CATALOGUE.get(device.type)
     metrics = metric or list(sensor.metrics if sensor else ())
     if not metric:
-        metrics += [v.metric for v in state.store.latest(device_id) if v.metric not in metrics]
-    store = state.store
+        metrics += [v.metric for v in store.latest(device_id) if v.metric not in metrics]
     in_store: dict[str, Sequence[HistoryBucket]] = {}
     if step_s is not None and isinstance(store, BucketedHistory):
         for name in dict.fromkeys(metrics):

@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 import apprise
 
 from dashboards.record_export import record_csv, record_text
-from dashboards.record_service import build_site_record, record_limits
+from dashboards.record_service import build_site_record
 
-__all__ = ["DailyRecordMailer", "install_record_mail"]
+__all__ = ["DailyRecordMailer", "build_record_mailer"]
 
 log = logging.getLogger(__name__)
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -116,21 +116,25 @@ class DailyRecordMailer:
         return results
 
 
-def install_record_mail(platform: Any) -> DailyRecordMailer | None:
-    """Append the mailer to the platform's tickers when ``record_mail_urls`` are configured."""
-    settings = platform.settings
-    urls = [u.get_secret_value() for u in getattr(settings, "record_mail_urls", None) or []]
-    if not urls or getattr(platform, "record_mailer", None) is not None:
-        return getattr(platform, "record_mailer", None)
-    mailer = DailyRecordMailer(
+def build_record_mailer(
+    *,
+    urls: Sequence[str],
+    send_at: time,
+    registry: Any,
+    store: Any,
+    alert_store: Any,
+    limits: Mapping[str, float],
+    data_dir: Path,
+) -> DailyRecordMailer | None:
+    """The mailer for the platform's tickers, or None when no ``record_mail_urls`` are set."""
+    if not urls:
+        return None
+    return DailyRecordMailer(
         urls=urls,
-        send_at=time.fromisoformat(getattr(settings, "record_mail_time", "06:30")),
-        registry=platform.registry,
-        store=platform.store,
-        alert_store=platform.alerts,
-        limits=record_limits(settings),
-        state_file=Path(settings.data_dir) / "record_mail_last_sent",
+        send_at=send_at,
+        registry=registry,
+        store=store,
+        alert_store=alert_store,
+        limits=limits,
+        state_file=data_dir / "record_mail_last_sent",
     )
-    platform.record_mailer = mailer
-    platform.tickers.append(mailer)
-    return mailer

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from dashboards.daily_record import (
     DEFAULT_LIMITS,
@@ -20,10 +20,15 @@ from devices.errors import NotFound
 __all__ = ["build_site_record", "record_limits"]
 
 
-def record_limits(settings: Any) -> dict[str, float]:
+class RecordSettings(Protocol):
+    @property
+    def record_limits(self) -> Mapping[str, float]: ...
+
+
+def record_limits(settings: RecordSettings) -> dict[str, float]:
     """The configured limits per device type (``record_limits`` in the settings), else the
     defaults: the types named here are the ones the record covers."""
-    limits: Mapping[str, float] | None = getattr(settings, "record_limits", None)
+    limits = settings.record_limits
     return dict(limits) if limits else dict(DEFAULT_LIMITS)
 
 

@@ -9,21 +9,24 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from access.audit import AuditLog
 from access.auth import Principal, RequireUser
+from access.deps import Audit
 from access.scope import may_use_care_unit, visible_sites
 from core.bounds import Offset
 from devices.bulk import ImportReport, export_csv, import_csv
 from devices.catalogue import health_only, is_care_device
 from devices.claim import claim_unknown
+from devices.deps import Intake, Issuer, Latest, LatestReadings, Quarantine, Registry
 from devices.dynsec import DynsecError
 from devices.errors import NotFound
 from devices.health import device_health
 from devices.mqtt_acl import CredentialIssuer
-from devices.quarantine import QuarantineStore, shown_to
+from devices.quarantine import shown_to
 from devices.registry import DeviceRegistry
 from devices.schemas import (
     ClaimRequest,
@@ -39,14 +42,6 @@ __all__ = ["router"]
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
-
-
-def _registry(request: Request) -> DeviceRegistry:
-    registry: DeviceRegistry = request.app.state.registry
-    return registry
-
-
-Registry = Annotated[DeviceRegistry, Depends(_registry)]
 
 
 class DevicePage(BaseModel):
@@ -68,27 +63,30 @@ class ClaimPublic(BaseModel):
     ingested_readings: int
 
 
-def with_health(request: Request, device: DevicePublic, now: datetime) -> DevicePublic:
-    latest = request.app.state.store.latest(device.id)
+def with_health(readings: LatestReadings, device: DevicePublic, now: datetime) -> DevicePublic:
+    values = readings.latest(device.id)
     return device.model_copy(
-        update={"health": device_health(latest, device.expected_interval_s, now)}
+        update={"health": device_health(values, device.expected_interval_s, now)}
     )
 
 
 def _audit(
-    request: Request, user: Principal, action: str, target: str | None, **details: Any
+    audit: AuditLog,
+    request: Request,
+    user: Principal,
+    action: str,
+    target: str | None,
+    **details: Any,
 ) -> None:
-    platform = getattr(request.app.state, "platform", None)
-    if platform is not None:
-        platform.audit.record(
-            datetime.now(UTC),
-            user.name,
-            action,
-            "device",
-            target,
-            source_ip=request.client.host if request.client else None,
-            details=details or None,
-        )
+    audit.record(
+        datetime.now(UTC),
+        user.name,
+        action,
+        "device",
+        target,
+        source_ip=request.client.host if request.client else None,
+        details=details or None,
+    )
 
 
 def _visible(user: Principal, device: DevicePublic) -> DevicePublic:
@@ -143,8 +141,7 @@ def _keeps_care(user: Principal, device: DevicePublic, body: DeviceUpdate) -> No
         )
 
 
-def _issuer(request: Request) -> CredentialIssuer:
-    issuer: CredentialIssuer | None = request.app.state.platform.mqtt_issuer
+def _issuer(issuer: CredentialIssuer | None) -> CredentialIssuer:
     if issuer is None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
@@ -154,10 +151,11 @@ def _issuer(request: Request) -> CredentialIssuer:
     return issuer
 
 
-def _issue(request: Request, registry: DeviceRegistry, device_id: str) -> MqttCredentials:
-    issuer = _issuer(request)
+def _issue(
+    issuer: CredentialIssuer | None, registry: DeviceRegistry, device_id: str
+) -> MqttCredentials:
     try:
-        creds = issuer.issue(device_id, registry.get(device_id).refs)
+        creds = _issuer(issuer).issue(device_id, registry.get(device_id).refs)
     except DynsecError as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"broker: {exc}") from exc
     registry.set_mqtt_username(device_id, creds.username)
@@ -166,8 +164,8 @@ def _issue(request: Request, registry: DeviceRegistry, device_id: str) -> MqttCr
 
 @router.get("/devices", response_model=DevicePage)
 def list_devices(
-    request: Request,
     registry: Registry,
+    readings: Latest,
     user: RequireUser,
     site_id: str | None = None,
     type: str | None = None,
@@ -184,7 +182,7 @@ def list_devices(
     if health is not None:
 
         def keep(d: DevicePublic) -> bool:
-            return with_health(request, d, now).health.status == health  # type: ignore[union-attr]
+            return with_health(readings, d, now).health.status == health  # type: ignore[union-attr]
 
     items, total = registry.list(
         site_id=site_id,
@@ -198,24 +196,30 @@ def list_devices(
         offset=offset,
         limit=limit,
     )
-    items = [with_health(request, d, now) for d in items]
+    items = [with_health(readings, d, now) for d in items]
     return DevicePage(items=items, total=total, offset=offset, limit=limit)
 
 
 @router.post("/devices", response_model=DevicePublic, status_code=status.HTTP_201_CREATED)
 def create_device(
-    request: Request, response: Response, body: DeviceCreate, registry: Registry, user: RequireUser
+    request: Request,
+    response: Response,
+    body: DeviceCreate,
+    registry: Registry,
+    audit: Audit,
+    issuer: Issuer,
+    user: RequireUser,
 ) -> DevicePublic:
     response.headers["Cache-Control"] = "no-store"  # it may carry a password, once
     _may_put(registry, user, body.site_id, body.place_id, body.care_unit_id)
     if body.installed_by is None:
         body = body.model_copy(update={"installed_by": user.name})
     if body.issue_mqtt_credentials:
-        _issuer(request)  # refuse before creating anything when the broker cannot do it
+        _issuer(issuer)  # refuse before creating anything when the broker cannot do it
     device = registry.create(body, now=datetime.now(UTC))
-    _audit(request, user, "device.create", device.id, type=device.type)
+    _audit(audit, request, user, "device.create", device.id, type=device.type)
     if body.issue_mqtt_credentials:
-        creds = _issue(request, registry, device.id)
+        creds = _issue(issuer, registry, device.id)
         device = registry.get(device.id).model_copy(update={"mqtt_credentials": creds})
     return device
 
@@ -234,6 +238,7 @@ def export_devices(registry: Registry, user: RequireUser) -> Response:
 def import_devices(
     request: Request,
     registry: Registry,
+    audit: Audit,
     user: RequireUser,
     csv_body: Annotated[bytes, Body(media_type="text/csv")] = b"",
     dry_run: bool = True,
@@ -249,7 +254,7 @@ def import_devices(
         user=user,
     )
     if not dry_run and report.imported:
-        _audit(request, user, "device.import", None, rows=report.imported)
+        _audit(audit, request, user, "device.import", None, rows=report.imported)
     if report.errors and not dry_run:
         raise HTTPException(422, report.model_dump(mode="json"))
     return report
@@ -257,23 +262,29 @@ def import_devices(
 
 @router.get("/devices/{device_id}", response_model=DevicePublic)
 def get_device(
-    request: Request, device_id: str, registry: Registry, user: RequireUser
+    device_id: str, registry: Registry, readings: Latest, user: RequireUser
 ) -> DevicePublic:
-    return with_health(request, _visible(user, registry.get(device_id)), datetime.now(UTC))
+    return with_health(readings, _visible(user, registry.get(device_id)), datetime.now(UTC))
 
 
 @router.get("/devices/{device_id}/health")
 def get_health(
-    request: Request, device_id: str, registry: Registry, user: RequireUser
+    device_id: str, registry: Registry, readings: Latest, user: RequireUser
 ) -> dict[str, Any]:
-    device = with_health(request, _visible(user, registry.get(device_id)), datetime.now(UTC))
+    device = with_health(readings, _visible(user, registry.get(device_id)), datetime.now(UTC))
     assert device.health is not None
     return device.health.model_dump(mode="json")
 
 
 @router.patch("/devices/{device_id}", response_model=DevicePublic)
 def update_device(
-    request: Request, device_id: str, body: DeviceUpdate, registry: Registry, user: RequireUser
+    request: Request,
+    device_id: str,
+    body: DeviceUpdate,
+    registry: Registry,
+    audit: Audit,
+    issuer: Issuer,
+    user: RequireUser,
 ) -> DevicePublic:
     current = _visible(user, registry.get(device_id))
     # what stays as it is needs no second look (a form may send every field back)
@@ -282,25 +293,29 @@ def update_device(
     _keeps_care(user, current, body)
     device = registry.update(device_id, body, now=datetime.now(UTC))
     if body.state == "retired":
-        _after_retire(request, device)
-    _audit(request, user, "device.update", device_id, fields=sorted(body.model_fields_set))
+        _after_retire(issuer, device)
+    _audit(audit, request, user, "device.update", device_id, fields=sorted(body.model_fields_set))
     return device
 
 
 @router.post("/devices/{device_id}/retire", response_model=DevicePublic)
 def retire_device(
-    request: Request, device_id: str, registry: Registry, user: RequireUser
+    request: Request,
+    device_id: str,
+    registry: Registry,
+    audit: Audit,
+    issuer: Issuer,
+    user: RequireUser,
 ) -> DevicePublic:
     """Decommission: no alerts, refused at the gateway, history kept for its retention."""
     _visible(user, registry.get(device_id))
     device = registry.retire(device_id, now=datetime.now(UTC))
-    _after_retire(request, device)
-    _audit(request, user, "device.retire", device_id)
+    _after_retire(issuer, device)
+    _audit(audit, request, user, "device.retire", device_id)
     return device
 
 
-def _after_retire(request: Request, device: DevicePublic) -> None:
-    issuer: CredentialIssuer | None = request.app.state.platform.mqtt_issuer
+def _after_retire(issuer: CredentialIssuer | None, device: DevicePublic) -> None:
     if device.mqtt_username and issuer is not None:
         try:
             issuer.disable(device.mqtt_username)
@@ -315,37 +330,49 @@ def _after_retire(request: Request, device: DevicePublic) -> None:
     status_code=status.HTTP_201_CREATED,
 )
 def issue_credentials(
-    request: Request, response: Response, device_id: str, registry: Registry, user: RequireUser
+    request: Request,
+    response: Response,
+    device_id: str,
+    registry: Registry,
+    audit: Audit,
+    issuer: Issuer,
+    user: RequireUser,
 ) -> MqttCredentials:
     """A new MQTT username/password for the device (shown once; replaces any earlier one)."""
     response.headers["Cache-Control"] = "no-store"
     device = _visible(user, registry.get(device_id))
     if device.state == "retired":
         raise HTTPException(status.HTTP_409_CONFLICT, f"device {device_id!r} is retired")
-    creds = _issue(request, registry, device_id)
-    _audit(request, user, "device.mqtt_credentials", device_id, username=creds.username)
+    creds = _issue(issuer, registry, device_id)
+    _audit(audit, request, user, "device.mqtt_credentials", device_id, username=creds.username)
     return creds
 
 
 @router.get("/devices/{device_id}/latest", response_model=list[LatestPublic])
 def latest(
-    device_id: str, request: Request, registry: Registry, user: RequireUser
+    device_id: str,
+    request: Request,
+    registry: Registry,
+    audit: Audit,
+    readings: Latest,
+    user: RequireUser,
 ) -> list[LatestPublic]:
     device = _visible(user, registry.get(device_id))  # 404 for an unknown device
-    values = request.app.state.store.latest(device_id)
+    values = readings.latest(device_id)
     if is_care_device(device.type, device.care_unit_id):  # what it says is about a person
         if user.is_admin:
-            _audit(request, user, "care.device.read", device_id)
+            _audit(audit, request, user, "care.device.read", device_id)
         else:  # its health (battery, signal, online) is what a technician needs
             values = health_only(values)
     return [LatestPublic(metric=v.metric, value=v.value, unit=v.unit, time=v.time) for v in values]
 
 
 @router.get("/unknown-devices")
-def unknown_devices(request: Request, user: RequireUser) -> list[dict[str, Any]]:
+def unknown_devices(
+    quarantine: Quarantine, registry: Registry, user: RequireUser
+) -> list[dict[str, Any]]:
     """Devices the gateway heard but nobody registered (``devices.quarantine.shown_to``:
     their payload and topic only to admin and every-site users)."""
-    quarantine: QuarantineStore = request.app.state.quarantine
     return [
         {
             "ref": u.ref,
@@ -358,7 +385,7 @@ def unknown_devices(request: Request, user: RequireUser) -> list[dict[str, Any]]
         }
         for u in shown_to(user, quarantine.list_unknown())
         # a message in flight while its device was claimed may land here after the claim
-        if request.app.state.registry.lookup(u.ref) is None
+        if registry.lookup(u.ref) is None
     ]
 
 
@@ -373,27 +400,31 @@ def claim(
     ref: str,
     body: ClaimRequest,
     registry: Registry,
+    audit: Audit,
+    issuer: Issuer,
+    intake: Intake,
+    quarantine: Quarantine,
     user: RequireUser,
 ) -> ClaimPublic:
     """Register a device the gateway heard under that ref; its last 24 h are ingested."""
     response.headers["Cache-Control"] = "no-store"
-    state = request.app.state
     _may_put(registry, user, body.site_id, body.place_id, body.care_unit_id)
     if body.issue_mqtt_credentials:
-        _issuer(request)
-    platform = state.platform
+        _issuer(issuer)
     result = claim_unknown(
         ref,
         body,
         registry=registry,
-        quarantine=state.quarantine,
-        accept=platform.pipeline.accept,
+        quarantine=quarantine,
+        accept=intake,
         installed_by=user.name,
         now=datetime.now(UTC),
     )
-    _audit(request, user, "device.claim", result.device.id, ref=ref, readings=result.ingested)
+    _audit(
+        audit, request, user, "device.claim", result.device.id, ref=ref, readings=result.ingested
+    )
     device = result.device
     if body.issue_mqtt_credentials:
-        creds = _issue(request, registry, device.id)
+        creds = _issue(issuer, registry, device.id)
         device = registry.get(device.id).model_copy(update={"mqtt_credentials": creds})
     return ClaimPublic(device=device, ingested_readings=result.ingested)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 
 from access.auth import AccessDenied, RequireUser
 from access.scope import may_use_care_unit, visible_sites
 from devices.catalogue import CATALOGUE
-from devices.registry import DeviceRegistry
+from devices.deps import Registry
 from devices.schemas import (
     CareUnitCreate,
     CareUnitPublic,
@@ -27,12 +27,6 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1")
 
 
-def _registry(request: Request) -> DeviceRegistry:
-    registry: DeviceRegistry = request.app.state.registry
-    return registry
-
-
-Registry = Annotated[DeviceRegistry, Depends(_registry)]
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 

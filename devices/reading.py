@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-__all__ = ["CANONICAL_UNITS", "Decoded", "Reading", "Value"]
+__all__ = ["CANONICAL_UNITS", "Decoded", "LatestValue", "Reading", "Value"]
 
 Value = float | bool | str
 
@@ -72,3 +72,15 @@ class Decoded:
     dedup_key: str | None = None
     family: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LatestValue:
+    """The most recently received value of one metric (``received_at``: when; ``None`` for
+    values stored before receive times were kept, or by a store that keeps none)."""
+
+    metric: str
+    value: Value
+    unit: str | None
+    time: datetime
+    received_at: datetime | None = None

@@ -6,7 +6,7 @@ Without a platform, ``create_app()`` builds one from the settings and starts it 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
@@ -22,11 +22,11 @@ from dashboards.charts_api import router as charts_api_router
 from dashboards.charts_web import router as charts_web_router
 from dashboards.device_actions import router as device_actions_router
 from dashboards.devices_page import router as devices_page_router
-from dashboards.record_mail import install_record_mail
 from dashboards.web import router as web_router
 from devices.api import router as devices_router
 from devices.api_sites import router as devices_sites_router
 from devices.errors import Conflict, Invalid, NotFound
+from gateway.deps import wire
 from gateway.docs import install_docs
 from gateway.json_text import JsonTextGuard
 from gateway.metrics import CONTENT_TYPE, metrics_registry, render_metrics
@@ -41,7 +41,7 @@ from supervision.web import router as supervision_web_router
 __all__ = ["create_app"]
 
 
-def _error(status: int) -> object:
+def _error(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
@@ -50,19 +50,20 @@ def _error(status: int) -> object:
 
 def create_app(platform: Platform | None = None, settings: Settings | None = None) -> FastAPI:
     owned = platform is None
+    if platform is None:
+        platform = Platform(settings or load_settings())
+    built = platform
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if owned:
-            app.state.platform.start()
+            built.start()
         try:
             yield
         finally:
             if owned:
-                app.state.platform.stop()
+                built.stop()
 
-    if platform is None:
-        platform = Platform(settings or load_settings())
     app = FastAPI(
         title="kommunvakt",
         version="0.1.0",
@@ -74,25 +75,27 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
         docs_url=None,
         redoc_url=None,
     )
+    # still read by the page modules (dashboards, supervision.web, access.web); the REST
+    # routes take their services through gateway.deps
     app.state.platform = platform
     app.state.settings = platform.settings
     app.state.registry = platform.registry
     app.state.quarantine = platform.quarantine
     app.state.store = platform.store
     app.state.alert_store = platform.alerts
-    app.state.dead_letters = platform.dead_letters
     app.state.supervision = platform.supervision  # issue 6: e-supervision
     app.add_middleware(JsonTextGuard)  # added first: inside the body-size limit
+    wire(app, platform)  # every route's services: gateway.deps
     install_access(app, platform)  # users, tokens, sessions, sign-in, headers, audit (issue 7)
 
-    app.add_exception_handler(NotFound, _error(404))  # type: ignore[arg-type]
-    app.add_exception_handler(AlertNotFound, _error(404))  # type: ignore[arg-type]
-    app.add_exception_handler(Conflict, _error(409))  # type: ignore[arg-type]
-    app.add_exception_handler(AlertStateError, _error(409))  # type: ignore[arg-type]
-    app.add_exception_handler(RuleConfigError, _error(422))  # type: ignore[arg-type]
-    app.add_exception_handler(Invalid, _error(422))  # type: ignore[arg-type]
+    app.add_exception_handler(NotFound, _error(404))
+    app.add_exception_handler(AlertNotFound, _error(404))
+    app.add_exception_handler(Conflict, _error(409))
+    app.add_exception_handler(AlertStateError, _error(409))
+    app.add_exception_handler(RuleConfigError, _error(422))
+    app.add_exception_handler(Invalid, _error(422))
     # the reading store (InfluxDB) unreachable: the platform is up, the data is not
-    app.add_exception_handler(StoreError, _error(503))  # type: ignore[arg-type]
+    app.add_exception_handler(StoreError, _error(503))
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:
@@ -134,7 +137,6 @@ def create_app(platform: Platform | None = None, settings: Settings | None = Non
     # after the other pages, so a fixed path such as /devices/claim wins over /devices/{id}
     app.include_router(charts_api_router)
     app.include_router(charts_web_router)
-    install_record_mail(platform)  # issue 10: morning e-mail (when URLs are set)
     install_supervision_handlers(app)  # issue 6: care data, /api/v1/supervision + /supervision
     app.include_router(supervision_api_router)
     app.include_router(supervision_web_router)

@@ -105,7 +105,7 @@ def run(
     elif settings.admin_token is None:
         typer.echo(f"admin token: in {settings.data_dir / 'admin_token'}")
     app = create_app(platform)
-    password = demo_admin_password(app.state.users, settings.data_dir) if simulate else None
+    password = demo_admin_password(platform.users, settings.data_dir) if simulate else None
     if password is not None:
         typer.echo(
             f"web sign-in: admin / {password}  (kept in {settings.data_dir / 'admin_password'})"

@@ -107,10 +107,7 @@ def _seed_care_unit(platform: Platform) -> None:
 
 def _seed_resident(platform: Platform, plan: DemoPlan, now: datetime) -> None:
     """A resident with consent, the bed sensor bound, and tonight's check at ``plan.check``."""
-    service: Any = getattr(platform, "supervision", None)
-    if service is None:
-        log.info("demo: e-supervision is not part of this build; no resident seeded")
-        return
+    service = platform.supervision
     try:
         from zoneinfo import ZoneInfo
 

@@ -161,8 +161,10 @@ class Pipeline:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_ahead: timedelta = timedelta(seconds=300),
         may_write: Callable[[], bool] = lambda: True,
+        listeners: Sequence[Listener] = (),
     ) -> None:
-        """``max_ahead``: how far a reading's own time may lie after its receive time."""
+        """``max_ahead``: how far a reading's own time may lie after its receive time;
+        ``listeners``: called with each stored batch, after the rules."""
         self.router = router
         #: False once this instance has lost the gateway lease: a batch is then dropped
         #: unacknowledged, and the broker gives it to the instance that took over
@@ -182,7 +184,7 @@ class Pipeline:
         # topic -> family: the router tries its filters in order for every message otherwise
         self._families: dict[str, str] = {}
         self._ack: Ack = lambda _mid, _qos: None
-        self.listeners: list[Listener] = []
+        self.listeners: list[Listener] = list(listeners)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

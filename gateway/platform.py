@@ -7,10 +7,11 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from access.audit import AuditLog
+from access.users import UserStore
 from alerts.engine import AlertEngine
 from alerts.notify import Notifier
 from alerts.service import build_alerting
@@ -18,6 +19,8 @@ from alerts.store import AlertStore
 from core.db import make_engine, make_sessionmaker
 from core.mqtt_target import MqttTarget
 from core.private_files import FILE_MODE, private_dir
+from dashboards.record_mail import build_record_mailer
+from dashboards.record_service import record_limits
 from devices.catalogue import register_types
 from devices.dynsec import DynsecAdmin
 from devices.migrate import prepare_database
@@ -36,12 +39,19 @@ from gateway.mqtt import MqttSource
 from gateway.pipeline import Pipeline
 from gateway.session_watch import SessionWatch
 from gateway.settings import Settings
-from gateway.stores import build_reading_store, install_store_extras, keep_care_apart, spool_of
-from gateway.supervision_wiring import build_supervision, start_supervision_mqtt
+from gateway.stores import build_reading_store, keep_care_apart, spool_of, store_extras
+from gateway.supervision_wiring import (
+    board_changes,
+    build_supervision,
+    start_supervision_mqtt,
+    supervision_counts_writer,
+)
+from ingest.care_store import CareSplitStore
 from ingest.deadletters import DeadLetterStore
 from ingest.formats import FormatRouter
 from ingest.sqlite_store import SqliteReadingStore
 from ingest.store import ReadingStore
+from supervision.bedsensors import MonitoredSensors
 
 __all__ = ["Platform", "resolve_admin_token"]
 
@@ -94,10 +104,15 @@ class Platform:
         self.quarantine = QuarantineStore(self.sessions)
         self.dead_letters = DeadLetterStore(self.sessions)
         # care devices' readings apart from the telemetry store, whichever it is (issue 6)
+        # which bed sensors are monitored: e-supervision keeps it, the care store filters by it
+        monitored = MonitoredSensors()
         split = keep_care_apart(
-            store or build_reading_store(settings, self.registry), settings.data_dir, self.registry
+            store or build_reading_store(settings, self.registry),
+            settings.data_dir,
+            self.registry,
+            may_store=monitored.may_store,  # a bed sensor's in_bed only with consent
         )
-        self.store: ReadingStore = split
+        self.store: CareSplitStore = split
         self.care_readings: SqliteReadingStore = split.care
         #: on a shared database with a shared broker: who of the group is active (else None:
         #: this one instance always is)
@@ -125,6 +140,30 @@ class Platform:
         self.alerts: AlertStore = self.alerting.store
         self.notifier: Notifier = self.alerting.notifier
         self.engine: AlertEngine = self.alerting.engine
+        # the night board's changes; on PostgreSQL they travel to every instance
+        changes, stop_board_notify = board_changes(self.db, settings.db_url)
+        self.supervision = build_supervision(  # issue 6: its listener and ticker below
+            settings,
+            self.sessions,
+            registry=self.registry,
+            audit=self.audit,
+            engine=self.engine,
+            store=self.store,
+            care_readings=self.care_readings,
+            monitored=monitored,
+            changes=changes,
+            clock=clock,
+        )
+        self.users = UserStore(self.sessions)
+        self.record_mailer = build_record_mailer(  # issue 10: the morning e-mail, when set
+            urls=[u.get_secret_value() for u in settings.record_mail_urls],
+            send_at=time.fromisoformat(settings.record_mail_time),
+            registry=self.registry,
+            store=self.store,
+            alert_store=self.alerts,
+            limits=record_limits(settings),
+            data_dir=settings.data_dir,
+        )
         self.router = FormatRouter(settings.formats)
         self.pipeline = Pipeline(
             self.router,
@@ -139,6 +178,7 @@ class Platform:
             clock=clock,
             max_ahead=timedelta(seconds=settings.max_clock_skew_s),
             may_write=self.may_act,
+            listeners=[self.supervision.on_readings],
         )
         self.broker: EmbeddedBroker | None = None
         # the embedded broker's logins; the gateway's own password lives only in this process
@@ -202,10 +242,18 @@ class Platform:
         self._extra_stops: list[Callable[[], None]] = []
         #: called every second with ``now`` on the clock thread (schedules, escalation, ...)
         self.tickers: list[Callable[[datetime], None]] = [self._observe_ingest, self.engine.tick]
-        install_store_extras(self)  # InfluxDB: alert counts for Grafana, spool alarm
-        self.supervision = build_supervision(self)  # issue 6: listener + ticker
-        # a bed sensor's in_bed is kept only with a bound resident's consent
-        split.may_store = self.supervision.may_store
+        extra_tickers, extra_stops = store_extras(self)  # InfluxDB: Grafana counts, spool alarm
+        self.tickers += extra_tickers
+        self._extra_stops += extra_stops
+        if stop_board_notify is not None:
+            self._extra_stops.append(stop_board_notify)
+        self.tickers.append(self.supervision.tick)
+        counts = supervision_counts_writer(self.store, self.supervision)
+        if counts is not None:
+            self.tickers.append(counts.tick)
+            self.on_stop(counts.stop)
+        if self.record_mailer is not None:
+            self.tickers.append(self.record_mailer)
 
     def start(self, *, mqtt: bool = True) -> None:
         s = self.settings
@@ -361,7 +409,7 @@ class Platform:
         than ``reading_retention_days`` go, retired devices' history with them. InfluxDB keeps
         its own retention on the bucket; care readings are pruned by e-supervision."""
         days = self.settings.reading_retention_days
-        telemetry = getattr(self.store, "telemetry", self.store)
+        telemetry = self.store.telemetry
         if days == 0 or not isinstance(telemetry, SqliteReadingStore):
             return 0
         gone = telemetry.prune(now - timedelta(days=days))

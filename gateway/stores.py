@@ -35,10 +35,10 @@ __all__ = [
     "build_reading_store",
     "care_devices",
     "care_store_of",
-    "install_store_extras",
     "keep_care_apart",
     "spool_metrics",
     "spool_of",
+    "store_extras",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ def build_reading_store(settings: Settings, registry: DeviceRegistry) -> Reading
         batch_size=settings.influx_batch_size,
         flush_interval=settings.influx_flush_interval_ms / 1000,
         max_readings=settings.spool_max_readings,
+        on_full=_log_spool_full,
     )
 
 
@@ -85,7 +86,10 @@ def care_devices(registry: DeviceRegistry) -> Callable[[str], bool]:
 
 
 def keep_care_apart(
-    telemetry: ReadingStore, data_dir: Path, registry: DeviceRegistry
+    telemetry: ReadingStore,
+    data_dir: Path,
+    registry: DeviceRegistry,
+    may_store: Callable[[str, str], bool] | None = None,
 ) -> CareSplitStore:
     """The store the platform uses: care devices' readings in ``data_dir/care_readings.db``,
     the rest in ``telemetry``. Care readings an older version left in an embedded telemetry
@@ -95,7 +99,7 @@ def keep_care_apart(
     care = SqliteReadingStore(data_dir / CARE_FILE, secure_delete=True)
     if isinstance(telemetry, SqliteReadingStore):
         _move_care_readings(telemetry, care, is_care)
-    return CareSplitStore(telemetry, care, is_care)
+    return CareSplitStore(telemetry, care, is_care, may_store)
 
 
 def _move_care_readings(
@@ -150,17 +154,19 @@ def spool_metrics(store: object) -> list[Metric]:
     return out
 
 
-def install_store_extras(platform: Platform) -> None:
-    """With InfluxDB: alert and care-device counts for Grafana each minute, and the spool-full
-    alarm; with ``KOMMUNVAKT_GRAFANA_DASHBOARDS_DIR``: dashboard JSON kept in step with the
-    registry."""
+def store_extras(
+    platform: Platform,
+) -> tuple[list[Callable[[datetime], None]], list[Callable[[], None]]]:
+    """The clock tickers (and what to stop) the store brings: with InfluxDB, alert and
+    care-device counts for Grafana each minute and the spool-full alarm; with
+    ``KOMMUNVAKT_GRAFANA_DASHBOARDS_DIR``, dashboard JSON kept in step with the registry."""
+    tickers: list[Callable[[datetime], None]] = []
+    stops: list[Callable[[], None]] = []
     if platform.settings.grafana_dashboards_dir is not None:
-        platform.tickers.append(
-            _dashboard_writer(platform, platform.settings.grafana_dashboards_dir)
-        )
+        tickers.append(_dashboard_writer(platform, platform.settings.grafana_dashboards_dir))
     spool = spool_of(platform.store)
     if spool is None:
-        return
+        return tickers, stops
     from gateway.alert_counts import AlertCountWriter, alert_count_lines, care_device_count_lines
     from ingest.influx_store import InfluxReadingStore
 
@@ -182,21 +188,22 @@ def install_store_extras(platform: Platform) -> None:
     backend = spool.backend
     if isinstance(backend, InfluxReadingStore):
         writer = AlertCountWriter(collect, backend.write_lines)
-        platform.tickers.append(writer.tick)
-        platform.on_stop(writer.stop)
+        tickers.append(writer.tick)
+        stops.append(writer.stop)
 
-    def full(stats: SpoolStats) -> None:
-        # at once, from the pipeline thread: the pipeline stops acknowledging now and the
-        # broker keeps what arrives; the alert follows on the next clock tick
-        log.error(
-            "spool full: %d readings wait for InfluxDB (oldest %.0f s); last error: %s",
-            stats.size,
-            stats.oldest_age_s,
-            stats.last_error,
-        )
+    tickers.append(SpoolWatch(spool, platform.engine).tick)
+    return tickers, stops
 
-    spool.on_full = full
-    platform.tickers.append(SpoolWatch(spool, platform.engine).tick)
+
+def _log_spool_full(stats: SpoolStats) -> None:
+    # at once, from the pipeline thread: the pipeline stops acknowledging now and the
+    # broker keeps what arrives; the alert follows on the next clock tick (SpoolWatch)
+    log.error(
+        "spool full: %d readings wait for InfluxDB (oldest %.0f s); last error: %s",
+        stats.size,
+        stats.oldest_age_s,
+        stats.last_error,
+    )
 
 
 def _dashboard_writer(platform: Platform, target: Path) -> Callable[[datetime], None]:

@@ -8,21 +8,38 @@ camera payload must never reach the dead-letter store, which keeps payloads byte
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from access.audit import AuditLog
+from alerts.engine import AlertEngine
+from devices.registry import DeviceRegistry
+from gateway.alert_counts import AlertCountWriter
 from gateway.board_notify import BoardNotify
 from gateway.mqtt import MqttSource
-from supervision.alerting import AlertSink, LogSink, SupervisionAlert
+from gateway.settings import Settings
+from gateway.stores import spool_of
+from ingest.sqlite_store import SqliteReadingStore
+from ingest.store import ReadingStore
+from supervision.alerting import SupervisionAlert
+from supervision.bedsensors import MonitoredSensors
 from supervision.changes import BoardChanges
 from supervision.counts import count_lines
 from supervision.service import SupervisionService
-from supervision.settings import SupervisionSettings
 
 if TYPE_CHECKING:
     from gateway.platform import Platform
 
-__all__ = ["EngineSink", "build_supervision", "start_supervision_mqtt"]
+__all__ = [
+    "EngineSink",
+    "build_supervision",
+    "start_supervision_mqtt",
+    "supervision_counts_writer",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +51,7 @@ class EngineSink:
     instead of "okänd plats".
     """
 
-    def __init__(self, engine: Any, sessions: Any = None) -> None:
+    def __init__(self, engine: AlertEngine, sessions: sessionmaker[Session] | None = None) -> None:
         self.engine = engine
         self._sessions = sessions
         self._sites: dict[str, str | None] = {}
@@ -68,70 +85,67 @@ class EngineSink:
         return int(self.engine.erase_external(keys))
 
 
-def _alert_sink(platform: Platform) -> AlertSink:
-    engine = getattr(platform, "engine", None)
-    if engine is not None and hasattr(engine, "raise_external"):
-        return EngineSink(engine, platform.sessions)
-    log.warning("the alerts engine has no raise_external: supervision alerts go to the log only")
-    return LogSink()
-
-
-def _board_changes(platform: Platform) -> BoardChanges:
+def board_changes(db: Engine, url: str) -> tuple[BoardChanges, Callable[[], None] | None]:
     """On PostgreSQL the boards of every instance move together (``gateway.board_notify``);
-    on SQLite there is one instance, and its own count is enough."""
-    url = platform.settings.db_url
+    on SQLite there is one instance, and its own count is enough. Returns the changes and what
+    stops their listener (``None`` when there is none)."""
     if not url.startswith("postgresql"):
-        return BoardChanges()
-    notify = BoardNotify(platform.db, url)
+        return BoardChanges(), None
+    notify = BoardNotify(db, url)
     changes = BoardChanges(announce=notify.announce)
     notify.start(changes.seen)
-    platform.on_stop(notify.stop)
-    return changes
+    return changes, notify.stop
 
 
-def build_supervision(platform: Platform) -> SupervisionService:
-    settings: Any = getattr(platform.settings, "supervision", None)
-    if not isinstance(settings, SupervisionSettings):
-        settings = SupervisionSettings.model_validate(settings or {})
-    service = SupervisionService(
-        platform.sessions,
-        settings,
-        registry=platform.registry,
-        audit=platform.audit,
-        alerts=_alert_sink(platform),
-        latest=platform.store.latest,
-        care_readings=platform.care_readings,
-        base_url=platform.settings.public_url,
-        clock=platform.clock,
-        changes=_board_changes(platform),
+def build_supervision(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    registry: DeviceRegistry,
+    audit: AuditLog,
+    engine: AlertEngine,
+    store: ReadingStore,
+    care_readings: SqliteReadingStore,
+    monitored: MonitoredSensors,
+    changes: BoardChanges,
+    clock: Callable[[], datetime],
+) -> SupervisionService:
+    """The service; the root passes its listener, filter and ticker to the pipeline, the care
+    store and the clock."""
+    return SupervisionService(
+        sessions,
+        settings.supervision,
+        registry=registry,
+        audit=audit,
+        alerts=EngineSink(engine, sessions),
+        latest=store.latest,
+        care_readings=care_readings,
+        base_url=settings.public_url,
+        clock=clock,
+        monitored=monitored,
+        changes=changes,
     )
-    platform.pipeline.listeners.append(service.on_readings)
-    platform.tickers.append(service.tick)
-    _install_counts_for_grafana(platform, service)
-    return service
 
 
-def _install_counts_for_grafana(platform: Platform, service: SupervisionService) -> None:
+def supervision_counts_writer(
+    store: ReadingStore, service: SupervisionService
+) -> AlertCountWriter | None:
     """With InfluxDB: tonight's counts per care unit and status, once a minute (counts only)."""
-    from gateway.stores import spool_of
-
-    spool = spool_of(platform.store)
+    spool = spool_of(store)
     if spool is None:
-        return
-    from gateway.alert_counts import AlertCountWriter
+        return None
+    # imported here: the embedded default must not need influxdb-client at start-up
     from ingest.influx_store import InfluxReadingStore
 
     backend = spool.backend
     if not isinstance(backend, InfluxReadingStore):
-        return
+        return None
 
     def collect(now: datetime) -> list[str]:
         counts = service.counts_per_care_unit(now)
         return count_lines(counts, service.residents.care_units(), now)
 
-    writer = AlertCountWriter(collect, backend.write_lines)
-    platform.tickers.append(writer.tick)
-    platform.on_stop(writer.stop)
+    return AlertCountWriter(collect, backend.write_lines)
 
 
 def start_supervision_mqtt(platform: Platform) -> MqttSource:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from access.auth import RequireUser
 from access.scope import site_clause
 from core.bounds import Offset
-from ingest.deadletters import DeadLetterRow, DeadLetterStore
+from ingest.deadletters import DeadLetterRow
+from ingest.deps import DeadLetters
 
 __all__ = ["router"]
 
@@ -18,12 +19,11 @@ router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
 @router.get("/dead-letters")
 def dead_letters(
-    request: Request,
+    store: DeadLetters,
     user: RequireUser,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    store: DeadLetterStore = request.app.state.dead_letters
     return [
         {
             "id": d.id,

@@ -56,8 +56,8 @@ class CareSplitStore:
         self.is_care = is_care
         #: devices with readings in the care store (see the module docstring)
         self._was_care: set[str] = care.device_ids()
-        #: (device id, metric) → may this care reading be kept? None keeps all. E-supervision
-        #: sets it: a bed sensor's ``in_bed`` only with a bound resident's consent.
+        #: (device id, metric) → may this care reading be kept? None keeps all. The root
+        #: passes e-supervision's: a bed sensor's ``in_bed`` only with a bound resident's consent.
         self.may_store = may_store
         #: care readings not stored because ``may_store`` said no (for ``/metrics``)
         self.withheld = 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from devices.reading import Value
+from devices.reading import LatestValue, Value
 
 __all__ = ["BucketedHistory", "HistoryBucket", "LatestValue", "ReadingStore", "StoredReading"]
 
@@ -25,18 +25,6 @@ class StoredReading:
     metric: str
     value: Value
     unit: str | None = None
-    received_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LatestValue:
-    """The most recently received value of one metric (``received_at``: when; ``None`` for
-    values stored before receive times were kept, or by a store that keeps none)."""
-
-    metric: str
-    value: Value
-    unit: str | None
-    time: datetime
     received_at: datetime | None = None
 
 

@@ -31,10 +31,7 @@ def client_ip(request: Request) -> str | None:
 
 
 def _may(user: Principal, action: str) -> bool:
-    may = getattr(user, "may", None)
-    if may is None:  # an access package without roles: admin only for admin actions
-        return user.is_admin or action in ("care.read", "care.write")
-    return bool(may(action))
+    return user.may(action)
 
 
 class Gate:

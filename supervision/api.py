@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from access.audit import AuditLog
 from access.auth import AccessDenied, RequireUser
+from access.deps import Now
 from access.scope import visible_care_units
 from core.bounds import DbId, Moment
 from supervision.api_common import (
@@ -43,10 +44,10 @@ router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 
 
 @router.get("/care-units")
-def care_units(request: Request, svc: Service, user: RequireUser) -> list[CareUnitCounts]:
+def care_units(request: Request, svc: Service, user: RequireUser, now: Now) -> list[CareUnitCounts]:
     """The care units the caller may see, with tonight's counts per status."""
     units = visible_care_units(user)
-    counts = svc.counts_per_care_unit(now_of(request))
+    counts = svc.counts_per_care_unit(now)
     names = svc.residents.care_units()
     return [
         CareUnitCounts(id=u, counts=counts.get(u, {}))
@@ -56,17 +57,18 @@ def care_units(request: Request, svc: Service, user: RequireUser) -> list[CareUn
 
 
 @router.get("/counts")
-def counts(request: Request, svc: Service, user: RequireUser) -> dict[str, dict[str, int]]:
+def counts(
+    request: Request, svc: Service, user: RequireUser, now: Now
+) -> dict[str, dict[str, int]]:
     """Tonight's checks per care unit and status: counts only (for Grafana), of the care
     units the caller may see."""
     units = visible_care_units(user)
-    found = svc.counts_per_care_unit(now_of(request))
+    found = svc.counts_per_care_unit(now)
     return {u: c for u, c in found.items() if units is None or u in units}
 
 
 @router.get("/units/{unit_id}/board")
-def board(unit_id: str, request: Request, svc: Service, user: RequireUser) -> BoardPublic:
-    now = now_of(request)
+def board(unit_id: str, request: Request, svc: Service, user: RequireUser, now: Now) -> BoardPublic:
     svc.gate.require(
         request,
         user,
@@ -132,7 +134,7 @@ def resident_history(
 
 @router.post("/checks/{check_id}/outcome")
 def record_outcome(
-    check_id: DbId, body: OutcomeBody, request: Request, svc: Service, user: RequireUser
+    check_id: DbId, body: OutcomeBody, request: Request, svc: Service, user: RequireUser, now: Now
 ) -> CheckPublic:
     check = svc.checks.get(check_id)
     resident_for(
@@ -144,7 +146,7 @@ def record_outcome(
         role_action="care.write",
     )
     saved = svc.night.record_outcome(
-        check_id, body.outcome, actor=user.name, now=now_of(request), note=body.note,
+        check_id, body.outcome, actor=user.name, now=now, note=body.note,
         timing_reason=body.timing_reason,
     )  # fmt: skip
     done(
@@ -166,6 +168,7 @@ def audit_export(
     request: Request,
     svc: Service,
     user: RequireUser,
+    now: Now,
     resident_id: str | None = None,
     actor: str | None = None,
     since: Moment | None = None,
@@ -173,7 +176,6 @@ def audit_export(
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
     """The audit trail of one resident or of one user, for the monthly log review."""
-    now = now_of(request)
     target = resident_id or actor
     svc.gate.require(
         request,

@@ -3,14 +3,16 @@ the error → HTTP code mapping, and the access/audit helpers of the routes."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from access.auth import Principal
+from access.deps import NotWired
 from core.identity_numbers import FreeText
 from supervision.errors import ConsentMissing, Invalid, NotFound, StateError
 from supervision.residents import Resident
@@ -29,27 +31,29 @@ __all__ = [
     "install_handlers",
     "now_of",
     "resident_for",
+    "supervision_service",
 ]
 
 
-def _service(request: Request) -> SupervisionService:
-    service: SupervisionService = request.app.state.supervision
-    return service
+def supervision_service() -> SupervisionService:
+    """Provided by the composition root (``gateway.deps.wire``)."""
+    raise NotWired("supervision.api_common.supervision_service")
 
 
-Service = Annotated[SupervisionService, Depends(_service)]
+Service = Annotated[SupervisionService, Depends(supervision_service)]
 
 
 def now_of(request: Request) -> datetime:
-    platform = getattr(request.app.state, "platform", None)
-    clock = getattr(platform, "clock", None)
-    return clock() if clock is not None else datetime.now(UTC)
+    """The platform's clock (tests pass a fixed one), for the pages; routes take
+    ``access.deps.Now``."""
+    clock: Callable[[], datetime] = request.app.state.platform.clock
+    return clock()
 
 
 def install_handlers(app: FastAPI) -> None:
     """HTTP codes of the package's errors (called by ``gateway.app``)."""
 
-    def handler(code: int) -> Any:
+    def handler(code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
         async def handle(_request: Request, exc: Exception) -> JSONResponse:
             return JSONResponse({"detail": str(exc)}, status_code=code)
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
 from access.auth import RequireUser
+from access.deps import Now
 from core.bounds import DbId
 from supervision.api_common import (
     AbsenceCreate,
@@ -17,7 +18,6 @@ from supervision.api_common import (
     Service,
     SkipNight,
     done,
-    now_of,
     resident_for,
 )
 from supervision.errors import Invalid, NotFound
@@ -39,9 +39,8 @@ router = APIRouter(tags=["supervision"])  # included by supervision.api under it
 
 @router.post("/residents", status_code=status.HTTP_201_CREATED)
 def create_resident(
-    body: ResidentCreate, request: Request, svc: Service, user: RequireUser
+    body: ResidentCreate, request: Request, svc: Service, user: RequireUser, now: Now
 ) -> ResidentPublic:
-    now = now_of(request)
     svc.gate.require(
         request,
         user,
@@ -66,7 +65,12 @@ def create_resident(
 
 @router.post("/residents/{resident_id}/consents", status_code=status.HTTP_201_CREATED)
 def record_consent(
-    resident_id: str, body: ConsentCreate, request: Request, svc: Service, user: RequireUser
+    resident_id: str,
+    body: ConsentCreate,
+    request: Request,
+    svc: Service,
+    user: RequireUser,
+    now: Now,
 ) -> Created:
     resident_for(
         request,
@@ -82,7 +86,7 @@ def record_consent(
         scope=list(body.scope),
         given_on=body.given_on,
         actor=user.name,
-        now=now_of(request),
+        now=now,
         party_label=body.party_label,
     )
     svc.refresh()
@@ -101,7 +105,7 @@ def record_consent(
 
 @router.post("/residents/{resident_id}/consents/{consent_id}/withdraw")
 def withdraw_consent(
-    resident_id: str, consent_id: DbId, request: Request, svc: Service, user: RequireUser
+    resident_id: str, consent_id: DbId, request: Request, svc: Service, user: RequireUser, now: Now
 ) -> CancelledChecks:
     # night staff may record a withdrawal: it must take effect at once, whoever hears it
     resident_for(
@@ -112,7 +116,6 @@ def withdraw_consent(
         action="supervision.consent.withdraw",
         role_action="care.write",
     )
-    now = now_of(request)
     svc.consents.withdraw(resident_id, consent_id, actor=user.name, now=now)
     cancelled = svc.night.cancel_closed_gates(resident_id, user.name, now, "samtycke återkallat")
     done(
@@ -129,7 +132,12 @@ def withdraw_consent(
 
 @router.post("/residents/{resident_id}/schedules", status_code=status.HTTP_201_CREATED)
 def add_schedule(
-    resident_id: str, body: ScheduleCreate, request: Request, svc: Service, user: RequireUser
+    resident_id: str,
+    body: ScheduleCreate,
+    request: Request,
+    svc: Service,
+    user: RequireUser,
+    now: Now,
 ) -> ScheduleCreated:
     resident_for(
         request,
@@ -139,7 +147,6 @@ def add_schedule(
         action="supervision.schedule.create",
         role_action="care.admin",
     )
-    now = now_of(request)
     sched = svc.schedules.add(
         resident_id,
         method=body.method,
@@ -163,12 +170,11 @@ def add_schedule(
 
 @router.post("/residents/{resident_id}/schedules/{schedule_id}/end")
 def end_schedule(
-    resident_id: str, schedule_id: DbId, request: Request, svc: Service, user: RequireUser
+    resident_id: str, schedule_id: DbId, request: Request, svc: Service, user: RequireUser, now: Now
 ) -> CancelledChecks:
     resident_for(
         request, svc, user, resident_id, action="supervision.schedule.end", role_action="care.admin"
     )
-    now = now_of(request)
     svc.schedules.end(resident_id, schedule_id, now=now)
     cancelled = svc.night.cancel_closed_gates(resident_id, user.name, now, "schemat avslutat")
     done(request, svc, user, "supervision.schedule.end", resident_id, schedule_id=schedule_id)
@@ -177,7 +183,7 @@ def end_schedule(
 
 @router.post("/residents/{resident_id}/sensors", status_code=status.HTTP_201_CREATED)
 def bind_sensor(
-    resident_id: str, body: SensorBind, request: Request, svc: Service, user: RequireUser
+    resident_id: str, body: SensorBind, request: Request, svc: Service, user: RequireUser, now: Now
 ) -> SensorBound:
     resident_for(
         request, svc, user, resident_id, action="supervision.sensor.bind", role_action="care.admin"
@@ -187,7 +193,7 @@ def bind_sensor(
         raise NotFound(f"device {body.device_id!r} is not registered")
     if info.type != "bed_sensor":
         raise Invalid(f"device {body.device_id!r} is a {info.type}, not a bed_sensor")
-    svc.bindings.bind(resident_id, body.device_id, actor=user.name, now=now_of(request))
+    svc.bindings.bind(resident_id, body.device_id, actor=user.name, now=now)
     svc.refresh()
     done(request, svc, user, "supervision.sensor.bind", resident_id, device_id=body.device_id)
     return SensorBound(device_id=body.device_id, resident_id=resident_id)
@@ -213,7 +219,12 @@ def unbind_sensor(
 
 @router.post("/residents/{resident_id}/absences", status_code=status.HTTP_201_CREATED)
 def add_absence(
-    resident_id: str, body: AbsenceCreate, request: Request, svc: Service, user: RequireUser
+    resident_id: str,
+    body: AbsenceCreate,
+    request: Request,
+    svc: Service,
+    user: RequireUser,
+    now: Now,
 ) -> Created:
     resident_for(
         request,
@@ -225,7 +236,6 @@ def add_absence(
     )
     if body.starts_at.tzinfo is None or (body.ends_at and body.ends_at.tzinfo is None):
         raise Invalid("give times with an offset (e.g. 2026-11-22T18:00:00+01:00)")
-    now = now_of(request)
     aid = svc.absences.record(
         resident_id,
         reason=body.reason,
@@ -249,12 +259,11 @@ def add_absence(
 
 @router.post("/residents/{resident_id}/absences/{absence_id}/end")
 def end_absence(
-    resident_id: str, absence_id: DbId, request: Request, svc: Service, user: RequireUser
+    resident_id: str, absence_id: DbId, request: Request, svc: Service, user: RequireUser, now: Now
 ) -> Created:
     resident_for(
         request, svc, user, resident_id, action="supervision.absence.end", role_action="care.write"
     )
-    now = now_of(request)
     svc.absences.end(resident_id, absence_id, now=now)
     svc.night.suspension_changed(resident_id, user.name, now)
     done(request, svc, user, "supervision.absence.end", resident_id, absence_id=absence_id)
@@ -263,12 +272,12 @@ def end_absence(
 
 @router.post("/residents/{resident_id}/skip-night")
 def skip_night(
-    resident_id: str, body: SkipNight, request: Request, svc: Service, user: RequireUser
+    resident_id: str, body: SkipNight, request: Request, svc: Service, user: RequireUser, now: Now
 ) -> SkippedChecks:
     resident_for(
         request, svc, user, resident_id, action="supervision.night.skip", role_action="care.write"
     )
-    n = svc.night.skip_night(resident_id, body.night, user.name, now_of(request))
+    n = svc.night.skip_night(resident_id, body.night, user.name, now)
     done(request, svc, user, "supervision.night.skip", resident_id, night=body.night.isoformat())
     return SkippedChecks(skipped_checks=n)
 
@@ -290,7 +299,9 @@ def export_resident(
 
 
 @router.delete("/residents/{resident_id}", status_code=204)
-def erase_resident(resident_id: str, request: Request, svc: Service, user: RequireUser) -> Response:
+def erase_resident(
+    resident_id: str, request: Request, svc: Service, user: RequireUser, now: Now
+) -> Response:
     resident_for(
         request,
         svc,
@@ -299,6 +310,6 @@ def erase_resident(resident_id: str, request: Request, svc: Service, user: Requi
         action="supervision.resident.erase",
         role_action="care.admin",
     )
-    svc.erasure.erase_resident(resident_id, user.name, now_of(request))
+    svc.erasure.erase_resident(resident_id, user.name, now)
     done(request, svc, user, "supervision.resident.erase", resident_id)
     return Response(status_code=204)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from supervision.machine import sensor_finding
 
-__all__ = ["BedSensors", "DeviceInfo"]
+__all__ = ["BedSensors", "DeviceInfo", "MonitoredSensors"]
 
 #: a device the registry does not know is taken to report every five minutes
 DEFAULT_INTERVAL_S = 300
@@ -35,10 +35,28 @@ class _Registry(Protocol):
     def info(self, device_id: str) -> Any: ...
 
 
-class BedSensors:
+class MonitoredSensors:
+    """The bed sensors monitored now (device id → resident id), and the care store's filter
+    over them. Built by the composition root before both its readers: the care store asks
+    ``may_store`` on the pipeline thread, ``BedSensors.watch`` replaces the map whole."""
+
     #: what a bed sensor says about the person in the bed; its battery and signal are the
     #: device's own health and are kept whoever lies there
     PERSONAL_METRICS = frozenset({"in_bed"})
+
+    def __init__(self) -> None:
+        self.current: dict[str, str] = {}
+
+    def may_store(self, device_id: str, metric: str) -> bool:
+        """Whether a care reading may be stored: a bed sensor's ``in_bed`` only while the
+        sensor is monitored (no basis for keeping a sleep pattern otherwise; consent
+        withdrawn stops it at once). Called on the pipeline thread for every care reading:
+        a dict lookup, no SQL, no lock (the dict is replaced whole, never changed)."""
+        return metric not in self.PERSONAL_METRICS or device_id in self.current
+
+
+class BedSensors:
+    PERSONAL_METRICS = MonitoredSensors.PERSONAL_METRICS
 
     def __init__(
         self,
@@ -47,6 +65,7 @@ class BedSensors:
         offline_factor: float,
         clock: Callable[[], datetime],
         latest: Callable[[str], Sequence[Any]] | None = None,
+        monitored: MonitoredSensors | None = None,
     ) -> None:
         self._registry = registry
         self._offline_factor = offline_factor
@@ -55,7 +74,7 @@ class BedSensors:
         self._lock = threading.Lock()
         self._last_seen: dict[str, datetime] = {}
         self._in_bed: dict[str, tuple[bool, datetime]] = {}
-        self._monitored: dict[str, str] = {}  # device id → resident id (sensor consent open)
+        self._watched = monitored if monitored is not None else MonitoredSensors()
 
     def watch(self, monitored: Mapping[str, str]) -> None:
         """Monitor exactly these sensors (device id → resident id) from now on: a new one
@@ -65,7 +84,7 @@ class BedSensors:
             for device_id in set(self._monitored) - set(monitored):
                 self._last_seen.pop(device_id, None)
                 self._in_bed.pop(device_id, None)
-            self._monitored = dict(monitored)
+            self._watched.current = dict(monitored)
             for device_id, (seen, in_bed) in seeds.items():
                 if device_id in self._monitored:
                     self._remember(device_id, seen, in_bed)
@@ -91,11 +110,12 @@ class BedSensors:
             self._in_bed[device_id] = in_bed
 
     def may_store(self, device_id: str, metric: str) -> bool:
-        """Whether a care reading may be stored: a bed sensor's ``in_bed`` only while the
-        sensor is monitored (no basis for keeping a sleep pattern otherwise; consent
-        withdrawn stops it at once). Called on the pipeline thread for every care reading:
-        a dict lookup, no SQL, no lock (the dict is replaced whole, never changed)."""
-        return metric not in self.PERSONAL_METRICS or device_id in self._monitored
+        """The care store's filter (``MonitoredSensors.may_store``)."""
+        return self._watched.may_store(device_id, metric)
+
+    @property
+    def _monitored(self) -> dict[str, str]:
+        return self._watched.current
 
     def on_readings(self, batch: Iterable[tuple[Any, Any]]) -> None:
         """Pipeline listener: remember what monitored bed sensors say (no SQL here).

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from supervision.absences import AbsenceBook
 from supervision.access import Gate
 from supervision.alerting import AlertSink, LogSink
-from supervision.bedsensors import BedSensors
+from supervision.bedsensors import BedSensors, MonitoredSensors
 from supervision.bindings import SensorBindings
 from supervision.board import BoardRow
 from supervision.camera import CameraCheck, CameraInbox
@@ -67,6 +67,7 @@ class SupervisionService:
         base_url: str = "http://127.0.0.1:8000",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         changes: BoardChanges | None = None,
+        monitored: MonitoredSensors | None = None,
     ) -> None:
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
@@ -89,7 +90,11 @@ class SupervisionService:
         )
         self.checks = CheckBook(sessions)
         self.sensors = BedSensors(
-            registry, offline_factor=settings.offline_factor, clock=clock, latest=latest
+            registry,
+            offline_factor=settings.offline_factor,
+            clock=clock,
+            latest=latest,
+            monitored=monitored,
         )
         self.night = NightChecks(
             settings,
