@@ -20,6 +20,7 @@ from gateway.platform import Platform
 from gateway.settings import load_settings
 from supervision.schedule import instant, night_of
 from tests.support.a11y import serious_violations
+from tests.support.clock import ShiftedClock
 from tests.support.net import free_port, wait_port
 from tests.support.platform import TOKEN
 from tests.support.shots import DESKTOP, PHONE, shoot
@@ -29,17 +30,6 @@ pytestmark = pytest.mark.browser
 STHLM = ZoneInfo("Europe/Stockholm")
 PASSWORD = "nattpatrull med långt lösenord"
 API = "/api/v1/supervision"
-
-
-class ShiftedClock:
-    def __init__(self, start: datetime) -> None:
-        self.offset = start - datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def jump_to(self, when: datetime) -> None:
-        self.offset = when - datetime.now(UTC)
 
 
 @pytest.fixture

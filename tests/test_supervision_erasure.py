@@ -22,6 +22,7 @@ from gateway.settings import load_settings
 from ingest.store import StoredReading
 from supervision.schedule import instant, night_of
 from tests.support.alert_sinks import JsonSink
+from tests.support.clock import ShiftedClock
 from tests.support.net import free_port, wait_for
 from tests.support.platform import TOKEN
 
@@ -29,17 +30,6 @@ STHLM = ZoneInfo("Europe/Stockholm")
 API = "/api/v1/supervision"
 LABEL = "Rum 12, A.K."
 NOTE = "A.K. satt på sängkanten"
-
-
-class ShiftedClock:
-    def __init__(self, start: datetime) -> None:
-        self.offset = start - datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def jump_to(self, when: datetime) -> None:
-        self.offset = when - datetime.now(UTC)
 
 
 @pytest.fixture

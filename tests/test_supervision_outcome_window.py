@@ -20,6 +20,7 @@ from gateway.app import create_app
 from gateway.platform import Platform
 from gateway.settings import load_settings
 from supervision.schedule import instant, night_of
+from tests.support.clock import ShiftedClock
 from tests.support.net import free_port, wait_port
 from tests.support.platform import TOKEN
 
@@ -27,17 +28,6 @@ STHLM = ZoneInfo("Europe/Stockholm")
 API = "/api/v1/supervision"
 PASSWORD = "nattpatrull med långt lösenord"
 REASON = "sover redan, sagt godnatt kl 22"
-
-
-class ShiftedClock:
-    def __init__(self, start: datetime) -> None:
-        self.offset = start - datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def jump_to(self, when: datetime) -> None:
-        self.offset = when - datetime.now(UTC)
 
 
 @pytest.fixture
